@@ -1,0 +1,96 @@
+"""Every default value regq uses, in one place, each with the reason it has that value."""
+
+from __future__ import annotations
+
+# --- where things live -------------------------------------------------------------------------------
+#: The embedded default keeps its SQLite file and logs under ./var so a clone stays self-contained.
+VAR_DIR = "var"
+#: SQLite for the embedded default: nothing to install; production sets REGQ_DATABASE_URL to Postgres.
+DATABASE_URL = "sqlite:///var/regq.db"
+#: Key prefix for everything regq keeps in Redis, so one Redis can serve several deployments.
+REDIS_PREFIX = "regq"
+
+# --- upstream endpoints ------------------------------------------------------------------------------
+#: Gandi's documented production base URL (the sandbox base needs its own token).
+GANDI_API_URL = "https://api.gandi.net/v5"
+#: ROTLD REST 2.0 live endpoint; the test registry is rest2-test.rotld.ro:6080.
+ROTLD_API_URL = "https://rest2.rotld.ro:6080"
+#: IANA publishes the RDAP bootstrap files here, with max-age=86400.
+RDAP_BOOTSTRAP_URL = "https://data.iana.org/rdap/"
+#: IANA's WHOIS server knows the referral for every TLD.
+WHOIS_IANA_SERVER = "whois.iana.org:43"
+
+# --- rates -------------------------------------------------------------------------------------------
+#: Gandi documents 1000 requests per minute per source IP.
+GANDI_RATE = "1000/m"
+#: Up to 20 requests at once after a quiet spell is well inside Gandi's per-minute allowance.
+GANDI_BURST = 20
+#: ROTLD documents no figure; 5/s is a polite registry-client rate.
+ROTLD_RATE = "5/s"
+#: A small burst for ROTLD: a registry is stricter than a retail registrar.
+ROTLD_BURST = 5
+#: RDAP servers throttle hard (LACNIC ~10/min per IP); 1/s per host is safe for most of them.
+RDAP_RATE = "1/s"
+RDAP_BURST = 3
+#: WHOIS servers answer throttling as plain text and block for minutes: stay slow.
+WHOIS_RATE = "1/s"
+WHOIS_BURST = 2
+
+# --- circuit breaker ---------------------------------------------------------------------------------
+#: Five consecutive transient failures is a pattern, not bad luck.
+BREAKER_FAILURES = 5
+#: Five minutes lets an upstream restart or a maintenance window pass.
+BREAKER_RESET_SECONDS = 300
+#: One probe in half-open tests recovery without stampeding a sick upstream.
+BREAKER_PROBES = 1
+#: A probe that never reports (its worker died) frees its slot after this long.
+BREAKER_PROBE_TIMEOUT_SECONDS = 60
+
+# --- outbound HTTP -----------------------------------------------------------------------------------
+#: Refuse loopback/private targets unless explicitly allowed (SSRF guard); the sandbox turns it on.
+OUTBOUND_ALLOW_PRIVATE = False
+#: A registrar that does not accept a TCP connection in 5 s is down for our purposes.
+CONNECT_TIMEOUT_SECONDS = 5.0
+#: Registrar writes can take a while (registry round trip); 30 s is generous without hanging a slot.
+READ_TIMEOUT_SECONDS = 30.0
+#: No registrar answer we use is anywhere near 2 MiB; a larger body is hostile or broken.
+MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+#: Retries inside one attempt: three tries in all, only for transient failures.
+HTTP_TRIES = 3
+#: Backoff before the 2nd and 3rd try (seconds), jittered.
+HTTP_BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+#: Polling for the read-after-create race at Gandi: total seconds to wait for the domain to appear.
+GANDI_VISIBILITY_WAIT_SECONDS = 20.0
+
+# --- tasks and delivery ------------------------------------------------------------------------------
+#: Redis broker redelivers an unacked message after this long; every countdown stays far below it.
+VISIBILITY_TIMEOUT_SECONDS = 3600
+#: No re-scheduling countdown may exceed this (well under the visibility timeout).
+MAX_COUNTDOWN_SECONDS = 600
+#: A limiter wait up to this long is slept in place; longer ones re-schedule the task.
+MAX_INLINE_WAIT_MS = 300
+#: How many failed attempts (not limiter or breaker waits) a job gets before it is failed.
+MAX_ATTEMPTS = 5
+#: Bounds the ETA/countdown tasks a worker holds in memory.
+WORKER_ETA_TASK_LIMIT = 1000
+#: Celery's per-worker first-line rate limit on registrar tasks (the shared bucket is the truth).
+TASK_RATE_LIMIT = "50/s"
+
+# --- idempotency and recovery ------------------------------------------------------------------------
+#: A claimed job's lease; renewed while the job runs, so a dead worker's job is free within a minute.
+LEASE_SECONDS = 30
+#: The maintenance sweep runs this often.
+SWEEP_INTERVAL_SECONDS = 15
+#: A job still queued/waiting this long after its due time is republished by the sweep.
+REPUBLISH_AFTER_SECONDS = 60
+#: Keys and outcomes are kept this long, then purged.
+RETENTION_DAYS = 30
+
+# --- operations --------------------------------------------------------------------------------------
+#: Nightly renewal scan at 02:30 UTC, outside European business hours.
+RENEWAL_SCAN_HOUR = 2
+RENEWAL_SCAN_MINUTE = 30
+#: Renew domains expiring within this many days.
+RENEWAL_WINDOW_DAYS = 30
+#: The demo publishes this many jobs.
+DEMO_JOBS = 200

@@ -1,0 +1,229 @@
+"""The job contract: what producers publish (register, renew, lookup) and what they get back.
+
+Jobs are validated here, before anything reaches a broker or an upstream. ``regq schema`` prints the JSON
+Schema of :data:`Job` so producers in any language can validate too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from shared.contact import Contact
+from shared.errors import FieldProblem, JobValidationError
+from shared.names import DomainName, Registrar, parse_domain, parse_hostname, registrar_for
+
+MAX_KEY_LENGTH = 200
+_NAMED = re.compile(r"^([a-z_][a-z0-9_.]*): (.+)$", re.S)
+MAX_NAMESERVERS = 13
+
+
+class JobKind(StrEnum):
+    REGISTER = "register"
+    RENEW = "renew"
+    LOOKUP = "lookup"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.REJECTED})
+
+
+class _JobBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    domain: str = Field(description="Domain name; Unicode or A-label, stored as the lower-cased A-label")
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=MAX_KEY_LENGTH, description="Same key + same parameters = same job"
+    )
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        return parse_domain(value).ascii
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and not value.isprintable():
+            raise ValueError("must contain printable characters only")
+        return value
+
+    @property
+    def name(self) -> DomainName:
+        return parse_domain(self.domain)
+
+    @property
+    def domain_unicode(self) -> str:
+        return self.name.unicode
+
+    def params(self) -> dict[str, Any]:
+        """The parameters that define the job (everything but the key), JSON-ready."""
+        return self.model_dump(mode="json", exclude={"idempotency_key"})
+
+    def params_hash(self) -> str:
+        canonical = json.dumps(self.params(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class _RegistrarJob(_JobBase):
+    registrar: Registrar | None = Field(None, description="Inferred from the TLD when omitted")
+    years: int = Field(1, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _registrable(self) -> _RegistrarJob:
+        name = parse_domain(self.domain)
+        if not name.is_registrable:
+            raise ValueError(
+                f"domain: {name.ascii} is not a registrable name; did you mean {name.registrable}?"
+            )
+        try:
+            inferred = registrar_for(name)
+        except ValueError as exc:
+            raise ValueError(f"domain: {exc}") from None
+        if self.registrar is not None and self.registrar is not inferred:
+            raise ValueError(
+                f"registrar: .{name.tld} is handled by {inferred.value}, not {self.registrar.value}"
+            )
+        object.__setattr__(self, "registrar", inferred)
+        return self
+
+
+class RegisterJob(_RegistrarJob):
+    """Register ``domain`` for ``years`` with ``owner`` as registrant."""
+
+    kind: Literal["register"] = "register"
+    owner: Contact
+    nameservers: list[str] = Field(default_factory=list, max_length=MAX_NAMESERVERS)
+    dry_run: bool = Field(False, description="Validate at the registrar without acting")
+
+    @field_validator("nameservers")
+    @classmethod
+    def _nameservers(cls, value: list[str]) -> list[str]:
+        hosts = [parse_hostname(v) for v in value]
+        if len(set(hosts)) != len(hosts):
+            raise ValueError("nameservers must not repeat")
+        return hosts
+
+    @model_validator(mode="after")
+    def _romanian(self) -> RegisterJob:
+        if self.registrar is Registrar.ROTLD:
+            problems = self.owner.romanian_problems()
+            if problems:
+                field, reason = problems[0]
+                raise ValueError(f"owner.{field}: {reason}")
+        return self
+
+
+class RenewJob(_RegistrarJob):
+    """Renew ``domain`` by ``years``; ``current_expiry`` guards against renewing the same term twice."""
+
+    kind: Literal["renew"] = "renew"
+    current_expiry: date | None = Field(None, description="The expiry date the renewal starts from")
+
+
+class LookupJob(_JobBase):
+    """Look up a domain's availability and registration data."""
+
+    kind: Literal["lookup"] = "lookup"
+
+
+Job = Annotated[RegisterJob | RenewJob | LookupJob, Field(discriminator="kind")]
+_JOB = TypeAdapter(Job)
+
+
+def job_schema() -> dict[str, Any]:
+    """The JSON Schema of a job message."""
+    return _JOB.json_schema()
+
+
+def _problems(exc: ValidationError) -> list[FieldProblem]:
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "tagged-union"))]
+        loc = [p for p in loc if p not in ("register", "renew", "lookup")]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = ".".join(loc)
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            field, message = "kind", "must be one of register, renew, lookup"
+        # Cross-field validators name their own field as "field: reason".
+        named = _NAMED.match(message)
+        if not field and named:
+            field, message = named.group(1), named.group(2)
+        problems.append(FieldProblem(field or "job", message))
+    return problems
+
+
+def parse_job(data: Any) -> RegisterJob | RenewJob | LookupJob:
+    """Validate a job message (a dict or JSON text). Raises JobValidationError naming field and reason."""
+    try:
+        if isinstance(data, str | bytes):
+            return _JOB.validate_json(data)
+        if not isinstance(data, dict):
+            raise JobValidationError([FieldProblem("job", "must be a JSON object")])
+        if "kind" not in data:
+            raise JobValidationError([FieldProblem("kind", "required: one of register, renew, lookup")])
+        return _JOB.validate_python(data)
+    except ValidationError as exc:
+        raise JobValidationError(_problems(exc)) from None
+
+
+def derive_key(job: RegisterJob | RenewJob | LookupJob, current_expiry: date | None = None) -> str:
+    """The job's idempotency key: the producer's, else derived from what makes the job unique."""
+    if job.idempotency_key:
+        return job.idempotency_key
+    if isinstance(job, RegisterJob):
+        if job.dry_run:
+            return f"dry-run:register:{job.domain}:{uuid.uuid4().hex}"
+        return f"register:{job.domain}"
+    if isinstance(job, RenewJob):
+        expiry = job.current_expiry or current_expiry
+        if expiry is None:
+            raise JobValidationError(
+                [FieldProblem("idempotency_key", "required for a renew whose current expiry is unknown")]
+            )
+        return f"renew:{job.domain}:{expiry.isoformat()}"
+    return f"lookup:{job.domain}:{uuid.uuid4().hex}"
+
+
+class JobOutcome(BaseModel):
+    """What a producer gets back for a key: the job's current state and, once final, its result."""
+
+    key: str
+    kind: JobKind
+    domain: str
+    registrar: str | None
+    status: JobStatus
+    attempts: int
+    result: dict[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    duplicate: bool = Field(False, description="True when this submission matched an existing job")

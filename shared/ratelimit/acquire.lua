@@ -1,0 +1,63 @@
+-- KEYS: [1] the bucket hash "{prefix}:rl:{key}" (fields: tokens, ts, r, b, and bu/br while blocked)
+-- ARGV: [1] refill rate in tokens per millisecond, [2] burst = capacity, [3] cost (tokens to take),
+--       [4] "now" in milliseconds: TEST ONLY; production passes "" and the server's TIME is used
+-- Returns: {allowed 0|1, wait_ms, blocked 0|1, block reason or "", tokens left (string)}
+--
+-- One round trip does everything, in this order: (a) an active block window wins, (b) the bucket is
+-- refilled by the time elapsed since it was last written, (c) `cost` tokens are taken if they exist.
+-- A bucket nobody has written is full. The key expires when it would be full again, so idle buckets
+-- cost nothing; a block window keeps the key alive until it ends.
+if redis.replicate_commands then
+  pcall(redis.replicate_commands) -- Redis < 5 needs it before writing after TIME; a no-op since then
+end
+
+local function fmt(x)
+  return string.format('%.17g', x)
+end
+
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local now
+if ARGV[4] ~= nil and ARGV[4] ~= '' then
+  now = tonumber(ARGV[4])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+
+local h = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'bu', 'br')
+local tokens = tonumber(h[1])
+local ts = tonumber(h[2])
+if tokens == nil or ts == nil then
+  tokens = burst
+  ts = now
+end
+if now > ts then
+  tokens = tokens + (now - ts) * rate
+end
+if tokens > burst then
+  tokens = burst
+end
+
+-- the exact time until `cost` tokens exist (0 when they do)
+local short = 0
+if tokens + 1e-9 < cost then
+  short = math.ceil((cost - tokens) / rate)
+end
+
+local bu = tonumber(h[3]) or 0
+if bu > now then
+  return {0, math.max(math.ceil(bu - now), short), 1, h[4] or '', fmt(tokens)}
+end
+
+if short == 0 then
+  tokens = math.max(0, tokens - cost)
+  redis.call('HSET', KEYS[1], 'tokens', fmt(tokens), 'ts', fmt(math.max(now, ts)), 'r', ARGV[1], 'b', ARGV[2])
+  if h[3] then
+    redis.call('HDEL', KEYS[1], 'bu', 'br')
+  end
+  redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((burst - tokens) / rate)))
+  return {1, 0, 0, '', fmt(tokens)}
+end
+return {0, short, 0, '', fmt(tokens)}

@@ -1,0 +1,192 @@
+"""Runtime settings from ``REGQ_*`` environment variables (pydantic-settings).
+
+A bad value fails at start-up with :class:`~shared.errors.ConfigError` naming the variable and what is
+expected. Defaults live in :mod:`shared.defaults`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from shared import defaults
+from shared.errors import ConfigError
+from shared.ratelimit.rate import Rate
+
+ENV_PREFIX = "REGQ_"
+
+
+def _rate(value: Any) -> Rate:
+    return value if isinstance(value, Rate) else Rate.parse(str(value))
+
+
+def _host_port(text: str, default_port: int) -> tuple[str, int]:
+    text = text.strip()
+    if text.startswith("["):  # [v6]:port
+        host, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":")
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, ""
+    if not host:
+        raise ValueError(f"expected host[:port], got {text!r}")
+    if port and not port.isdigit():
+        raise ValueError(f"port must be a number in {text!r}")
+    return host, int(port) if port else default_port
+
+
+def _nameservers(value: Any) -> list[tuple[str, int]]:
+    if isinstance(value, list):
+        return [v if isinstance(v, tuple) else _host_port(str(v), 53) for v in value]
+    return [_host_port(item, 53) for item in str(value).split(",") if item.strip()]
+
+
+def _whois_servers(value: Any) -> dict[str, tuple[str, int]]:
+    if isinstance(value, dict):
+        return {k: v if isinstance(v, tuple) else _host_port(str(v), 43) for k, v in value.items()}
+    result: dict[str, tuple[str, int]] = {}
+    for item in str(value).split(","):
+        if not item.strip():
+            continue
+        name, sep, target = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"expected name=host[:port], got {item.strip()!r}")
+        result[name.strip().lower().lstrip(".")] = _host_port(target, 43)
+    return result
+
+
+RateSetting = Annotated[Rate, BeforeValidator(_rate), NoDecode]
+
+
+class Settings(BaseSettings):
+    """All of regq's configuration. Field ``x`` is read from ``REGQ_X``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    redis_url: str | None = Field(None, description="Redis for limiter, breaker, caches; unset = embedded")
+    broker_url: str | None = Field(None, description="Celery broker; default: the Redis URL; amqp:// works")
+    database_url: str = Field(defaults.DATABASE_URL, description="SQLAlchemy URL (Postgres in production)")
+    redis_prefix: str = Field(defaults.REDIS_PREFIX, description="prefix of every Redis key regq writes")
+
+    gandi_api_url: str = defaults.GANDI_API_URL
+    gandi_token: SecretStr | None = None
+    gandi_sharing_id: str | None = None
+    rotld_api_url: str = defaults.ROTLD_API_URL
+    rotld_user: str | None = None
+    rotld_password: SecretStr | None = None
+
+    gandi_rate: RateSetting = Field(Rate.parse(defaults.GANDI_RATE))
+    gandi_burst: int = Field(defaults.GANDI_BURST, ge=1)
+    rotld_rate: RateSetting = Field(Rate.parse(defaults.ROTLD_RATE))
+    rotld_burst: int = Field(defaults.ROTLD_BURST, ge=1)
+    rdap_rate: RateSetting = Field(Rate.parse(defaults.RDAP_RATE))
+    rdap_burst: int = Field(defaults.RDAP_BURST, ge=1)
+    whois_rate: RateSetting = Field(Rate.parse(defaults.WHOIS_RATE))
+    whois_burst: int = Field(defaults.WHOIS_BURST, ge=1)
+    task_rate_limit: str = defaults.TASK_RATE_LIMIT
+
+    breaker_failures: int = Field(defaults.BREAKER_FAILURES, ge=1)
+    breaker_reset_seconds: float = Field(defaults.BREAKER_RESET_SECONDS, gt=0)
+    breaker_probes: int = Field(defaults.BREAKER_PROBES, ge=1)
+    breaker_probe_timeout_seconds: float = Field(defaults.BREAKER_PROBE_TIMEOUT_SECONDS, gt=0)
+
+    rdap_bootstrap_url: str = defaults.RDAP_BOOTSTRAP_URL
+    whois_iana_server: Annotated[tuple[str, int], NoDecode] = _host_port(defaults.WHOIS_IANA_SERVER, 43)
+    whois_servers: Annotated[dict[str, tuple[str, int]], NoDecode] = Field(default_factory=dict)
+    dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)
+
+    outbound_allow_private: bool = defaults.OUTBOUND_ALLOW_PRIVATE
+    connect_timeout_seconds: float = Field(defaults.CONNECT_TIMEOUT_SECONDS, gt=0)
+    read_timeout_seconds: float = Field(defaults.READ_TIMEOUT_SECONDS, gt=0)
+    http_tries: int = Field(defaults.HTTP_TRIES, ge=1, le=10)
+    gandi_visibility_wait_seconds: float = Field(defaults.GANDI_VISIBILITY_WAIT_SECONDS, ge=0)
+
+    max_attempts: int = Field(defaults.MAX_ATTEMPTS, ge=1)
+    max_inline_wait_ms: int = Field(defaults.MAX_INLINE_WAIT_MS, ge=0)
+    max_countdown_seconds: int = Field(defaults.MAX_COUNTDOWN_SECONDS, ge=1)
+    visibility_timeout_seconds: int = Field(defaults.VISIBILITY_TIMEOUT_SECONDS, ge=60)
+    lease_seconds: float = Field(defaults.LEASE_SECONDS, gt=0)
+    sweep_interval_seconds: float = Field(defaults.SWEEP_INTERVAL_SECONDS, gt=0)
+    republish_after_seconds: float = Field(defaults.REPUBLISH_AFTER_SECONDS, gt=0)
+    retention_days: int = Field(defaults.RETENTION_DAYS, ge=1)
+    renewal_window_days: int = Field(defaults.RENEWAL_WINDOW_DAYS, ge=1)
+
+    @field_validator("whois_iana_server", mode="before")
+    @classmethod
+    def _parse_iana(cls, value: Any) -> tuple[str, int]:
+        return value if isinstance(value, tuple) else _host_port(str(value), 43)
+
+    @field_validator("whois_servers", mode="before")
+    @classmethod
+    def _parse_whois(cls, value: Any) -> dict[str, tuple[str, int]]:
+        return _whois_servers(value)
+
+    @field_validator("dns_nameservers", mode="before")
+    @classmethod
+    def _parse_ns(cls, value: Any) -> list[tuple[str, int]]:
+        return _nameservers(value)
+
+    @field_validator("max_countdown_seconds")
+    @classmethod
+    def _countdown_below_visibility(cls, value: int) -> int:
+        if value > defaults.VISIBILITY_TIMEOUT_SECONDS // 4:
+            raise ValueError("must stay far below the broker visibility timeout (at most a quarter of it)")
+        return value
+
+    # --- derived values ---------------------------------------------------------------------------------
+    @property
+    def effective_broker_url(self) -> str:
+        """The broker URL: REGQ_BROKER_URL, else the Redis URL."""
+        url = self.broker_url or self.redis_url
+        if not url:
+            raise ConfigError("REGQ_REDIS_URL", "no Redis configured (the embedded stack sets it)")
+        return url
+
+    @property
+    def effective_redis_url(self) -> str:
+        if not self.redis_url:
+            raise ConfigError("REGQ_REDIS_URL", "no Redis configured (the embedded stack sets it)")
+        return self.redis_url
+
+    def rate_for(self, provider: str) -> tuple[Rate, int]:
+        """(rate, burst) for a registrar name or an upstream class (rdap, whois)."""
+        try:
+            return getattr(self, f"{provider}_rate"), getattr(self, f"{provider}_burst")
+        except AttributeError:
+            raise ConfigError(f"{ENV_PREFIX}{provider.upper()}_RATE", "unknown provider") from None
+
+    def var_dir(self) -> Path:
+        return Path(defaults.VAR_DIR)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; a bad value raises ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        reason = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{ENV_PREFIX}{field.upper()}", reason) from None
+    except SettingsError as exc:  # a value that could not even be decoded
+        match = re.search(r'field "(\w+)"', str(exc))
+        field = match.group(1) if match else "?"
+        raise ConfigError(f"{ENV_PREFIX}{field.upper()}", "malformed value") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the embedded stack change the environment)."""
+    get_settings.cache_clear()

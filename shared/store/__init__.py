@@ -1,0 +1,29 @@
+"""Durable state through SQLAlchemy: Postgres in production, SQLite for the embedded default.
+
+``Store(url)`` bundles the repositories; ``Store.upgrade()`` applies the Alembic migrations.
+"""
+
+from __future__ import annotations
+
+from shared.store.audit_log import AuditLog
+from shared.store.contacts import RegistryContacts
+from shared.store.database import Database
+from shared.store.inventory import DomainRecord, Inventory
+from shared.store.jobs import Claim, ClaimState, JobRecord, JobStore
+
+__all__ = ["Claim", "ClaimState", "DomainRecord", "JobRecord", "Store"]
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.db = Database(url)
+        self.jobs = JobStore(self.db)
+        self.inventory = Inventory(self.db)
+        self.audit = AuditLog(self.db)
+        self.contacts = RegistryContacts(self.db)
+
+    def upgrade(self) -> None:
+        self.db.upgrade()
+
+    def dispose(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,307 @@
+"""The jobs table: idempotent creation, claiming with a lease, recorded phases, final outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from shared.errors import IdempotencyConflict, JobNotFound
+from shared.jobs import FINAL_STATUSES, JobKind, JobOutcome, JobStatus, LookupJob, RegisterJob, RenewJob
+from shared.store.database import Database
+from shared.store.schema import JobRow, utcnow
+
+_OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    key: str
+    kind: str
+    domain: str
+    registrar: str | None
+    params: dict[str, Any]
+    status: JobStatus
+    attempts: int
+    result: dict[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+    phase: str | None
+    phase_data: dict[str, Any] | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    due_at: datetime | None
+    wait_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: JobRow) -> JobRecord:
+        return cls(
+            key=row.key,
+            kind=row.kind,
+            domain=row.domain,
+            registrar=row.registrar,
+            params=row.params,
+            status=JobStatus(row.status),
+            attempts=row.attempts,
+            result=row.result,
+            error_code=row.error_code,
+            error_message=row.error_message,
+            phase=row.phase,
+            phase_data=row.phase_data,
+            lease_owner=row.lease_owner,
+            lease_until=row.lease_until,
+            due_at=row.due_at,
+            wait_reason=row.wait_reason,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            finished_at=row.finished_at,
+        )
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def outcome(self, duplicate: bool = False) -> JobOutcome:
+        result = self.result
+        if self.status is JobStatus.WAITING and self.wait_reason:
+            result = {**(result or {}), "waiting_reason": self.wait_reason}
+        return JobOutcome(
+            key=self.key,
+            kind=JobKind(self.kind),
+            domain=self.domain,
+            registrar=self.registrar,
+            status=self.status,
+            attempts=self.attempts,
+            result=result,
+            error_code=self.error_code,
+            error_message=self.error_message,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            duplicate=duplicate,
+        )
+
+
+class ClaimState(StrEnum):
+    CLAIMED = "claimed"  # this delivery owns the job until its lease ends
+    FINAL = "final"  # already finished: answer the recorded outcome, call nothing
+    BUSY = "busy"  # another delivery holds a live lease: defer
+    MISSING = "missing"  # no such key (purged, or a foreign message)
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    record: JobRecord | None
+
+
+class JobStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- producing -------------------------------------------------------------------------------------
+    def create(self, key: str, job: RegisterJob | RenewJob | LookupJob) -> tuple[JobRecord, bool]:
+        """Insert the job, or return the existing one for the same key and parameters.
+
+        Raises IdempotencyConflict when the key exists with other parameters.
+        """
+        params_hash = job.params_hash()
+        row = JobRow(
+            key=key,
+            kind=job.kind,
+            domain=job.domain,
+            registrar=getattr(job, "registrar", None),
+            params=job.params(),
+            params_hash=params_hash,
+            status=JobStatus.QUEUED.value,
+            attempts=0,
+            due_at=utcnow(),
+        )
+        try:
+            with self.db.session() as session:
+                session.add(row)
+            return JobRecord.from_row(row), True
+        except IntegrityError:
+            pass
+        with self.db.session() as session:
+            existing = session.scalars(sa.select(JobRow).where(JobRow.key == key)).one()
+            if existing.params_hash != params_hash:
+                raise IdempotencyConflict(key)
+            return JobRecord.from_row(existing), False
+
+    def mark_published(self, key: str) -> None:
+        with self.db.session() as session:
+            session.execute(sa.update(JobRow).where(JobRow.key == key).values(published_at=utcnow()))
+
+    # --- reading ---------------------------------------------------------------------------------------
+    def get(self, key: str) -> JobRecord | None:
+        with self.db.session() as session:
+            row = session.scalars(sa.select(JobRow).where(JobRow.key == key)).one_or_none()
+            return JobRecord.from_row(row) if row else None
+
+    def require(self, key: str) -> JobRecord:
+        record = self.get(key)
+        if record is None:
+            raise JobNotFound(key)
+        return record
+
+    def list(
+        self, status: JobStatus | None = None, kind: str | None = None, limit: int = 100
+    ) -> list[JobRecord]:
+        query = sa.select(JobRow).order_by(JobRow.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(JobRow.status == status.value)
+        if kind is not None:
+            query = query.where(JobRow.kind == kind)
+        with self.db.session() as session:
+            return [JobRecord.from_row(r) for r in session.scalars(query)]
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(kind, status) -> number of jobs."""
+        query = sa.select(JobRow.kind, JobRow.status, sa.func.count()).group_by(JobRow.kind, JobRow.status)
+        with self.db.session() as session:
+            return {(kind, status): n for kind, status, n in session.execute(query)}
+
+    # --- consuming -------------------------------------------------------------------------------------
+    def claim(self, key: str, owner: str, lease_seconds: float) -> Claim:
+        """One transaction: queued/waiting (or running with an expired lease) -> running, attempt + 1."""
+        now = utcnow()
+        claimable = sa.or_(
+            JobRow.status.in_(_OPEN),
+            sa.and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now),
+        )
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(JobRow)
+                .where(JobRow.key == key, claimable)
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    attempts=JobRow.attempts + 1,
+                    lease_owner=owner,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    wait_reason=None,
+                    updated_at=now,
+                )
+            )
+            claimed = result.rowcount == 1
+            row = session.scalars(sa.select(JobRow).where(JobRow.key == key)).one_or_none()
+            if row is None:
+                return Claim(ClaimState.MISSING, None)
+            record = JobRecord.from_row(row)
+        if claimed:
+            return Claim(ClaimState.CLAIMED, record)
+        return Claim(ClaimState.FINAL if record.final else ClaimState.BUSY, record)
+
+    def _owned(self, key: str, owner: str) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            JobRow.key == key, JobRow.lease_owner == owner, JobRow.status == JobStatus.RUNNING.value
+        )
+
+    def renew_lease(self, key: str, owner: str, lease_seconds: float) -> bool:
+        now = utcnow()
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(JobRow)
+                .where(self._owned(key, owner))
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+            )
+            return result.rowcount == 1
+
+    def set_phase(self, key: str, owner: str, phase: str, data: dict[str, Any] | None = None) -> bool:
+        """Record the phase before/after an outside call; only the lease holder may."""
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(JobRow)
+                .where(self._owned(key, owner))
+                .values(phase=phase, phase_data=data, updated_at=utcnow())
+            )
+            return result.rowcount == 1
+
+    def finish(
+        self,
+        key: str,
+        owner: str,
+        status: JobStatus,
+        result: dict[str, Any] | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> bool:
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"{status} is not a final status")
+        now = utcnow()
+        with self.db.session() as session:
+            update = session.execute(
+                sa.update(JobRow)
+                .where(self._owned(key, owner))
+                .values(
+                    status=status.value,
+                    result=result,
+                    error_code=error_code,
+                    error_message=error_message,
+                    lease_owner=None,
+                    lease_until=None,
+                    due_at=None,
+                    finished_at=now,
+                    updated_at=now,
+                )
+            )
+            return update.rowcount == 1
+
+    def defer(self, key: str, owner: str, due_at: datetime, reason: str, count_attempt: bool = True) -> bool:
+        """Give the job back as ``waiting`` until ``due_at``. A limiter or breaker wait is not an attempt."""
+        values: dict[str, Any] = dict(
+            status=JobStatus.WAITING.value,
+            lease_owner=None,
+            lease_until=None,
+            due_at=due_at,
+            wait_reason=reason,
+            updated_at=utcnow(),
+        )
+        if not count_attempt:
+            values["attempts"] = JobRow.attempts - 1
+        with self.db.session() as session:
+            return (
+                session.execute(sa.update(JobRow).where(self._owned(key, owner)).values(**values)).rowcount
+                == 1
+            )
+
+    # --- maintenance -----------------------------------------------------------------------------------
+    def stranded(self, older_than: timedelta, limit: int = 500) -> list[JobRecord]:
+        """Jobs no delivery will finish: queued/waiting past due by ``older_than``, or running on an
+        expired lease."""
+        now = utcnow()
+        query = (
+            sa.select(JobRow)
+            .where(
+                sa.or_(
+                    sa.and_(JobRow.status.in_(_OPEN), JobRow.due_at < now - older_than),
+                    sa.and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now),
+                )
+            )
+            .order_by(JobRow.id)
+            .limit(limit)
+        )
+        with self.db.session() as session:
+            return [JobRecord.from_row(r) for r in session.scalars(query)]
+
+    def touch_due(self, key: str, due_at: datetime) -> None:
+        """Move an open job's due time (after the sweeper republished it)."""
+        with self.db.session() as session:
+            session.execute(
+                sa.update(JobRow).where(JobRow.key == key, JobRow.status.in_(_OPEN)).values(due_at=due_at)
+            )
+
+    def purge(self, finished_before: datetime) -> int:
+        with self.db.session() as session:
+            result = session.execute(
+                sa.delete(JobRow).where(
+                    JobRow.status.in_([s.value for s in FINAL_STATUSES]), JobRow.finished_at < finished_before
+                )
+            )
+            return int(result.rowcount)

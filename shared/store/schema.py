@@ -1,0 +1,123 @@
+"""Tables: jobs, domains (inventory), api_calls (audit), breaker_events, registry_contacts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON(), date: sa.Date()}
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    domain: Mapped[str] = mapped_column(sa.String(253), index=True)
+    registrar: Mapped[str | None] = mapped_column(sa.String(32))
+    params: Mapped[dict[str, Any]]
+    params_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    result: Mapped[dict[str, Any] | None]
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    # Recovery: the last recorded phase around an outside call, and data to reconcile it.
+    phase: Mapped[str | None] = mapped_column(sa.String(32))
+    phase_data: Mapped[dict[str, Any] | None]
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(200))
+    lease_until: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    wait_reason: Mapped[str | None] = mapped_column(sa.Text)
+    published_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class DomainRow(Base):
+    __tablename__ = "domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    domain: Mapped[str] = mapped_column(sa.String(253), unique=True)
+    registrar: Mapped[str] = mapped_column(sa.String(32))
+    expires_at: Mapped[date | None] = mapped_column(index=True)
+    auto_renew: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(sa.String(32), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ApiCallRow(Base):
+    __tablename__ = "api_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(sa.String(64), index=True)
+    operation: Mapped[str] = mapped_column(sa.String(64))
+    method: Mapped[str] = mapped_column(sa.String(8))
+    path: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[int | None]
+    latency_ms: Mapped[float]
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    job_key: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    attempt: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class BreakerEventRow(Base):
+    __tablename__ = "breaker_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(sa.String(64), index=True)
+    from_state: Mapped[str] = mapped_column(sa.String(16))
+    to_state: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    failures: Mapped[int] = mapped_column(default=0)
+    opened_until: Mapped[float | None] = mapped_column(sa.Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RegistryContactRow(Base):
+    """One registry contact per distinct registrant (ROTLD ``cid``), created once and reused."""
+
+    __tablename__ = "registry_contacts"
+    __table_args__ = (sa.UniqueConstraint("registrar", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    registrar: Mapped[str] = mapped_column(sa.String(32))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    contact_id: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200))
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
