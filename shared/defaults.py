@@ -71,6 +71,8 @@ MAX_COUNTDOWN_SECONDS = 600
 MAX_INLINE_WAIT_MS = 300
 #: How many failed attempts (not limiter or breaker waits) a job gets before it is failed.
 MAX_ATTEMPTS = 5
+#: First re-try delay after a failed attempt; doubles per attempt up to MAX_COUNTDOWN_SECONDS.
+RETRY_BACKOFF_SECONDS = 2.0
 #: Bounds the ETA/countdown tasks a worker holds in memory.
 WORKER_ETA_TASK_LIMIT = 1000
 #: Celery's per-worker first-line rate limit on registrar tasks (the shared bucket is the truth).
@@ -81,8 +83,8 @@ TASK_RATE_LIMIT = "50/s"
 LEASE_SECONDS = 30
 #: The maintenance sweep runs this often.
 SWEEP_INTERVAL_SECONDS = 15
-#: A job still queued/waiting this long after its due time is republished by the sweep.
-REPUBLISH_AFTER_SECONDS = 60
+#: A job still queued/waiting this long after its due time is republished (a backlog is not lost work).
+REPUBLISH_AFTER_SECONDS = 300
 #: Keys and outcomes are kept this long, then purged.
 RETENTION_DAYS = 30
 

@@ -2,6 +2,7 @@
 
     RegqError
     ├── ConfigError                  a setting is missing or malformed (names the REGQ_ variable)
+    │   └── UnknownRegistrar         no gateway for that registrar name
     ├── JobValidationError           a job is malformed (names each field and the reason)
     ├── IdempotencyConflict          same key, other parameters
     ├── JobNotFound                  no job with that key
@@ -14,9 +15,11 @@
         ├── NotFound                 the object does not exist at the registrar
         ├── RateLimited              429 or a throttling text; .retry_after seconds
         ├── TransientError           5xx, connection trouble; retriable
-        │   ├── NotSentError         the request provably never reached the upstream (connect error)
-        │   └── AmbiguousError       sent, but no answer: the effect may or may not have happened
+        │   ├── NotSentError         the request never reached the upstream (connect error, reset)
+        │   ├── AmbiguousError       sent, but no answer: the effect may or may not have happened
+        │   └── ContactPending       another job is creating the same registry contact; retry soon
         ├── ProtocolError            malformed answer: non-JSON, truncated, unknown result code
+        │   └── ResponseTooLarge     the answer exceeded the outbound size cap (reading stopped)
         └── BreakerOpen              the shared circuit breaker refuses calls; .retry_after seconds
 
 Messages never carry secrets: tokens, passwords, authinfo, domain passwords, CNP, e-mail or phone.
@@ -41,6 +44,7 @@ class RegistrarErrorCode(StrEnum):
     BREAKER_OPEN = "breaker_open"
     OUTBOUND_REFUSED = "outbound_refused"
     CONFLICT = "conflict"
+    CONTACT_PENDING = "contact_pending"
 
 
 class RegqError(Exception):
@@ -69,6 +73,14 @@ class JobValidationError(RegqError):
     def __init__(self, problems: list[FieldProblem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
+
+
+class UnknownRegistrar(ConfigError):
+    """No gateway is registered under that registrar name."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__("registrar", f"unknown registrar {name!r}; known: {', '.join(known)}")
+        self.name = name
 
 
 class IdempotencyConflict(RegqError):
@@ -157,9 +169,19 @@ class AmbiguousError(TransientError):
     code = RegistrarErrorCode.AMBIGUOUS
 
 
+class ContactPending(TransientError):
+    """Another job holds the claim on this registrant's registry contact; ``retry_after`` seconds."""
+
+    code = RegistrarErrorCode.CONTACT_PENDING
+
+
 class ProtocolError(UpstreamError):
     code = RegistrarErrorCode.PROTOCOL
     retriable = True
+
+
+class ResponseTooLarge(ProtocolError):
+    """The answer was larger than the outbound policy's ``max_bytes``; it was not read to the end."""
 
 
 class BreakerOpen(UpstreamError):

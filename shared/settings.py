@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(None, description="Celery broker; default: the Redis URL; amqp:// works")
     database_url: str = Field(defaults.DATABASE_URL, description="SQLAlchemy URL (Postgres in production)")
     redis_prefix: str = Field(defaults.REDIS_PREFIX, description="prefix of every Redis key regq writes")
+    broker_key_prefix: str = Field("", description="kombu global_keyprefix: several fleets on one Redis")
 
     gandi_api_url: str = defaults.GANDI_API_URL
     gandi_token: SecretStr | None = None
@@ -116,6 +117,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(defaults.SWEEP_INTERVAL_SECONDS, gt=0)
     republish_after_seconds: float = Field(defaults.REPUBLISH_AFTER_SECONDS, gt=0)
     retention_days: int = Field(defaults.RETENTION_DAYS, ge=1)
+    retry_backoff_seconds: float = Field(defaults.RETRY_BACKOFF_SECONDS, gt=0)
     renewal_window_days: int = Field(defaults.RENEWAL_WINDOW_DAYS, ge=1)
 
     @field_validator("whois_iana_server", mode="before")

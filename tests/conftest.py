@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from shared.store import Store
 from tests import services
 
 
@@ -42,3 +43,21 @@ def postgres_url() -> Iterator[str]:
     """A fresh database on a real Postgres for this run."""
     with services.postgres_database() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly migrated database on each backend the store supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'regq.db'}"
+        return
+    with services.postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    s = Store(store_url)
+    s.upgrade()
+    yield s
+    s.dispose()

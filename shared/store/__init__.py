@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from shared.store.audit_log import AuditLog
+from shared.store.breaker_journal import BreakerEvents
 from shared.store.contacts import RegistryContacts
 from shared.store.database import Database
 from shared.store.inventory import DomainRecord, Inventory
@@ -21,6 +22,7 @@ class Store:
         self.inventory = Inventory(self.db)
         self.audit = AuditLog(self.db)
         self.contacts = RegistryContacts(self.db)
+        self.breaker_events = BreakerEvents(self.db)
 
     def upgrade(self) -> None:
         self.db.upgrade()

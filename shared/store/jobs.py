@@ -36,6 +36,7 @@ class JobRecord:
     lease_until: datetime | None
     due_at: datetime | None
     wait_reason: str | None
+    published_at: datetime | None
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
@@ -59,6 +60,7 @@ class JobRecord:
             lease_until=row.lease_until,
             due_at=row.due_at,
             wait_reason=row.wait_reason,
+            published_at=row.published_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
             finished_at=row.finished_at,
@@ -289,6 +291,24 @@ class JobStore:
         )
         with self.db.session() as session:
             return [JobRecord.from_row(r) for r in session.scalars(query)]
+
+    def release_expired(self, key: str) -> bool:
+        """A running job whose lease expired (its worker died) goes back to queued for the next delivery."""
+        now = utcnow()
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(JobRow)
+                .where(JobRow.key == key, JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now)
+                .values(
+                    status=JobStatus.QUEUED.value,
+                    lease_owner=None,
+                    lease_until=None,
+                    due_at=now,
+                    wait_reason="taken over after the lease expired",
+                    updated_at=now,
+                )
+            )
+            return result.rowcount == 1
 
     def touch_due(self, key: str, due_at: datetime) -> None:
         """Move an open job's due time (after the sweeper republished it)."""

@@ -1,0 +1,138 @@
+"""The store on SQLite and Postgres: idempotent creation, claims and leases, phases, maintenance."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+
+from shared.errors import IdempotencyConflict
+from shared.jobs import JobStatus, parse_job
+from shared.store import ClaimState, Store
+from shared.store.schema import utcnow
+from tests.factories import register
+
+
+def add(store: Store, domain: str = "example.com", **kw: object):
+    job = parse_job(register(domain, **kw))
+    return store.jobs.create(f"register:{job.domain}", job)
+
+
+def test_create_is_idempotent_and_conflicts_on_other_parameters(store: Store) -> None:
+    record, created = add(store)
+    assert created and record.status is JobStatus.QUEUED and record.attempts == 0
+    again, created_again = add(store)
+    assert not created_again and again.key == record.key
+    with pytest.raises(IdempotencyConflict, match="register:example.com"):
+        add(store, years=2)
+
+
+def test_claim_lease_and_takeover(store: Store) -> None:
+    add(store)
+    key = "register:example.com"
+    first = store.jobs.claim(key, "w1", lease_seconds=30)
+    assert first.state is ClaimState.CLAIMED and first.record.attempts == 1
+    assert store.jobs.claim(key, "w2", lease_seconds=30).state is ClaimState.BUSY
+    assert not store.jobs.set_phase(key, "w2", "sending")  # only the lease holder writes
+    assert store.jobs.set_phase(key, "w1", "sending", {"sent_on": "2026-01-01"})
+    # w1 dies: its lease expires, the next delivery takes over and sees the recorded phase.
+    assert store.jobs.renew_lease(key, "w1", lease_seconds=-1)
+    taken = store.jobs.claim(key, "w2", lease_seconds=30)
+    assert taken.state is ClaimState.CLAIMED and taken.record.attempts == 2
+    assert taken.record.phase == "sending" and taken.record.phase_data == {"sent_on": "2026-01-01"}
+    assert not store.jobs.finish(key, "w1", JobStatus.SUCCEEDED)  # w1 lost the lease
+    assert store.jobs.finish(key, "w2", JobStatus.SUCCEEDED, result={"expires_at": "2027-01-01"})
+    final = store.jobs.claim(key, "w3", lease_seconds=30)
+    assert final.state is ClaimState.FINAL and final.record.result == {"expires_at": "2027-01-01"}
+    assert store.jobs.claim("nope", "w3", 30).state is ClaimState.MISSING
+
+
+def test_only_one_of_many_concurrent_claims_wins(store: Store) -> None:
+    add(store)
+    results: list[ClaimState] = []
+    barrier = threading.Barrier(8)
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        results.append(store.jobs.claim("register:example.com", f"w{i}", 30).state)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(ClaimState.CLAIMED) == 1 and results.count(ClaimState.BUSY) == 7
+
+
+def test_defer_not_counted_gives_the_attempt_back(store: Store) -> None:
+    add(store)
+    key = "register:example.com"
+    store.jobs.claim(key, "w1", 30)
+    assert store.jobs.defer(key, "w1", utcnow() + timedelta(seconds=5), "breaker open", count_attempt=False)
+    record = store.jobs.require(key)
+    assert record.status is JobStatus.WAITING and record.attempts == 0
+    assert record.outcome().result == {"waiting_reason": "breaker open"}
+    store.jobs.claim(key, "w1", 30)
+    store.jobs.defer(key, "w1", utcnow(), "5xx", count_attempt=True)
+    assert store.jobs.require(key).attempts == 1
+
+
+def test_stranded_jobs_and_release_of_expired_leases(store: Store) -> None:
+    add(store, "a.com")
+    add(store, "b.com")
+    store.jobs.claim("register:b.com", "dead", lease_seconds=-1)
+    stranded = {r.key for r in store.jobs.stranded(older_than=timedelta(seconds=-1))}
+    assert stranded == {"register:a.com", "register:b.com"}
+    assert {r.key for r in store.jobs.stranded(older_than=timedelta(hours=1))} == {"register:b.com"}
+    assert store.jobs.release_expired("register:b.com")
+    assert store.jobs.require("register:b.com").status is JobStatus.QUEUED
+
+
+def test_purge_removes_only_old_final_jobs(store: Store) -> None:
+    add(store, "a.com")
+    add(store, "b.com")
+    store.jobs.claim("register:a.com", "w", 30)
+    store.jobs.finish("register:a.com", "w", JobStatus.FAILED, error_code="x")
+    assert store.jobs.purge(utcnow() - timedelta(days=1)) == 0
+    assert store.jobs.purge(utcnow() + timedelta(seconds=1)) == 1
+    assert store.jobs.get("register:a.com") is None and store.jobs.get("register:b.com") is not None
+
+
+def test_inventory_upsert_and_expiring(store: Store) -> None:
+    store.inventory.upsert("a.com", "gandi", date(2027, 1, 1))
+    store.inventory.upsert("a.com", "gandi", date(2028, 1, 1))
+    store.inventory.upsert("b.ro", "rotld", date(2030, 1, 1))
+    assert store.inventory.get("a.com").expires_at == date(2028, 1, 1)
+    assert [d.domain for d in store.inventory.expiring(before=date(2029, 1, 1))] == ["a.com"]
+
+
+def test_registry_contact_is_claimed_by_exactly_one(store: Store) -> None:
+    claims = []
+    barrier = threading.Barrier(6)
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        claims.append(store.contacts.claim("rotld", "fp1", f"w{i}"))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(c.claimed for c in claims) == 1
+    store.contacts.save("rotld", "fp1", "C123")
+    again = store.contacts.claim("rotld", "fp1", "w9")
+    assert not again.claimed and again.contact_id == "C123"
+
+
+def test_breaker_journal_round_trip(store: Store) -> None:
+    assert store.breaker_events.last_transition("gandi") is None
+    store.breaker_events.record_transition("gandi", "closed", "open", "5 failures", 1234.5, 5)
+    store.breaker_events.record_transition("gandi", "open", "half_open", "window over", 1234.5, 5)
+    last = store.breaker_events.last_transition("gandi")
+    assert last.to_state == "half_open" and last.opened_until == 1234.5 and last.from_state == "open"
+
+
+def test_migrations_are_at_head(store: Store) -> None:
+    assert store.db.current_revision() == "0001"

@@ -1,0 +1,51 @@
+"""The ``regq`` command line: submit and inspect jobs, operate limits and breakers, run the stack."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from shared.errors import ConfigError
+from shared.jobs import job_schema
+from workers import context
+from workers.commands import jobs as jobs_commands
+from workers.commands import stack as stack_commands
+from workers.commands.submit import app as submit_app
+from workers.console import errors
+
+app = typer.Typer(
+    help="regq: register, renew and look up domain names through registrar APIs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(submit_app, name="submit")
+app.command("jobs")(jobs_commands.jobs)
+app.command("status")(jobs_commands.status)
+app.command("demo")(stack_commands.demo)
+app.command("up")(stack_commands.up)
+
+db_app = typer.Typer(help="Database migrations.")
+app.add_typer(db_app, name="db")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of job messages."""
+    print(json.dumps(job_schema(), indent=2))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to REGQ_DATABASE_URL."""
+    store = context.store()
+    store.upgrade()
+    typer.echo(f"database at revision {store.db.current_revision()}")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error[/red] {exc}")
+        raise SystemExit(2) from None

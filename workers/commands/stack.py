@@ -1,0 +1,173 @@
+"""``regq demo`` and ``regq up``: the embedded stack, with a demo batch or until interrupted."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shared import defaults
+from shared.jobs import FINAL_STATUSES
+from shared.store import Store
+from workers.commands.submit import submit_lines
+from workers.console import console, table
+from workers.demo import Batch, build_batch, busiest_window
+from workers.embedded.stack import Stack
+
+
+def _terminate_as_interrupt() -> None:
+    def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+def _banner(stack: Stack) -> None:
+    assert stack.flower_auth is not None
+    user, password = stack.flower_auth
+    console.print(
+        f"[bold]Flower[/bold] {stack.flower_url}  user [cyan]{user}[/cyan] password [cyan]{password}[/cyan]"
+    )
+    console.print(
+        f"[bold]Redis[/bold] {stack.env['REGQ_REDIS_URL']}   [bold]database[/bold] "
+        f"{stack.env['REGQ_DATABASE_URL']}   logs in {stack.var_dir / 'logs'}"
+    )
+
+
+def up(var_dir: Annotated[Path, typer.Option(help="state and logs")] = Path(defaults.VAR_DIR)) -> None:
+    """Run the embedded stack until Ctrl-C."""
+    _terminate_as_interrupt()
+    stack = Stack(var_dir=var_dir)
+    try:
+        with console.status("starting") as status:
+            stack.start(on_step=lambda msg: status.update(msg))
+        _banner(stack)
+        console.print("stack is up; Ctrl-C stops everything")
+        while all(child.alive for child in stack.children.values()):
+            time.sleep(1)
+        console.print("[red]a child process exited; stopping[/red]")
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        stack.stop()
+
+
+def demo(
+    jobs: Annotated[int, typer.Option(help="how many jobs to publish")] = defaults.DEMO_JOBS,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for every job to finish")] = 240,
+    var_dir: Annotated[Path, typer.Option(help="state and logs")] = Path(defaults.VAR_DIR),
+) -> None:
+    """Start the embedded stack, publish a mixed batch, wait for every job, print a summary, stop."""
+    _terminate_as_interrupt()
+    stack = Stack(var_dir=var_dir)
+    code = 1
+    try:
+        with console.status("starting") as status:
+            stack.start(on_step=lambda msg: status.update(msg))
+        _banner(stack)
+        code = _run_demo(stack, build_batch(jobs), timeout)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]")
+        code = 130
+    finally:
+        with console.status("stopping everything"):
+            stack.stop()
+    raise typer.Exit(code)
+
+
+def _run_demo(stack: Stack, batch: Batch, timeout: float) -> int:
+    assert stack.sandbox is not None
+    settings = stack.settings()
+    store = Store(settings.database_url)
+    for provider, seeds in batch.seeds.items():
+        if seeds:
+            stack.sandbox.seed_domains(provider, seeds)
+    for name, provider, expires in batch.inventory:
+        store.inventory.upsert(name, provider, expires)
+    producer = stack.producer()
+    started = time.time()
+    outcomes, problems = submit_lines(batch.lines, store, producer)
+    accepted = {o.key for o in outcomes}
+    duplicates = sum(1 for o in outcomes if o.duplicate)
+    done = _wait(store, accepted, timeout)
+    elapsed = time.time() - started
+    _summary(stack, store, outcomes, problems, duplicates, elapsed)
+    producer.close()
+    store.dispose()
+    if done < len(accepted):
+        console.print(
+            f"[red]{len(accepted) - done} accepted jobs did not finish within {timeout:.0f} s[/red]"
+        )
+        return 1
+    console.print(
+        f"[green]all {len(accepted)} accepted jobs reached a final state in {elapsed:.1f} s[/green]"
+    )
+    return 0
+
+
+def _wait(store: Store, keys: set[str], timeout: float) -> int:
+    columns = (TextColumn("jobs final"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    deadline = time.monotonic() + timeout
+    final = 0
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task("wait", total=len(keys))
+        while time.monotonic() < deadline:
+            final = sum(n for (_kind, status), n in store.jobs.counts().items() if status in FINAL_STATUSES)
+            progress.update(bar, completed=min(final, len(keys)))
+            if final >= len(keys):
+                break
+            time.sleep(0.5)
+    return final
+
+
+def _summary(
+    stack: Stack,
+    store: Store,
+    outcomes: list,
+    problems: list,
+    duplicates: int,  # type: ignore[type-arg]
+    elapsed: float,
+) -> None:
+    counts = store.jobs.counts()
+    kinds = sorted({kind for kind, _ in counts})
+    rows = []
+    for kind in kinds:
+        row = [kind] + [counts.get((kind, s), 0) for s in ("succeeded", "failed", "rejected")]
+        rows.append(
+            row
+            + [
+                counts.get((kind, "queued"), 0)
+                + counts.get((kind, "running"), 0)
+                + counts.get((kind, "waiting"), 0)
+            ]
+        )
+    rows.append(["invalid at submit", "", "", len({n for n, _ in problems}), ""])
+    table(
+        f"demo: {len(outcomes)} accepted in {elapsed:.1f} s, {duplicates} duplicates suppressed",
+        ["kind", "succeeded", "failed", "rejected", "unfinished"],
+        rows,
+    )
+    settings = stack.settings()
+    audit = store.audit.counts_by_provider()
+    assert stack.sandbox is not None
+    upstream = []
+    for provider in ("gandi", "rotld"):
+        stats = stack.sandbox.stats(provider)
+        rate, burst = settings.rate_for(provider)
+        upstream.append(
+            [
+                provider,
+                stats["requests"],
+                audit.get(provider, 0),
+                busiest_window(stats.get("request_times", [])),
+                f"{rate} (burst {burst})",
+            ]
+        )
+    table(
+        "upstream calls", ["registrar", "seen by sandbox", "audit rows", "peak req in 1 s", "limit"], upstream
+    )

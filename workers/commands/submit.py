@@ -1,0 +1,180 @@
+"""``regq submit register|renew|lookup ...`` and ``regq submit --file jobs.jsonl``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from celery import Celery
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shared.errors import FieldProblem, IdempotencyConflict, JobValidationError
+from shared.jobs import JobOutcome, parse_job
+from shared.store import Store
+from tasks.publish import submit as publish_job
+from workers import context
+from workers.console import emit_json, errors, table
+
+app = typer.Typer(help="Submit jobs (validated here, before anything reaches a broker or a registrar).")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _show(outcomes: list[JobOutcome], as_json: bool) -> None:
+    if as_json:
+        emit_json([o.model_dump(mode="json") for o in outcomes])
+        return
+    table(
+        "submitted",
+        ["key", "kind", "domain", "status", "duplicate"],
+        [(o.key, o.kind.value, o.domain, o.status.value, "yes" if o.duplicate else "") for o in outcomes],
+    )
+
+
+def _submit_one(data: dict[str, Any], as_json: bool) -> None:
+    try:
+        job = parse_job(data)
+        store = context.store()
+        outcome = publish_job(job, store=store, app=context.producer())
+    except JobValidationError as exc:
+        _fail([(None, p) for p in exc.problems], as_json)
+    except IdempotencyConflict as exc:
+        _fail([(None, FieldProblem("idempotency_key", str(exc)))], as_json)
+    _show([outcome], as_json)
+
+
+def _fail(problems: list[tuple[int | None, FieldProblem]], as_json: bool) -> None:
+    if as_json:
+        emit_json({"errors": [{"line": line, "field": p.field, "reason": p.reason} for line, p in problems]})
+    else:
+        for line, problem in problems:
+            where = f"line {line}: " if line is not None else ""
+            errors.print(f"[red]rejected[/red] {where}{problem.field}: {problem.reason}")
+    raise typer.Exit(2)
+
+
+@app.callback(invoke_without_command=True)
+def submit_file(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="JSON Lines: one job per line")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Submit every job of a JSONL file; bad lines are reported with their line number, good ones go."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if file is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
+    lines = file.read_text(encoding="utf-8").splitlines()
+    outcomes, problems = submit_lines(lines, context.store(), context.producer(), show_progress=not as_json)
+    if as_json:
+        emit_json(
+            {
+                "submitted": [o.model_dump(mode="json") for o in outcomes],
+                "errors": [{"line": n, "field": p.field, "reason": p.reason} for n, p in problems],
+            }
+        )
+    else:
+        _show(outcomes, False)
+        for number, problem in problems:
+            errors.print(f"[red]rejected[/red] line {number}: {problem.field}: {problem.reason}")
+    if problems:
+        raise typer.Exit(1)
+
+
+def submit_lines(
+    lines: list[str], store: Store, producer: Celery, show_progress: bool = True
+) -> tuple[list[JobOutcome], list[tuple[int, FieldProblem]]]:
+    outcomes: list[JobOutcome] = []
+    problems: list[tuple[int, FieldProblem]] = []
+    columns = (TextColumn("submitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, disable=not show_progress, transient=False) as progress:
+        bar = progress.add_task("submit", total=len(lines))
+        for number, line in enumerate(lines, start=1):
+            progress.advance(bar)
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                job = parse_job(data)
+                outcomes.append(publish_job(job, store=store, app=producer))
+            except json.JSONDecodeError as exc:
+                problems.append((number, FieldProblem("job", f"not JSON ({exc.msg} at column {exc.colno})")))
+            except JobValidationError as exc:
+                problems.extend((number, p) for p in exc.problems)
+            except IdempotencyConflict as exc:
+                problems.append((number, FieldProblem("idempotency_key", str(exc))))
+    return outcomes, problems
+
+
+def _owner(owner: str) -> dict[str, Any]:
+    path = Path(owner)
+    text = path.read_text(encoding="utf-8") if path.exists() else owner
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(
+            [(None, FieldProblem("owner", f"expected a JSON object or a file holding one ({exc.msg})"))],
+            False,
+        )
+    return value
+
+
+@app.command()
+def register(
+    domain: str,
+    owner: Annotated[str, typer.Option(help="registrant: a JSON object, or a file holding one")],
+    years: int = 1,
+    registrar: str | None = None,
+    nameserver: Annotated[list[str] | None, typer.Option(help="repeat for each nameserver")] = None,
+    key: Annotated[str | None, typer.Option(help="idempotency key (default register:<domain>)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate at the registrar, do not act")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register DOMAIN for YEARS with OWNER as registrant."""
+    data = {
+        "kind": "register",
+        "domain": domain,
+        "owner": _owner(owner),
+        "years": years,
+        "dry_run": dry_run,
+        "nameservers": nameserver or [],
+        "registrar": registrar,
+        "idempotency_key": key,
+    }
+    _submit_one({k: v for k, v in data.items() if v is not None}, as_json)
+
+
+@app.command()
+def renew(
+    domain: str,
+    years: int = 1,
+    expiry: Annotated[str | None, typer.Option(help="current expiry YYYY-MM-DD (default: inventory)")] = None,
+    registrar: str | None = None,
+    key: Annotated[str | None, typer.Option(help="idempotency key (default renew:<domain>:<expiry>)")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Renew DOMAIN by YEARS, guarded by its current expiry."""
+    if expiry is not None:
+        try:
+            date.fromisoformat(expiry)
+        except ValueError:
+            _fail([(None, FieldProblem("current_expiry", "expected a date YYYY-MM-DD"))], as_json)
+    data = {
+        "kind": "renew",
+        "domain": domain,
+        "years": years,
+        "current_expiry": expiry,
+        "registrar": registrar,
+        "idempotency_key": key,
+    }
+    _submit_one({k: v for k, v in data.items() if v is not None}, as_json)
+
+
+@app.command()
+def lookup(domain: str, as_json: JsonFlag = False) -> None:
+    """Look DOMAIN up: availability and price at its registrar."""
+    _submit_one({"kind": "lookup", "domain": domain}, as_json)

@@ -1,0 +1,214 @@
+"""The embedded stack: Redis (embedded unless REGQ_REDIS_URL), SQLite (unless REGQ_DATABASE_URL), the
+sandbox upstreams, real Celery workers per queue group, beat and Flower. Everything it starts it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from celery import Celery
+
+from sandbox.stack import SandboxClient
+from shared.settings import Settings, load_settings
+from shared.store import Store
+from tasks.producer import producer_app
+from workers.embedded.processes import Child
+from workers.embedded.redis_server import EmbeddedRedis, free_port
+
+SANDBOX_TOKEN = "sandbox-token"
+SANDBOX_USER = "sandbox-user"
+SANDBOX_PASSWORD = "sandbox-pass"
+
+
+@dataclass(frozen=True)
+class WorkerGroup:
+    """One ``celery worker`` process (plus its pool) consuming ``queues``."""
+
+    name: str
+    queues: tuple[str, ...]
+    concurrency: int = 2
+
+
+DEFAULT_GROUPS = (
+    WorkerGroup("gandi", ("registrar.gandi",), 2),
+    WorkerGroup("rotld", ("registrar.rotld",), 1),
+    WorkerGroup("misc", ("lookup", "maintenance"), 2),
+)
+
+
+@dataclass
+class Stack:
+    """Start with ``with Stack(...) as stack:``. ``env`` is what every child process sees."""
+
+    var_dir: Path = Path("var")
+    groups: tuple[WorkerGroup, ...] = DEFAULT_GROUPS
+    beat: bool = True
+    flower: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    sandbox_args: tuple[str, ...] = ()
+
+    env: dict[str, str] = field(default_factory=dict, init=False)
+    children: dict[str, Child] = field(default_factory=dict, init=False)
+    flower_url: str | None = field(default=None, init=False)
+    flower_auth: tuple[str, str] | None = field(default=None, init=False)
+    sandbox: SandboxClient | None = field(default=None, init=False)
+    _redis: EmbeddedRedis | None = field(default=None, init=False)
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def start(self, on_step: callable | None = None) -> Stack:  # type: ignore[valid-type]
+        step = on_step or (lambda _msg: None)
+        try:
+            self._start(step)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, step) -> None:  # type: ignore[no-untyped-def]
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items()}
+        env.update(self.extra_env)
+        if not env.get("REGQ_REDIS_URL"):
+            step("starting embedded Redis")
+            self._redis = EmbeddedRedis().start()
+            env["REGQ_REDIS_URL"] = self._redis.url
+        env.setdefault("REGQ_DATABASE_URL", f"sqlite:///{(self.var_dir / 'regq.db').resolve()}")
+        step("starting sandbox upstreams")
+        urls = self._start_sandbox(env)
+        env.update(
+            REGQ_GANDI_API_URL=urls["gandi_url"],
+            REGQ_GANDI_TOKEN=SANDBOX_TOKEN,
+            REGQ_ROTLD_API_URL=urls["rotld_url"],
+            REGQ_ROTLD_USER=SANDBOX_USER,
+            REGQ_ROTLD_PASSWORD=SANDBOX_PASSWORD,
+            REGQ_OUTBOUND_ALLOW_PRIVATE="true",
+        )
+        self.env = env
+        step("migrating the database")
+        store = Store(env["REGQ_DATABASE_URL"])
+        store.upgrade()
+        store.dispose()
+        for group in self.groups:
+            step(f"starting worker {group.name}")
+            self.start_worker(group)
+        if self.beat:
+            step("starting beat")
+            schedule = self.var_dir / "celerybeat-schedule"
+            self._spawn("beat", ["beat", "--schedule", str(schedule), "--loglevel", "INFO"])
+        if self.flower:
+            step("starting Flower")
+            port = free_port()
+            user, password = "regq", secrets.token_urlsafe(12)
+            self._spawn(
+                "flower",
+                [
+                    "flower",
+                    "--address=127.0.0.1",
+                    f"--port={port}",
+                    f"--basic-auth={user}:{password}",
+                    "--persistent=False",
+                ],
+            )
+            self.flower_url, self.flower_auth = f"http://127.0.0.1:{port}", (user, password)
+        step("waiting for workers")
+        self.wait_for_workers([g.name for g in self.groups])
+
+    def _start_sandbox(self, env: dict[str, str]) -> dict[str, str]:
+        child = Child(
+            "sandbox",
+            [sys.executable, "-m", "sandbox", *self.sandbox_args],
+            env,
+            self.var_dir / "logs" / "sandbox.log",
+        )
+        child.start(stdout=subprocess.PIPE)
+        self.children["sandbox"] = child
+        assert child.proc is not None and child.proc.stdout is not None
+        line = child.proc.stdout.readline().decode()
+        if not line:
+            raise RuntimeError(f"the sandbox did not start: see {child.log_path}")
+        urls = json.loads(line)
+        self.sandbox = SandboxClient(urls["gandi_admin"], urls["rotld_admin"])
+        return urls
+
+    def _celery(self, args: list[str]) -> list[str]:
+        return [sys.executable, "-m", "celery", "-A", "tasks.app", *args]
+
+    def _spawn(self, name: str, args: list[str]) -> Child:
+        child = Child(name, self._celery(args), self.env, self.var_dir / "logs" / f"{name}.log").start()
+        self.children[name] = child
+        return child
+
+    def start_worker(self, group: WorkerGroup) -> Child:
+        return self._spawn(
+            group.name,
+            [
+                "worker",
+                "-Q",
+                ",".join(group.queues),
+                "-n",
+                f"{group.name}@%h",
+                "-c",
+                str(group.concurrency),
+                "-E",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+        )
+
+    def kill_worker(self, name: str) -> None:
+        """SIGKILL a worker's whole process group (main process and pool): no requeue by Celery."""
+        self.children[name].kill()
+
+    def wait_for_workers(self, names: list[str], timeout: float = 60.0) -> None:
+        app = self.producer()
+        wanted = {f"{n}@{os.uname().nodename}" for n in names}
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                for name, child in self.children.items():
+                    if not child.alive:
+                        raise RuntimeError(f"{name} exited early: see {child.log_path}")
+                replies = app.control.ping(timeout=1.0) or []
+                seen = {name for reply in replies for name in reply}
+                if wanted <= seen:
+                    return
+            raise TimeoutError(f"workers {sorted(wanted)} did not answer within {timeout} s")
+        finally:
+            app.close()
+
+    def settings(self) -> Settings:
+        saved = dict(os.environ)
+        try:
+            os.environ.clear()
+            os.environ.update(self.env)
+            return load_settings()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def producer(self) -> Celery:
+        return producer_app(self.settings())
+
+    def stop(self) -> None:
+        for name in [n for n in self.children if n != "sandbox"] + ["sandbox"]:
+            if name in self.children:
+                self.children.pop(name).stop()
+        if self._redis is not None:
+            self._redis.stop()
+            self._redis = None
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
