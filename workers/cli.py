@@ -8,8 +8,11 @@ import typer
 
 from shared.errors import ConfigError
 from shared.jobs import job_schema
+from shared.names import Registrar
 from workers import context
+from workers.commands import breaker as breaker_commands
 from workers.commands import jobs as jobs_commands
+from workers.commands import limits as limits_commands
 from workers.commands import stack as stack_commands
 from workers.commands.submit import app as submit_app
 from workers.console import errors
@@ -24,6 +27,16 @@ app.command("jobs")(jobs_commands.jobs)
 app.command("status")(jobs_commands.status)
 app.command("demo")(stack_commands.demo)
 app.command("up")(stack_commands.up)
+
+limits_commands.register(app, lambda: _runtime().limiter)
+breaker_commands.register(app, lambda: _runtime().breaker, lambda: [r.value for r in Registrar])
+
+
+def _runtime():
+    from tasks import runtime
+
+    return runtime.get()
+
 
 db_app = typer.Typer(help="Database migrations.")
 app.add_typer(db_app, name="db")

@@ -1,0 +1,83 @@
+"""End to end with real processes: producer -> Redis broker -> celery worker -> gateway -> sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from shared.jobs import JobStatus, parse_job
+from shared.store import Store
+from tasks.publish import submit
+from tests.factories import register
+from tests.stacks import running_stack, wait_final
+from workers.embedded.stack import Stack, WorkerGroup
+
+GROUPS = (
+    WorkerGroup("gandi", ("registrar.gandi",), 2),
+    WorkerGroup("rotld", ("registrar.rotld",), 1),
+    WorkerGroup("misc", ("lookup", "maintenance"), 1),
+)
+
+
+@pytest.fixture(scope="module")
+def stack(redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    store = Store(postgres_url)
+    store.upgrade()
+    store.dispose()
+    with running_stack(redis_url, postgres_url, Path(tmp_path_factory.mktemp("stack")), GROUPS) as s:
+        yield s
+
+
+@pytest.fixture
+def store(stack: Stack) -> Iterator[Store]:
+    s = Store(stack.settings().database_url)
+    yield s
+    s.dispose()
+
+
+def test_register_and_renew_a_com_through_real_workers(stack: Stack, store: Store) -> None:
+    producer = stack.producer()
+    job = parse_job(register("e2e-first.com", years=2))
+    outcome = submit(job, store=store, app=producer)
+    assert outcome.status is JobStatus.QUEUED and not outcome.duplicate
+    done = wait_final(store, outcome.key)
+    assert done.status is JobStatus.SUCCEEDED, done
+    expires = date.fromisoformat(done.result["expires_at"])
+    assert expires >= date.today() + timedelta(days=2 * 365 - 2)
+    assert store.inventory.get("e2e-first.com").expires_at == expires
+    # Published twice: answered with the recorded outcome, no second create at the registrar.
+    again = submit(job, store=store, app=producer)
+    assert again.duplicate and again.status is JobStatus.SUCCEEDED
+    assert stack.sandbox.stats("gandi")["effects"]["e2e-first.com"]["create"] == 1
+    renew = submit(parse_job({"kind": "renew", "domain": "e2e-first.com"}), store=store, app=producer)
+    assert renew.key == f"renew:e2e-first.com:{expires.isoformat()}"
+    renewed = wait_final(store, renew.key)
+    assert renewed.status is JobStatus.SUCCEEDED, renewed
+    assert date.fromisoformat(renewed.result["expires_at"]) >= expires + timedelta(days=364)
+    calls = store.audit.calls(job_key=outcome.key)
+    assert calls and all(c.provider == "gandi" for c in calls)
+    producer.close()
+
+
+def test_register_and_renew_a_ro_through_real_workers(stack: Stack, store: Store) -> None:
+    producer = stack.producer()
+    outcome = submit(parse_job(register("e2e-first.ro")), store=store, app=producer)
+    done = wait_final(store, outcome.key)
+    assert done.status is JobStatus.SUCCEEDED, done
+    renew = submit(parse_job({"kind": "renew", "domain": "e2e-first.ro"}), store=store, app=producer)
+    renewed = wait_final(store, renew.key)
+    assert renewed.status is JobStatus.SUCCEEDED, renewed
+    assert renewed.result["expires_at"] > done.result["expires_at"]
+    producer.close()
+
+
+def test_domain_taken_by_someone_else_fails_as_unavailable(stack: Stack, store: Store) -> None:
+    stack.sandbox.seed_domains("gandi", [{"fqdn": "e2e-taken.com", "owner": "other", "expires": "2030-01-01"}])
+    producer = stack.producer()
+    outcome = submit(parse_job(register("e2e-taken.com")), store=store, app=producer)
+    done = wait_final(store, outcome.key)
+    assert done.status is JobStatus.FAILED and done.error_code == "domain_unavailable", done
+    producer.close()

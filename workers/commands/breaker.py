@@ -1,0 +1,111 @@
+"""``regq breaker``: the shared circuit breakers.
+
+Shape: ``regq breaker [REGISTRAR] [--json]`` (the ``show`` command; ``regq breaker show [REGISTRAR]`` is
+the same) shows state, failures and opened-until; ``regq breaker reset REGISTRAR [--reason TEXT]``
+closes a breaker now (journaled as a transition with the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.breaker import Breaker, BreakerState
+from workers.commands import DefaultCommandGroup
+from workers.commands.limits import iso
+
+HELP = "Shared circuit breakers per registrar."
+_STYLE = {"closed": "green", "open": "red", "half_open": "yellow"}
+
+
+def as_dict(state: BreakerState, now: float) -> dict[str, Any]:
+    remaining = None if state.opened_until is None else max(0.0, round(state.opened_until - now, 3))
+    return {
+        "registrar": state.provider,
+        "state": state.state,
+        "failures": state.failures,
+        "opened_until": state.opened_until,
+        "opened_until_iso": iso(state.opened_until),
+        "open_for_seconds": remaining if state.state == "open" else None,
+        "probes_in_flight": state.probes_in_flight,
+    }
+
+
+def _table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="Circuit breakers")
+    for column in ("registrar", "state", "failures", "opened until", "probes"):
+        table.add_column(column)
+    for row in rows:
+        until = row["opened_until_iso"] or ""
+        if row["open_for_seconds"] is not None:
+            until += f" (in {row['open_for_seconds']:.0f}s)"
+        state = f"[{_STYLE.get(row['state'], 'white')}]{row['state']}[/]"
+        table.add_row(row["registrar"], state, str(row["failures"]), until, str(row["probes_in_flight"]))
+    return table
+
+
+def build_app(get_breaker: Callable[[], Breaker], providers: Callable[[], list[str]]) -> typer.Typer:
+    """The ``breaker`` sub-app. ``providers()`` names the configured registrars; registrars with stored
+    breaker state are shown too."""
+    app = typer.Typer(cls=DefaultCommandGroup, help=HELP, no_args_is_help=False)
+
+    def known(breaker: Breaker) -> list[str]:
+        return sorted(set(providers()) | set(breaker.providers()))
+
+    def check(breaker: Breaker, registrar: str) -> None:
+        names = known(breaker)
+        if registrar not in names:
+            typer.echo(f"unknown registrar {registrar!r}; known: {', '.join(names) or 'none'}", err=True)
+            raise typer.Exit(2)
+
+    @app.command("show")
+    def show(
+        registrar: str | None = typer.Argument(None, help="one registrar; default: all"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    ) -> None:
+        """State, consecutive failures and opened-until of each breaker."""
+        breaker = get_breaker()
+        if registrar:
+            check(breaker, registrar)
+        names = [registrar] if registrar else known(breaker)
+        now = time.time()
+        rows = [as_dict(breaker.state(name), now) for name in names]
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+        elif not rows:
+            typer.echo("no registrars")
+        else:
+            Console().print(_table(rows))
+
+    @app.command("reset")
+    def reset(
+        registrar: str = typer.Argument(..., help="the registrar whose breaker to close"),
+        reason: str = typer.Option("manual reset (regq breaker reset)", help="recorded in the journal"),
+    ) -> None:
+        """Close REGISTRAR's breaker now; the reset is journaled with REASON."""
+        breaker = get_breaker()
+        check(breaker, registrar)
+        before = breaker.state(registrar)
+        breaker.reset(registrar, reason)
+        typer.echo(f"{registrar}: {before.state} -> closed")
+
+    return app
+
+
+def register(
+    parent: typer.Typer,
+    get_breaker: Callable[[], Breaker],
+    providers: Callable[[], list[str]],
+    *,
+    name: str = "breaker",
+) -> typer.Typer:
+    """Add ``regq breaker`` to ``parent``; returns the sub-app."""
+    app = build_app(get_breaker, providers)
+    parent.add_typer(app, name=name, help=HELP)
+    return app

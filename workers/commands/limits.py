@@ -1,0 +1,101 @@
+"""``regq limits``: the shared rate-limit buckets and block windows.
+
+Shape: ``regq limits [KEY] [--json]`` (the ``show`` command; ``regq limits show [KEY]`` is the same) and
+``regq limits reset KEY`` (forget a bucket and its block window).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.ratelimit import BucketStatus, Limiter, check_key
+from workers.commands import DefaultCommandGroup
+
+HELP = "Shared rate-limit buckets and active block windows."
+
+
+def iso(ts: float | None) -> str | None:
+    """A unix timestamp as ISO 8601 UTC (seconds)."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def as_dict(status: BucketStatus, now: float) -> dict[str, Any]:
+    return {
+        "key": status.key,
+        "tokens": None if status.tokens is None else round(status.tokens, 3),
+        "burst": status.burst,
+        "rate_per_second": status.rate_per_second,
+        "blocked_until": status.blocked_until,
+        "blocked_until_iso": iso(status.blocked_until),
+        "blocked_for_seconds": None if status.blocked_until is None else round(status.blocked_until - now, 3),
+        "block_reason": status.block_reason,
+    }
+
+
+def _table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="Rate limits")
+    for column in ("key", "tokens", "rate", "blocked until", "reason"):
+        table.add_column(column)
+    for row in rows:
+        tokens = "full" if row["tokens"] is None else f"{row['tokens']:.2f}"
+        if row["burst"] is not None:
+            tokens += f" / {row['burst']}"
+        rate = "" if row["rate_per_second"] is None else f"{row['rate_per_second']:g}/s"
+        blocked = ""
+        if row["blocked_until"] is not None:
+            blocked = f"{row['blocked_until_iso']} (in {row['blocked_for_seconds']:.0f}s)"
+        table.add_row(row["key"], tokens, rate, blocked, row["block_reason"] or "")
+    return table
+
+
+def _checked(key: str) -> str:
+    try:
+        return check_key(key)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def build_app(get_limiter: Callable[[], Limiter]) -> typer.Typer:
+    """The ``limits`` sub-app over the limiter ``get_limiter()`` returns (called once per command)."""
+    app = typer.Typer(cls=DefaultCommandGroup, help=HELP, no_args_is_help=False)
+
+    @app.command("show")
+    def show(
+        key: str | None = typer.Argument(None, help="one key (provider or host); default: every key"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    ) -> None:
+        """List buckets (tokens now) and active block windows."""
+        limiter = get_limiter()
+        keys = [_checked(key)] if key else limiter.keys()
+        now = time.time()
+        rows = [as_dict(limiter.status(k), now) for k in keys]
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+        elif not rows:
+            typer.echo("no buckets and no block windows")
+        else:
+            Console().print(_table(rows))
+
+    @app.command("reset")
+    def reset(key: str = typer.Argument(..., help="the key to forget")) -> None:
+        """Forget KEY's bucket and block window (full and unblocked again)."""
+        get_limiter().reset(_checked(key))
+        typer.echo(f"{key}: reset")
+
+    return app
+
+
+def register(parent: typer.Typer, get_limiter: Callable[[], Limiter], *, name: str = "limits") -> typer.Typer:
+    """Add ``regq limits`` to ``parent``; returns the sub-app."""
+    app = build_app(get_limiter)
+    parent.add_typer(app, name=name, help=HELP)
+    return app
