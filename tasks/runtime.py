@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import redis
-from shared.gateways.base import Gateway
-from shared.gateways.registry import gateway_for
 
 from shared.breaker import BreakerConfig, breaker_from_url
 from shared.breaker.base import Breaker
 from shared.execution.guard import LimiterGuard
 from shared.execution.runner import JobRunner
+from shared.gateways.base import Gateway
+from shared.gateways.registry import gateway_for
+from shared.locks import DomainLock, RedisDomainLock
 from shared.ratelimit import limiter_from_url
 from shared.ratelimit.base import Limiter
 from shared.settings import Settings, get_settings
@@ -67,8 +68,12 @@ class Runtime:
             return self._gateways[registrar]
 
     @cached_property
+    def locks(self) -> DomainLock:
+        return RedisDomainLock(self.redis, self.settings.redis_prefix)
+
+    @cached_property
     def runner(self) -> JobRunner:
-        return JobRunner(self.store, self.settings, self.breaker, self.gateway)
+        return JobRunner(self.store, self.settings, self.breaker, self.gateway, self.locks)
 
     def close(self) -> None:
         if "store" in self.__dict__:

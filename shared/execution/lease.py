@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from types import TracebackType
 
 from shared.store.jobs import JobStore
@@ -14,8 +15,16 @@ log = logging.getLogger(__name__)
 class LeaseKeeper:
     """A daemon thread renewing the lease every third of its length; ``lost`` if renewal failed."""
 
-    def __init__(self, jobs: JobStore, key: str, owner: str, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        jobs: JobStore,
+        key: str,
+        owner: str,
+        lease_seconds: float,
+        also: Callable[[], object] | None = None,
+    ) -> None:
         self.jobs, self.key, self.owner, self.lease_seconds = jobs, key, owner, lease_seconds
+        self.also = also  # renewed on the same tick, e.g. the domain lock
         self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{key[:40]}", daemon=True)
@@ -27,6 +36,8 @@ class LeaseKeeper:
                     self.lost = True
                     log.warning("lease on %s was lost (another delivery took over)", self.key)
                     return
+                if self.also is not None:
+                    self.also()
             except Exception:
                 log.exception("renewing the lease on %s failed", self.key)
 

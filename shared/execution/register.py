@@ -67,6 +67,8 @@ def run_register(ex: Execution) -> dict[str, Any]:
     assert isinstance(job, RegisterJob)
     if job.dry_run:
         return ex.gateway.dry_run_register(job, ex.call).to_dict()
+    if ex.record.phase == SENT:  # answered and recorded; only the outcome was not: finish from the record
+        return _result(date.fromisoformat(ex.record.phase_data["expires_at"]), reconciled=True)
     sent_before = ex.record.phase == SENDING
     if sent_before:
         found = _reconciled(ex, job, wait=0)

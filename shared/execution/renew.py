@@ -17,11 +17,13 @@ SENT = "sent"
 def run_renew(ex: Execution) -> dict[str, Any]:
     job = ex.job
     assert isinstance(job, RenewJob)
+    data = ex.record.phase_data or {}
+    if ex.record.phase == SENT:  # answered and recorded; only the outcome was not: finish from the record
+        return {"expires_at": data["expires_at"], "previous_expiry": data.get("expected"), "reconciled": True}
     info = ex.gateway.info(job.domain, ex.call)  # NotFound: not in our account
     current = info.expires_at
     if current is None:
         raise Inconsistent(f"the registrar shows no expiry date for {job.domain}")
-    data = ex.record.phase_data or {}
     expected = job.current_expiry
     if expected is None and ex.record.phase == SENDING and data.get("expected"):
         expected = date.fromisoformat(data["expected"])
@@ -42,7 +44,7 @@ def run_renew(ex: Execution) -> dict[str, Any]:
         )
     ex.set_phase(SENDING, {"expected": expected.isoformat(), "years": job.years})
     renewed = ex.gateway.renew(job, ex.call)
-    ex.set_phase(SENT, {"expires_at": renewed.expires_at.isoformat()})
+    ex.set_phase(SENT, {"expires_at": renewed.expires_at.isoformat(), "expected": expected.isoformat()})
     return {
         "expires_at": renewed.expires_at.isoformat(),
         "previous_expiry": expected.isoformat(),

@@ -87,8 +87,21 @@ class JobRunner:
         if claim.state is ClaimState.BUSY:
             remaining = (record.lease_until - utcnow()).total_seconds() if record.lease_until else 1.0
             return Defer(_jitter(max(1.0, remaining)), "another delivery holds the lease", counted=False)
-        with LeaseKeeper(self.store.jobs, key, owner, self.settings.lease_seconds):
-            return self._run_claimed(record, owner)
+        lease = self.settings.lease_seconds
+        if record.kind == "lookup":
+            with LeaseKeeper(self.store.jobs, key, owner, lease):
+                return self._run_claimed(record, owner)
+        # One registrar-changing job per domain at a time, fleet-wide.
+        if not self.locks.acquire(record.domain, owner, lease):
+            return self._defer(
+                record, owner, lease / 2, f"another job for {record.domain} is running", counted=False
+            )
+        try:
+            renew_lock = lambda: self.locks.renew(record.domain, owner, lease)  # noqa: E731
+            with LeaseKeeper(self.store.jobs, key, owner, lease, also=renew_lock):
+                return self._run_claimed(record, owner)
+        finally:
+            self.locks.release(record.domain, owner)
 
     # --- a claimed job ---------------------------------------------------------------------------------
     def _run_claimed(self, record: JobRecord, owner: str) -> Step:

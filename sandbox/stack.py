@@ -1,0 +1,155 @@
+"""Start both stand-ins in-process (:class:`Sandbox`) or drive running ones (:class:`SandboxClient`)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from types import TracebackType
+from typing import Any
+
+from sandbox.gandi import GandiProvider
+from sandbox.httpbase import SandboxServer
+from sandbox.rotld import RotldProvider
+from sandbox.stats import Stats
+
+PROVIDERS = ("gandi", "rotld")
+DEFAULT_GANDI_TOKEN = "sandbox-token"
+DEFAULT_ROTLD_USER = "sandbox-user"
+DEFAULT_ROTLD_PASSWORD = "sandbox-pass"
+
+
+class SandboxAdminError(RuntimeError):
+    """An admin endpoint answered with an error."""
+
+
+class SandboxClient:
+    """Talks HTTP to the ``/_sandbox/*`` admin endpoints of both servers (any process)."""
+
+    def __init__(self, gandi_admin: str, rotld_admin: str, timeout: float = 10.0) -> None:
+        self.gandi_admin = gandi_admin.rstrip("/")
+        self.rotld_admin = rotld_admin.rstrip("/")
+        self.timeout = timeout
+
+    def _base(self, provider: str) -> str:
+        if provider == "gandi":
+            return self.gandi_admin
+        if provider == "rotld":
+            return self.rotld_admin
+        raise ValueError(f"provider must be one of {PROVIDERS}, got {provider!r}")
+
+    def _call(self, provider: str, method: str, path: str, payload: Any = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode("utf-8")
+        req = urllib.request.Request(
+            f"{self._base(provider)}/_sandbox/{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"} if data is not None else {},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")
+            raise SandboxAdminError(f"{provider} {method} /_sandbox/{path}: {exc.code} {detail}") from exc
+
+    def stats(self, provider: str) -> dict[str, Any]:
+        return self._call(provider, "GET", "stats")
+
+    def reset(self, provider: str | None = None) -> None:
+        """Clear state, stats and faults (and config back to startup) of one provider or both."""
+        for name in (provider,) if provider else PROVIDERS:
+            self._call(name, "POST", "reset", {})
+
+    def set_faults(
+        self, provider: str, rules: list[dict[str, Any]], seed: int | None = None
+    ) -> dict[str, Any]:
+        """Replace the fault rules (see :mod:`sandbox.faults`)."""
+        return self._call(provider, "POST", "faults", {"rules": rules, "seed": seed})
+
+    def get_faults(self, provider: str) -> dict[str, Any]:
+        return self._call(provider, "GET", "faults")
+
+    def clear_faults(self, provider: str | None = None) -> None:
+        for name in (provider,) if provider else PROVIDERS:
+            self._call(name, "DELETE", "faults")
+
+    def seed_domains(self, provider: str, domains: list[dict[str, Any]]) -> list[str]:
+        """Seed ``[{"fqdn", "owner": "us"|"other", "expires": "YYYY-MM-DD"}]``."""
+        return self._call(provider, "POST", "domains", {"domains": domains})["seeded"]
+
+    def domains(self, provider: str) -> list[dict[str, Any]]:
+        """Every domain the stand-in knows (no secrets): fqdn, owner, expires, ends_at, nameservers..."""
+        return self._call(provider, "GET", "domains")["domains"]
+
+    def configure(self, provider: str, **settings: Any) -> dict[str, Any]:
+        """Gandi: ``visibility_delay`` (seconds), ``create_status`` (201|202)."""
+        return self._call(provider, "POST", "config", settings)
+
+    def config(self, provider: str) -> dict[str, Any]:
+        return self._call(provider, "GET", "config")
+
+
+class Sandbox(SandboxClient):
+    """Both stand-ins on 127.0.0.1 free ports, serving from daemon threads. A context manager."""
+
+    def __init__(
+        self,
+        gandi_token: str = DEFAULT_GANDI_TOKEN,
+        rotld_user: str = DEFAULT_ROTLD_USER,
+        rotld_password: str = DEFAULT_ROTLD_PASSWORD,
+        host: str = "127.0.0.1",
+        gandi_port: int = 0,
+        rotld_port: int = 0,
+        gandi_config: dict[str, Any] | None = None,
+        log_requests: bool = False,
+    ) -> None:
+        gandi_stats, rotld_stats = Stats(), Stats()
+        self.gandi_server = SandboxServer(
+            (host, gandi_port),
+            GandiProvider(gandi_stats, gandi_token, gandi_config),
+            gandi_stats,
+            log_requests,
+        )
+        try:
+            self.rotld_server = SandboxServer(
+                (host, rotld_port),
+                RotldProvider(rotld_stats, rotld_user, rotld_password),
+                rotld_stats,
+                log_requests,
+            )
+        except OSError:
+            self.gandi_server.server_close()
+            raise
+        super().__init__(self.gandi_server.base_url, self.rotld_server.base_url)
+        self.gandi_url = self.gandi_server.base_url + "/v5"
+        self.rotld_url = self.rotld_server.base_url
+        self._started = False
+
+    def urls(self) -> dict[str, str]:
+        return {
+            "gandi_url": self.gandi_url,
+            "rotld_url": self.rotld_url,
+            "gandi_admin": self.gandi_admin,
+            "rotld_admin": self.rotld_admin,
+        }
+
+    def start(self) -> Sandbox:
+        if not self._started:
+            self.gandi_server.start()
+            self.rotld_server.start()
+            self._started = True
+        return self
+
+    def close(self) -> None:
+        self.gandi_server.stop()
+        self.rotld_server.stop()
+        self._started = False
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
