@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from shared.names import Registrar
 
@@ -12,7 +12,7 @@ REGISTRAR_QUEUES = {r.value: f"registrar.{r.value}" for r in Registrar}
 LOOKUP_QUEUE = "lookup"
 MAINTENANCE_QUEUE = "maintenance"
 ALL_QUEUES = [*REGISTRAR_QUEUES.values(), LOOKUP_QUEUE, MAINTENANCE_QUEUE]
-QUEUES = [Queue(name, routing_key=name) for name in ALL_QUEUES]
+QUEUES = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES]
 
 
 def queue_for(kind: str, registrar: str | None) -> str:

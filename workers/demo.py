@@ -11,7 +11,7 @@ from typing import Any
 
 from stdnum.ro import cnp, cui
 
-TLDS = ("com", "net", "org", "eu", "io", "dev")
+TLDS = ("com", "net", "org", "eu", "info", "dev")
 
 
 def person(rng: random.Random, country: str = "FR") -> dict[str, Any]:

@@ -68,12 +68,18 @@ def _jitter(seconds: float) -> float:
 
 class JobRunner:
     def __init__(
-        self, store: Store, settings: Settings, breaker: Breaker, gateways: Callable[[str], Gateway]
+        self,
+        store: Store,
+        settings: Settings,
+        breaker: Breaker,
+        gateways: Callable[[str], Gateway],
+        locks: DomainLock,
     ) -> None:
         self.store = store
         self.settings = settings
         self.breaker = breaker
         self.gateways = gateways
+        self.locks = locks
 
     def run(self, key: str, owner: str) -> Step:
         claim = self.store.jobs.claim(key, owner, self.settings.lease_seconds)
