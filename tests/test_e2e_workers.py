@@ -11,7 +11,7 @@ import pytest
 from shared.jobs import JobStatus, parse_job
 from shared.store import Store
 from tasks.publish import submit
-from tests.factories import register
+from tests.factories import person, register
 from tests.stacks import running_stack, wait_final
 from workers.embedded.stack import Stack, WorkerGroup
 
@@ -75,9 +75,59 @@ def test_register_and_renew_a_ro_through_real_workers(stack: Stack, store: Store
 
 
 def test_domain_taken_by_someone_else_fails_as_unavailable(stack: Stack, store: Store) -> None:
-    stack.sandbox.seed_domains("gandi", [{"fqdn": "e2e-taken.com", "owner": "other", "expires": "2030-01-01"}])
+    stack.sandbox.seed_domains(
+        "gandi", [{"fqdn": "e2e-taken.com", "owner": "other", "expires": "2030-01-01"}]
+    )
     producer = stack.producer()
     outcome = submit(parse_job(register("e2e-taken.com")), store=store, app=producer)
     done = wait_final(store, outcome.key)
     assert done.status is JobStatus.FAILED and done.error_code == "domain_unavailable", done
+    producer.close()
+
+
+def test_no_secret_or_personal_data_reaches_logs_audit_or_outcomes(stack: Stack, store: Store) -> None:
+    import requests
+    import sqlalchemy as sa
+
+    producer = stack.producer()
+    owner = person("RO", email="ion.secret@example.ro", phone="+40.711222333")
+    jobs = [register("e2e-secret.ro", owner=owner), register("e2e-secret.com", owner={**owner, "cnp": None})]
+    stack.sandbox.set_faults(
+        "gandi",
+        [
+            {"operation": "create", "kind": "commit_drop", "count": 1},
+            {"operation": "info", "kind": "forbidden_html", "count": 1},
+        ],
+    )
+    keys = [submit(parse_job({k: v for k, v in j.items()}), store=store, app=producer).key for j in jobs]
+    for key in keys:
+        assert wait_final(store, key).status is JobStatus.SUCCEEDED
+    stack.sandbox.clear_faults("gandi")
+    settings = stack.settings()
+    info = requests.get(
+        f"{settings.gandi_api_url}/domain/domains/e2e-secret.com",
+        headers={"Authorization": f"Bearer {settings.gandi_token.get_secret_value()}"},
+        timeout=5,
+    )
+    secrets = {
+        "gandi token": settings.gandi_token.get_secret_value(),
+        "rotld password": settings.rotld_password.get_secret_value(),
+        "authinfo": info.json()["authinfo"],
+        "cnp": owner["cnp"],
+        "email": owner["email"],
+        "phone": owner["phone"],
+        "phone digits": owner["phone"].split(".")[1],
+    }
+    produced = {p.name: p.read_text(errors="replace") for p in (stack.var_dir / "logs").glob("*.log")}
+    with store.db.engine.connect() as conn:
+        produced["api_calls"] = str(conn.execute(sa.text("select * from api_calls")).all())
+        produced["breaker_events"] = str(conn.execute(sa.text("select * from breaker_events")).all())
+        produced["outcomes"] = str(
+            conn.execute(sa.text("select key, result, error_message, phase_data from jobs")).all()
+        )
+    assert produced["api_calls"].count("e2e-secret") >= 4  # the audit rows are there...
+    for where, text in produced.items():  # ...and nothing secret is, anywhere
+        for what, value in secrets.items():
+            assert value not in text, f"{what} leaked into {where}"
+        assert "domain_password" not in text, f"a domain password field leaked into {where}"
     producer.close()
