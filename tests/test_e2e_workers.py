@@ -27,7 +27,9 @@ def stack(redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFa
     store = Store(postgres_url)
     store.upgrade()
     store.dispose()
-    with running_stack(redis_url, postgres_url, Path(tmp_path_factory.mktemp("stack")), GROUPS) as s:
+    with running_stack(
+        redis_url, postgres_url, Path(tmp_path_factory.mktemp("stack")), GROUPS, flower=True
+    ) as s:
         yield s
 
 
@@ -131,3 +133,27 @@ def test_no_secret_or_personal_data_reaches_logs_audit_or_outcomes(stack: Stack,
             assert value not in text, f"{what} leaked into {where}"
         assert "domain_password" not in text, f"a domain password field leaked into {where}"
     producer.close()
+
+
+def test_flower_needs_credentials_and_shows_no_personal_data(stack: Stack, store: Store) -> None:
+    import requests
+
+    from tests.stacks import wait_for
+
+    producer = stack.producer()
+    owner = person(email="flower.watcher@example.org", phone="+33.699887766")
+    key = submit(parse_job(register("e2e-flower.com", owner=owner)), store=store, app=producer).key
+    assert wait_final(store, key).status is JobStatus.SUCCEEDED
+    producer.close()
+    assert requests.get(f"{stack.flower_url}/api/workers", timeout=5).status_code == 401
+
+    def seen() -> list | None:
+        answer = requests.get(f"{stack.flower_url}/api/tasks", auth=stack.flower_auth, timeout=5)
+        tasks = [t for t in answer.json().values() if "e2e-flower.com" in str(t.get("kwargs"))]
+        return tasks or None
+
+    tasks = wait_for(seen, 30, "Flower to show the task")
+    text = str(tasks)
+    assert "register:e2e-flower.com" in text
+    for personal in (owner["email"], owner["phone"], owner["family"], owner["streetaddr"]):
+        assert personal not in text
