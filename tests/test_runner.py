@@ -274,3 +274,14 @@ def test_429_from_the_registrar_opens_a_fleet_wide_block(rig: Rig) -> None:
     assert isinstance(step, Defer) and not step.counted
     status = rig.limiter.status("gandi")
     assert status.blocked_until is not None and status.block_reason == "HTTP 429 from gandi"
+
+
+def test_dry_run_validates_at_the_registrar_without_acting(rig: Rig) -> None:
+    ok = rig.until_final(rig.submit(register("maybe.com", dry_run=True)))
+    assert ok.status is JobStatus.SUCCEEDED and ok.key.startswith("dry-run:register:maybe.com:")
+    assert ok.result["ok"] is True
+    refused = rig.until_final(rig.submit(register("invalid-name.com", dry_run=True)))
+    assert refused.status is JobStatus.REJECTED and refused.error_code == "validation"
+    assert refused.error_message.startswith("gandi: dry run refused:")
+    assert rig.effects("gandi", "maybe.com").get("create", 0) == 0
+    assert rig.store.inventory.get("maybe.com") is None

@@ -6,7 +6,7 @@ import time
 from datetime import date
 from typing import Any
 
-from shared.errors import DomainUnavailable, NotFound
+from shared.errors import DomainUnavailable, NotFound, ValidationRejected
 from shared.execution.context import Execution
 from shared.execution.dates import TOLERANCE, add_years
 from shared.gateways.base import DomainInfo
@@ -66,7 +66,11 @@ def run_register(ex: Execution) -> dict[str, Any]:
     job = ex.job
     assert isinstance(job, RegisterJob)
     if job.dry_run:
-        return ex.gateway.dry_run_register(job, ex.call).to_dict()
+        verdict = ex.gateway.dry_run_register(job, ex.call)
+        if not verdict.ok:
+            detail = "; ".join(verdict.errors or verdict.messages) or "refused"
+            raise ValidationRejected(f"dry run refused: {detail}", provider=ex.gateway.name)
+        return verdict.to_dict()
     if ex.record.phase == SENT:  # answered and recorded; only the outcome was not: finish from the record
         return _result(date.fromisoformat(ex.record.phase_data["expires_at"]), reconciled=True)
     sent_before = ex.record.phase == SENDING
