@@ -45,6 +45,7 @@ from shared.execution.renew import run_renew
 from shared.execution.steps import Defer, Done, Step
 from shared.gateways.base import Gateway
 from shared.jobs import JobStatus, LookupJob, RegisterJob, RenewJob, parse_job
+from shared.locks import DomainLock
 from shared.names import parse_domain, registrar_for
 from shared.settings import Settings
 from shared.store import ClaimState, Store
