@@ -6,18 +6,18 @@
     ├── JobValidationError           a job is malformed (names each field and the reason)
     ├── IdempotencyConflict          same key, other parameters
     ├── JobNotFound                  no job with that key
-    ├── OutboundRefused              the outbound policy refused a target (SSRF guard, size cap, redirect)
+    ├── OutboundRefused              the outbound policy refused a target (SSRF guard, redirect, TLS cert)
     ├── Throttled                    our own shared limiter says wait; not an attempt, not a failure
+    │   └── ContactPending           another job is creating the same registry contact; wait, retry
     └── UpstreamError                an upstream call failed; .code (RegistrarErrorCode), .retriable
         ├── AuthError                401/403: bad or expired credentials; never retried
-        ├── ValidationRejected       the registrar rejected the request's content
+        ├── ValidationRejected       the registrar rejected the request's content; .fields names it
         ├── DomainUnavailable        taken, reserved, premium or otherwise not registrable by us
         ├── NotFound                 the object does not exist at the registrar
         ├── RateLimited              429 or a throttling text; .retry_after seconds
         ├── TransientError           5xx, connection trouble; retriable
         │   ├── NotSentError         the request never reached the upstream (connect error, reset)
-        │   ├── AmbiguousError       sent, but no answer: the effect may or may not have happened
-        │   └── ContactPending       another job is creating the same registry contact; retry soon
+        │   └── AmbiguousError       sent, but no answer: the effect may or may not have happened
         ├── ProtocolError            malformed answer: non-JSON, truncated, unknown result code
         │   └── ResponseTooLarge     the answer exceeded the outbound size cap (reading stopped)
         └── BreakerOpen              the shared circuit breaker refuses calls; .retry_after seconds
@@ -27,8 +27,10 @@ Messages never carry secrets: tokens, passwords, authinfo, domain passwords, CNP
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class RegistrarErrorCode(StrEnum):
@@ -44,7 +46,6 @@ class RegistrarErrorCode(StrEnum):
     BREAKER_OPEN = "breaker_open"
     OUTBOUND_REFUSED = "outbound_refused"
     CONFLICT = "conflict"
-    CONTACT_PENDING = "contact_pending"
 
 
 class RegqError(Exception):
@@ -112,6 +113,17 @@ class Throttled(RegqError):
         self.reason = reason
 
 
+class ContactPending(Throttled):
+    """Another job holds the claim on this registrant's registry contact and is creating it.
+
+    A wait, like Throttled: no request was sent, nothing failed upstream (a circuit breaker must not count
+    it); try again after ``retry_after`` seconds, when the contact id is saved or the claim has expired.
+    """
+
+    def __init__(self, provider: str, retry_after: float) -> None:
+        super().__init__(provider, retry_after, "another job is creating this registrant's contact")
+
+
 class UpstreamError(RegqError):
     """An upstream call failed. ``code`` says how; ``retriable`` whether trying later may help."""
 
@@ -140,7 +152,13 @@ class AuthError(UpstreamError):
 
 
 class ValidationRejected(UpstreamError):
+    """``fields`` names what the registrar rejected (e.g. ``owner.phone``, ``domain_password``)."""
+
     code = RegistrarErrorCode.VALIDATION
+
+    def __init__(self, message: str, *, fields: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.fields = list(fields)
 
 
 class DomainUnavailable(UpstreamError):
@@ -167,12 +185,6 @@ class NotSentError(TransientError):
 
 class AmbiguousError(TransientError):
     code = RegistrarErrorCode.AMBIGUOUS
-
-
-class ContactPending(TransientError):
-    """Another job holds the claim on this registrant's registry contact; ``retry_after`` seconds."""
-
-    code = RegistrarErrorCode.CONTACT_PENDING
 
 
 class ProtocolError(UpstreamError):

@@ -1,0 +1,167 @@
+"""The registrar gateway interface and its result models.
+
+A gateway performs ONE logical registrar operation per method call. It raises only
+:class:`~shared.errors.UpstreamError` subclasses (plus ``OutboundRefused``, ``Throttled`` from the guard,
+and ``ConfigError`` when credentials are missing); the task layer decides what to do with them.
+Results are frozen dataclasses; ``to_dict()`` gives JSON-ready dicts (dates ISO, Decimal as string).
+They never contain secrets (authinfo, domain passwords) or personal data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol
+
+from shared.errors import ValidationRejected
+from shared.jobs import RegisterJob, RenewJob
+from shared.names import parse_domain
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who is calling: written on every audit row (``job_key``, ``attempt``)."""
+
+    job_key: str | None = None
+    attempt: int | None = None
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value
+
+
+class _Result:
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _json(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Availability(_Result):
+    """``status`` is the registrar's own word; ``retriable``: ask again later (pending, error_timeout)."""
+
+    domain: str
+    available: bool
+    status: str
+    retriable: bool = False
+    price: Decimal | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredDomain(_Result):
+    domain: str
+    expires_at: date
+    created_at: date | None = None
+
+
+@dataclass(frozen=True)
+class RenewedDomain(_Result):
+    domain: str
+    expires_at: date
+
+
+@dataclass(frozen=True)
+class DomainInfo(_Result):
+    domain: str
+    expires_at: date | None
+    statuses: list[str] = field(default_factory=list)
+    nameservers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DryRunResult(_Result):
+    """``ok`` when the registrar would accept the registration; ``errors`` names the offending fields."""
+
+    domain: str
+    ok: bool
+    errors: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+
+def ascii_domain(domain: str, provider: str) -> str:
+    """The lower-cased A-label form; ValidationRejected (nothing sent) for a malformed name."""
+    try:
+        return parse_domain(domain).ascii
+    except ValueError as exc:
+        raise ValidationRejected(
+            f"invalid domain name, not sent ({exc})", provider=provider, fields=["domain"]
+        ) from None
+
+
+def parse_day(value: Any) -> date | None:
+    """A date from ``2026-05-01``, ``2026-05-01T10:00:00Z`` or ``...+02:00`` (UTC day); None if unusable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.date()
+
+
+class ContactClaimLike(Protocol):
+    contact_id: str | None
+    claimed: bool
+
+
+class ContactDirectory(Protocol):
+    """Registry contacts by registrant fingerprint (``shared.store.contacts.RegistryContacts``)."""
+
+    def claim(
+        self, registrar: str, fingerprint: str, owner: str, seconds: float = 60
+    ) -> ContactClaimLike: ...
+
+    def save(self, registrar: str, fingerprint: str, contact_id: str) -> None: ...
+
+    def release(self, registrar: str, fingerprint: str, owner: str) -> None: ...
+
+
+class Gateway(ABC):
+    """One registrar. Instances hold an HTTP session: one instance per thread."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def check(self, domain: str, ctx: CallContext) -> Availability:
+        """Is ``domain`` available for registration (with the price when the registrar gives one)?"""
+
+    @abstractmethod
+    def register(self, job: RegisterJob, ctx: CallContext) -> RegisteredDomain:
+        """Register, then read the new expiry back. Never re-sends the create after an ambiguous failure."""
+
+    @abstractmethod
+    def renew(self, job: RenewJob, ctx: CallContext) -> RenewedDomain:
+        """Renew by ``job.years``, then read the new expiry back."""
+
+    @abstractmethod
+    def info(self, domain: str, ctx: CallContext) -> DomainInfo:
+        """The domain as the registrar sees it; NotFound when it is not in our account."""
+
+    @abstractmethod
+    def dry_run_register(self, job: RegisterJob, ctx: CallContext) -> DryRunResult:
+        """Validate a registration without acting."""
+
+    @abstractmethod
+    def set_nameservers(self, domain: str, hosts: list[str], ctx: CallContext) -> None:
+        """Replace the domain's nameservers (idempotent: the same list twice is harmless)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the HTTP session."""
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,368 @@
+"""Gandi API v5 gateway (gTLDs and .eu).
+
+Auth: ``Authorization: Bearer <REGQ_GANDI_TOKEN>``. A token written ``Apikey:<key>`` is sent with the
+deprecated ``Authorization: Apikey <key>`` scheme instead (for accounts that still use API keys).
+JSON bodies; ``sharing_id`` (REGQ_GANDI_SHARING_ID) is added to every request's query when set.
+
+* check: ``GET /domain/check?name=`` -> the product's ``status``; only ``available`` is available;
+  ``pending`` and ``error_timeout`` are ``retriable`` (ask again), never "unavailable". Price: the
+  1-year ``price_before_taxes`` of the product, in the answer's ``currency``.
+* register: ``POST /domain/domains`` (200/201/202; the answer has no expiry), then
+  ``GET /domain/domains/{fqdn}`` polled over the read-after-create 404 (0.2 s doubling to 2 s, for at most
+  REGQ_GANDI_VISIBILITY_WAIT_SECONDS): still invisible -> AmbiguousError (accepted, not confirmed).
+  Nameservers of the job go in the create body. The ``Location`` header is not followed: the canonical
+  domain URL is read instead (same resource, and no second host to vet).
+* renew: ``POST /domain/domains/{fqdn}/renew`` ``{"duration": N}``, then GET for the new expiry (polled
+  until it is past ``job.current_expiry`` when that is known, within the same bound).
+* dry_run_register: the create with ``Dry-Run: 1``: ``{"status": "success"}`` or the errors' field names.
+* set_nameservers: ``PUT /domain/domains/{fqdn}/nameservers`` with ``{"nameservers": [...]}``.
+
+Answers -> errors: 401/403 (JSON or not) AuthError; 400/422 ValidationRejected (``fields`` from
+``errors[].name``; a premium domain's ``enforce_premium`` error -> DomainUnavailable); 404 NotFound;
+409 or an "unavailable" message DomainUnavailable; 429 RateLimited (client); 5xx TransientError with
+``retry_after``; a 2xx that is not the expected JSON, or any other status -> ProtocolError.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+from shared.audit import AuditSink
+from shared.contact import GANDI_TYPE, Contact
+from shared.errors import (
+    AmbiguousError,
+    AuthError,
+    ConfigError,
+    DomainUnavailable,
+    NotFound,
+    ProtocolError,
+    TransientError,
+    UpstreamError,
+    ValidationRejected,
+)
+from shared.gateways.base import (
+    Availability,
+    CallContext,
+    ContactDirectory,
+    DomainInfo,
+    DryRunResult,
+    Gateway,
+    RegisteredDomain,
+    RenewedDomain,
+    ascii_domain,
+    parse_day,
+)
+from shared.http import CallGuard, HttpResponse, OutboundClient, policy_for, register_secret
+from shared.http.redact import get_logger, scrub_upstream_text
+from shared.jobs import RegisterJob, RenewJob
+from shared.settings import Settings
+
+PROVIDER = "gandi"
+AVAILABLE = "available"
+RETRIABLE_STATUSES = frozenset({"pending", "error_timeout"})
+POLL_FIRST, POLL_MAX = 0.2, 2.0
+log = get_logger("regq.gateways.gandi")
+
+
+def gandi_contact(contact: Contact) -> dict[str, Any]:
+    """A Gandi v5 contact object (``type`` integer, ``+CC.NUMBER`` phone)."""
+    body: dict[str, Any] = {
+        "type": GANDI_TYPE[contact.type],
+        "given": contact.given,
+        "family": contact.family,
+        "email": contact.email,
+        "phone": contact.phone,
+        "streetaddr": contact.streetaddr,
+        "city": contact.city,
+        "country": contact.country,
+    }
+    optional = {"zip": contact.zip, "state": contact.state, "orgname": contact.orgname}
+    body.update({k: v for k, v in optional.items() if v})
+    return body
+
+
+def _body(response: HttpResponse) -> Any:
+    try:
+        return response.json()
+    except ProtocolError:
+        return None
+
+
+def _problems(body: Any) -> tuple[list[str], list[str]]:
+    """(field names, scrubbed descriptions) of a ``{"status": "error", "errors": [...]}`` body."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    fields: list[str] = []
+    texts: list[str] = []
+    for item in errors if isinstance(errors, list) else []:
+        if isinstance(item, dict):
+            name = str(item.get("name") or item.get("location") or "?")
+            fields.append(scrub_upstream_text(name, 80))
+            texts.append(f"{fields[-1]}: {scrub_upstream_text(item.get('description'), 120)}")
+    return fields, texts
+
+
+def gandi_error(response: HttpResponse) -> UpstreamError:
+    """The typed error for a non-success Gandi answer (any body shape, JSON or not)."""
+    status, body = response.status, _body(response)
+    message, code = "", None
+    if isinstance(body, dict):
+        message = scrub_upstream_text(body.get("message") or body.get("cause"))
+        code = scrub_upstream_text(body.get("object") or body.get("code") or "", 40) or None
+    fields, texts = _problems(body)
+    detail = "; ".join(texts) or message or f"HTTP {status}"
+    kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "upstream_code": code}
+    if status in (401, 403):
+        return AuthError(f"credentials refused (HTTP {status})", **kw)
+    if status >= 500:
+        return TransientError(f"upstream error: {detail}", retry_after=response.retry_after, **kw)
+    if status == 409:
+        return DomainUnavailable(f"domain not available: {detail}", **kw)
+    if status in (400, 422):
+        if "enforce_premium" in fields:
+            return DomainUnavailable(f"premium domain (not registered at a premium price): {detail}", **kw)
+        if "not available" in detail.lower() or "unavailable" in detail.lower():
+            return DomainUnavailable(f"domain not available: {detail}", **kw)
+        return ValidationRejected(f"rejected: {detail}", fields=fields, **kw)
+    if status == 404:
+        return NotFound(f"not found: {detail}", **kw)
+    return ProtocolError(f"unexpected answer: {detail}", **kw)
+
+
+def _accepted(response: HttpResponse) -> dict[str, Any]:
+    """A 2xx JSON object answer, else the matching error."""
+    if not 200 <= response.status < 300:
+        raise gandi_error(response)
+    if not response.content.strip():  # e.g. 204, or a 202 without a body
+        return {}
+    body = response.json()
+    if not isinstance(body, dict):
+        raise ProtocolError("expected a JSON object", provider=PROVIDER, status=response.status)
+    return body
+
+
+def _availability(fqdn: str, response: HttpResponse) -> Availability:
+    body = _accepted(response)
+    products = body.get("products")
+    if not isinstance(products, list) or not products or not all(isinstance(p, dict) for p in products):
+        raise ProtocolError("check answer without products", provider=PROVIDER, status=response.status)
+    product = next((p for p in products if p.get("name") == fqdn), products[0])
+    status = product.get("status")
+    if not isinstance(status, str) or not status:
+        raise ProtocolError("check answer without a product status", provider=PROVIDER)
+    currency = body.get("currency") if isinstance(body.get("currency"), str) else None
+    return Availability(
+        domain=fqdn,
+        available=status == AVAILABLE,
+        status=status,
+        retriable=status in RETRIABLE_STATUSES,
+        price=_one_year_price(product.get("prices")),
+        currency=currency,
+    )
+
+
+def _one_year_price(prices: Any) -> Decimal | None:
+    for price in prices if isinstance(prices, list) else []:
+        if not isinstance(price, dict):
+            continue
+        low = price.get("min_duration", price.get("duration_min", 1))
+        high = price.get("max_duration", price.get("duration_max", 1))
+        if isinstance(low, int) and isinstance(high, int) and not low <= 1 <= high:
+            continue
+        try:
+            return Decimal(str(price["price_before_taxes"]))
+        except (KeyError, InvalidOperation):
+            continue
+    return None
+
+
+def _detail(fqdn: str, response: HttpResponse) -> tuple[DomainInfo, Any]:
+    """(DomainInfo, created date) from ``GET /domain/domains/{fqdn}``. Never keeps ``authinfo``."""
+    body = _accepted(response)
+    raw_dates = body.get("dates")
+    dates: dict[str, Any] = raw_dates if isinstance(raw_dates, dict) else {}
+    statuses = body.get("status", [])
+    nameservers = body.get("nameservers", [])
+    info = DomainInfo(
+        domain=fqdn,
+        expires_at=parse_day(dates.get("registry_ends_at")),
+        statuses=[str(s) for s in statuses] if isinstance(statuses, list) else [],
+        nameservers=[str(n) for n in nameservers] if isinstance(nameservers, list) else [],
+    )
+    return info, parse_day(dates.get("registry_created_at"))
+
+
+def _dry_run_verdict(fqdn: str, response: HttpResponse) -> DryRunResult:
+    body = _body(response) if response.status in (200, 400, 422) else None
+    if isinstance(body, dict) and body.get("status") == "success" and response.status == 200:
+        return DryRunResult(fqdn, True)
+    if isinstance(body, dict) and body.get("status") == "error":
+        fields, texts = _problems(body)
+        return DryRunResult(fqdn, False, fields, texts)
+    if response.status == 200:
+        raise ProtocolError("unexpected dry-run answer", provider=PROVIDER, status=200)
+    error = gandi_error(response)
+    if isinstance(error, DomainUnavailable):
+        return DryRunResult(fqdn, False, ["fqdn"], [error.message])
+    raise error
+
+
+class GandiGateway(Gateway):
+    name = PROVIDER
+
+    def __init__(
+        self,
+        settings: Settings,
+        audit: AuditSink,
+        guard: CallGuard | None = None,
+        contacts: ContactDirectory | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if settings.gandi_token is None or not settings.gandi_token.get_secret_value().strip():
+            raise ConfigError("REGQ_GANDI_TOKEN", "required for the gandi gateway")
+        token = settings.gandi_token.get_secret_value().strip()
+        register_secret(token)
+        if token.lower().startswith("apikey:"):
+            token = token[len("apikey:") :].strip()
+            self._authorization = f"Apikey {token}"
+        else:
+            self._authorization = f"Bearer {token}"
+        register_secret(token)
+        self.base_url = settings.gandi_api_url.rstrip("/")
+        self.sharing_id = settings.gandi_sharing_id
+        self.visibility_wait = settings.gandi_visibility_wait_seconds
+        self.sleep, self.clock = sleep, clock
+        policy = policy_for(self.base_url, settings)
+        self.client = OutboundClient(
+            PROVIDER, policy, audit, guard, tries=settings.http_tries, sleep=sleep, rng=rng
+        )
+
+    def __repr__(self) -> str:
+        return f"GandiGateway({self.base_url!r})"
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- plumbing
+    def _call(
+        self,
+        method: str,
+        path: str,
+        ctx: CallContext,
+        operation: str,
+        interpret: Callable[[HttpResponse], Any],
+        *,
+        idempotent: bool,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        dry_run: bool = False,
+    ) -> Any:
+        headers = {"Authorization": self._authorization, "Accept": "application/json"}
+        if dry_run:
+            headers["Dry-Run"] = "1"
+        params = dict(query or {})
+        if self.sharing_id:
+            params["sharing_id"] = self.sharing_id
+        return self.client.call(
+            method,
+            self.base_url + path,
+            operation=operation,
+            interpret=interpret,
+            job_key=ctx.job_key,
+            attempt=ctx.attempt,
+            idempotent=idempotent,
+            headers=headers,
+            params=params or None,
+            json=body,
+        )
+
+    @staticmethod
+    def _domain_path(fqdn: str, suffix: str = "") -> str:
+        return f"/domain/domains/{quote(fqdn, safe='')}{suffix}"
+
+    def _create_body(self, job: RegisterJob) -> dict[str, Any]:
+        body: dict[str, Any] = {"fqdn": job.domain, "owner": gandi_contact(job.owner), "duration": job.years}
+        if job.nameservers:
+            body["nameservers"] = list(job.nameservers)
+        return body
+
+    def _read(self, fqdn: str, ctx: CallContext) -> tuple[DomainInfo, Any]:
+        return self._call(
+            "GET", self._domain_path(fqdn), ctx, "info", lambda r: _detail(fqdn, r), idempotent=True
+        )
+
+    def _poll(self, fqdn: str, ctx: CallContext, done: Callable[[DomainInfo], bool], what: str) -> Any:
+        """Read the domain until ``done`` (404s included), for at most ``visibility_wait`` seconds."""
+        deadline = self.clock() + self.visibility_wait
+        delay = POLL_FIRST
+        while True:
+            try:
+                found = self._read(fqdn, ctx)
+                if done(found[0]):
+                    return found
+            except NotFound:
+                pass  # read-after-create: not visible yet
+            if self.clock() + delay > deadline:
+                raise AmbiguousError(
+                    f"{what} accepted but not confirmed after {self.visibility_wait:g} s", provider=PROVIDER
+                )
+            self.sleep(delay)
+            delay = min(POLL_MAX, delay * 2)
+
+    # -- operations
+    def check(self, domain: str, ctx: CallContext) -> Availability:
+        fqdn = ascii_domain(domain, PROVIDER)
+        return self._call(
+            "GET",
+            "/domain/check",
+            ctx,
+            "check",
+            lambda r: _availability(fqdn, r),
+            idempotent=True,
+            query={"name": fqdn},
+        )
+
+    def register(self, job: RegisterJob, ctx: CallContext) -> RegisteredDomain:
+        if job.dry_run:
+            raise ValueError("a dry-run job goes to dry_run_register(), never register()")
+        body = self._create_body(job)
+        self._call("POST", "/domain/domains", ctx, "create", _accepted, idempotent=False, body=body)
+        info, created = self._poll(job.domain, ctx, lambda i: i.expires_at is not None, "creation")
+        return RegisteredDomain(job.domain, info.expires_at, created)
+
+    def renew(self, job: RenewJob, ctx: CallContext) -> RenewedDomain:
+        path = self._domain_path(job.domain, "/renew")
+        body = {"duration": job.years}
+        self._call("POST", path, ctx, "renew", _accepted, idempotent=False, body=body)
+        current = job.current_expiry
+
+        def moved(info: DomainInfo) -> bool:
+            return info.expires_at is not None and (current is None or info.expires_at > current)
+
+        info, _ = self._poll(job.domain, ctx, moved, "renewal")
+        return RenewedDomain(job.domain, info.expires_at)
+
+    def info(self, domain: str, ctx: CallContext) -> DomainInfo:
+        return self._read(ascii_domain(domain, PROVIDER), ctx)[0]
+
+    def dry_run_register(self, job: RegisterJob, ctx: CallContext) -> DryRunResult:
+        body = self._create_body(job)
+
+        def verdict(response: HttpResponse) -> DryRunResult:
+            return _dry_run_verdict(job.domain, response)
+
+        path = "/domain/domains"
+        return self._call("POST", path, ctx, "dry_run", verdict, idempotent=True, body=body, dry_run=True)
+
+    def set_nameservers(self, domain: str, hosts: list[str], ctx: CallContext) -> None:
+        fqdn = ascii_domain(domain, PROVIDER)
+        path = self._domain_path(fqdn, "/nameservers")
+        body = {"nameservers": list(hosts)}
+        self._call("PUT", path, ctx, "nameservers", _accepted, idempotent=True, body=body)

@@ -1,0 +1,333 @@
+"""``OutboundClient``: every upstream HTTP request regq makes goes through here.
+
+Per request (retries and the one followed redirect included), in order:
+
+1. :func:`~shared.http.policy.check_url` (allowlist, scheme, vetted addresses) -> OutboundRefused;
+2. ``guard.before_request(provider, operation)``: takes a limiter token, may raise ``Throttled``;
+3. the request itself: ``verify=True``, no automatic redirects, no proxies or ``.netrc``
+   (``trust_env=False``), connect/read timeouts from the policy, streamed and capped at ``max_bytes``;
+   connections only go to vetted addresses (:mod:`shared.http.pinning`);
+4. the answer is interpreted: a 3xx to another origin -> OutboundRefused, 429 -> RateLimited (never
+   retried here: the task layer waits out the block window), then the caller's ``interpret`` (the
+   registrar's answer mapping) turns the answer into a value or a typed error;
+5. ``guard.after_response(provider, status, retry_after)`` (status None when no answer came) and ONE
+   :class:`~shared.audit.ApiCall` row: path only, status, latency, error code, job key, attempt.
+
+Retries inside one call: up to ``tries`` (settings.http_tries), backoff ``HTTP_BACKOFF_SECONDS`` with
++-25 % jitter through an injectable ``sleep``. A NotSentError is always retried (nothing reached the
+server). Other transient errors (read timeout, dropped connection, 5xx without ``Retry-After``) are retried
+only for ``idempotent`` requests: a register/renew POST that may have reached the server is never re-sent
+blindly; its AmbiguousError goes up so the task layer reconciles.
+
+A client holds one ``requests.Session`` (connection keep-alive; Digest nonces are reused by the auth
+object the gateway keeps): use one client per thread.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+from urllib.parse import SplitResult, urljoin, urlsplit
+
+import requests
+
+from shared import defaults
+from shared.audit import ApiCall, AuditSink
+from shared.errors import (
+    NotSentError,
+    OutboundRefused,
+    ProtocolError,
+    RateLimited,
+    RegqError,
+    ResponseTooLarge,
+    TransientError,
+    UpstreamError,
+)
+from shared.http.pinning import PinnedAdapter
+from shared.http.policy import OutboundPolicy, check_url, same_origin
+from shared.http.redact import get_logger
+from shared.http.retry_after import parse_retry_after
+from shared.http.translate import translate_errors
+
+T = TypeVar("T")
+log = get_logger("regq.http")
+USER_AGENT = "regq/0.1"
+_REFUSED_KWARGS = frozenset({"verify", "allow_redirects", "stream", "proxies", "cert"})
+_CHUNK = 64 * 1024
+
+
+class CallGuard(Protocol):
+    """The task layer's hook around every outbound request (shared limiter, block windows, breaker)."""
+
+    def before_request(self, provider: str, operation: str) -> None:
+        """Take a limiter token; raise ``shared.errors.Throttled`` (or BreakerOpen) to stop the call."""
+
+    def after_response(self, provider: str, status: int | None, retry_after: float | None) -> None:
+        """Called after each request: ``status`` None when no answer came (timeout, reset)."""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A fully read (size-capped) answer."""
+
+    provider: str
+    status: int
+    headers: Mapping[str, str] = field(repr=False)
+    content: bytes = field(repr=False)
+    path: str = ""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    @property
+    def retry_after(self) -> float | None:
+        return parse_retry_after(self.header("Retry-After"))
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body as JSON; ProtocolError when it is not JSON (an HTML error page, a cut-off body)."""
+        try:
+            return json.loads(self.content.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            kind = self.header("Content-Type") or "no content type"
+            raise ProtocolError(
+                f"answer is not JSON (HTTP {self.status}, {kind[:40]}, {len(self.content)} bytes)",
+                provider=self.provider,
+                status=self.status,
+            ) from None
+
+
+def _read_capped(resp: requests.Response, provider: str, max_bytes: int) -> bytes:
+    declared = (resp.headers.get("Content-Length") or "").strip()
+    too_large = ResponseTooLarge(
+        f"answer larger than {max_bytes} bytes", provider=provider, status=resp.status_code
+    )
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    body = bytearray()
+    for chunk in resp.iter_content(_CHUNK):
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_large
+    return bytes(body)
+
+
+class OutboundClient:
+    def __init__(
+        self,
+        provider: str,
+        policy: OutboundPolicy,
+        audit: AuditSink,
+        guard: CallGuard | None = None,
+        *,
+        tries: int = defaults.HTTP_TRIES,
+        backoff: Sequence[float] = defaults.HTTP_BACKOFF_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.provider = provider
+        self.policy = policy
+        self.audit = audit
+        self.guard = guard
+        self.tries = max(1, tries)
+        self.backoff = tuple(backoff) or (0.0,)
+        self.sleep = sleep
+        self.rng = rng
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies, no .netrc credentials from the environment
+        self.session.headers["User-Agent"] = USER_AGENT
+        adapter = PinnedAdapter(policy)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- public API ---------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        job_key: str | None = None,
+        attempt: int | None = None,
+        idempotent: bool,
+        **requests_kwargs: Any,
+    ) -> HttpResponse:
+        """Send one logical request (with retries); the answer as is, except 429 -> RateLimited."""
+        return self.call(
+            method,
+            url,
+            operation=operation,
+            interpret=lambda response: response,
+            job_key=job_key,
+            attempt=attempt,
+            idempotent=idempotent,
+            **requests_kwargs,
+        )
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        interpret: Callable[[HttpResponse], T],
+        job_key: str | None = None,
+        attempt: int | None = None,
+        idempotent: bool,
+        **requests_kwargs: Any,
+    ) -> T:
+        """Like :meth:`request`, with ``interpret`` mapping the answer to a value or a typed error.
+
+        An error raised by ``interpret`` is recorded in the audit row and takes part in the retry decision.
+        """
+        refused = _REFUSED_KWARGS & requests_kwargs.keys()
+        if refused:
+            raise ValueError(f"OutboundClient controls {', '.join(sorted(refused))} itself")
+        for number in range(1, self.tries + 1):
+            try:
+                return self._once(
+                    method, url, operation, interpret, job_key, attempt, idempotent, requests_kwargs
+                )
+            except UpstreamError as exc:
+                if number >= self.tries or not self._may_retry(exc, idempotent):
+                    raise
+                delay = self._delay(number)
+                log.info(
+                    "%s %s: %s (%s), try %d of %d in %.2f s",
+                    self.provider, operation, exc.code.value, exc.message, number + 1, self.tries, delay,
+                )  # fmt: skip
+                self.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- internals ----------------------------------------------------------------------------------
+    @staticmethod
+    def _may_retry(exc: UpstreamError, idempotent: bool) -> bool:
+        if isinstance(exc, NotSentError):
+            return True
+        return idempotent and isinstance(exc, TransientError) and exc.retry_after is None
+
+    def _delay(self, number: int) -> float:
+        base = self.backoff[min(number - 1, len(self.backoff) - 1)]
+        return max(0.0, base * (0.75 + 0.5 * self.rng()))
+
+    def _preflight(self, url: str) -> SplitResult:
+        try:
+            return check_url(url, self.policy)
+        except (OSError, UnicodeError) as exc:  # socket.gaierror: the name does not resolve
+            message = f"cannot resolve the host ({type(exc).__name__})"
+            raise NotSentError(message, provider=self.provider) from None
+
+    def _once(
+        self,
+        method: str,
+        url: str,
+        operation: str,
+        interpret: Callable[[HttpResponse], T],
+        job_key: str | None,
+        attempt: int | None,
+        idempotent: bool,
+        kwargs: dict[str, Any],
+    ) -> T:
+        target = self._preflight(url)
+        redirects = 0
+        while True:
+            if self.guard is not None:
+                self.guard.before_request(self.provider, operation)
+            started = time.monotonic()
+            status: int | None = None
+            retry_after: float | None = None
+            error: Exception | None = None
+            try:
+                response = self._send(method, target, kwargs)
+                status, retry_after = response.status, response.retry_after
+                location = self._redirect_target(response, target, idempotent, redirects)
+                if location is None:
+                    if status == 429:
+                        raise RateLimited(
+                            f"rate limited (HTTP 429), retry after {retry_after} s",
+                            provider=self.provider,
+                            status=status,
+                            retry_after=retry_after,
+                        )
+                    return interpret(response)
+            except Exception as exc:
+                error = exc
+                raise
+            finally:
+                self._record(operation, method, target.path or "/", status, started, error, job_key, attempt)
+                if self.guard is not None:
+                    self.guard.after_response(self.provider, status, retry_after)
+            target = self._preflight(location.geturl())
+            redirects += 1
+            if status == 303:
+                method = "GET"
+                kwargs = {k: v for k, v in kwargs.items() if k not in ("data", "json", "files")}
+
+    def _send(self, method: str, target: SplitResult, kwargs: dict[str, Any]) -> HttpResponse:
+        options = {"timeout": self.policy.timeout, **kwargs}
+        with translate_errors(self.provider):
+            resp = self.session.request(
+                method, target.geturl(), allow_redirects=False, stream=True, verify=True, **options
+            )
+        try:
+            with translate_errors(self.provider, answered=True):
+                content = _read_capped(resp, self.provider, self.policy.max_bytes)
+        finally:
+            resp.close()
+        return HttpResponse(self.provider, resp.status_code, resp.headers, content, target.path or "/")
+
+    def _redirect_target(
+        self, response: HttpResponse, target: SplitResult, idempotent: bool, redirects: int
+    ) -> SplitResult | None:
+        """Where a 3xx points, if it may be followed; OutboundRefused for another origin."""
+        location = response.header("Location")
+        if response.status not in (301, 302, 303, 307, 308) or not location:
+            return None
+        nxt = urlsplit(urljoin(target.geturl(), location.strip()))
+        if not same_origin(target, nxt):
+            raise OutboundRefused(
+                f"{self.provider}: redirect to another origin ({nxt.scheme}://{nxt.hostname}) refused"
+            )
+        if redirects >= 1:
+            raise ProtocolError("more than one redirect", provider=self.provider, status=response.status)
+        if not idempotent and response.status not in (307, 308):
+            raise ProtocolError(
+                f"unexpected redirect (HTTP {response.status}) answering a non-idempotent request",
+                provider=self.provider,
+                status=response.status,
+            )
+        return nxt
+
+    def _record(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        status: int | None,
+        started: float,
+        error: Exception | None,
+        job_key: str | None,
+        attempt: int | None,
+    ) -> None:
+        latency_ms = round((time.monotonic() - started) * 1000.0, 1)
+        if error is None:
+            code = None
+        elif isinstance(error, UpstreamError | OutboundRefused):
+            code = error.code.value
+        else:
+            code = "unexpected" if not isinstance(error, RegqError) else type(error).__name__
+        self.audit.record_call(
+            ApiCall(self.provider, operation, method, path, status, latency_ms, code, job_key, attempt)
+        )
+        log.debug("%s %s %s %s -> %s in %.1f ms%s", self.provider, operation, method, path, status,
+                  latency_ms, f" ({code})" if code else "")  # fmt: skip
