@@ -14,8 +14,15 @@ from workers.embedded.stack import Stack, WorkerGroup
 
 
 @contextmanager
-def running_stack(redis_url: str, database_url: str, var_dir: Path, groups: tuple[WorkerGroup, ...],
-                  beat: bool = False, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def running_stack(
+    redis_url: str,
+    database_url: str,
+    var_dir: Path,
+    groups: tuple[WorkerGroup, ...],
+    beat: bool = False,
+    extra_env: dict[str, str] | None = None,
+    flower: bool = False,
+) -> Iterator[Stack]:
     """A stack on the test Redis (isolated by unique key prefixes) and the given database."""
     prefix = f"regq-test-{uuid.uuid4().hex[:10]}"
     env = {
@@ -27,7 +34,7 @@ def running_stack(redis_url: str, database_url: str, var_dir: Path, groups: tupl
         "REGQ_GANDI_VISIBILITY_WAIT_SECONDS": "5",
         **(extra_env or {}),
     }
-    stack = Stack(var_dir=var_dir, groups=groups, beat=beat, flower=False, extra_env=env)
+    stack = Stack(var_dir=var_dir, groups=groups, beat=beat, flower=flower, extra_env=env)
     with stack:
         yield stack
 
