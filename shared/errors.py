@@ -15,6 +15,7 @@
         ├── DomainUnavailable        taken, reserved, premium or otherwise not registrable by us
         ├── NotFound                 the object does not exist at the registrar
         ├── RateLimited              429 or a throttling text; .retry_after seconds
+        ├── AnswerPending            the upstream is alive but has no answer yet (Gandi "pending")
         ├── TransientError           5xx, connection trouble; retriable
         │   ├── NotSentError         the request never reached the upstream (connect error, reset)
         │   └── AmbiguousError       sent, but no answer: the effect may or may not have happened
@@ -171,6 +172,13 @@ class NotFound(UpstreamError):
 
 class RateLimited(UpstreamError):
     code = RegistrarErrorCode.RATE_LIMITED
+    retriable = True
+
+
+class AnswerPending(UpstreamError):
+    """The upstream answered "ask again later": retriable, but no sign of sickness for the breaker."""
+
+    code = RegistrarErrorCode.TRANSIENT
     retriable = True
 
 

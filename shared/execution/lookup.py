@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import TransientError
+from shared.errors import AnswerPending
 from shared.execution.context import Execution
 
 
 def run_lookup(ex: Execution) -> dict[str, Any]:
     availability = ex.gateway.check(ex.job.domain, ex.call)
     if availability.retriable:
-        raise TransientError(
-            f"availability is {availability.status!r}: ask again later", provider="registrar"
+        raise AnswerPending(
+            f"availability is {availability.status!r}: ask again later", provider=ex.gateway.name
         )
     held = ex.store.inventory.get(ex.job.domain)
     result = availability.to_dict()

@@ -25,6 +25,7 @@ from typing import Any
 
 from shared.breaker.base import Breaker
 from shared.errors import (
+    AnswerPending,
     AuthError,
     DomainUnavailable,
     JobValidationError,
@@ -145,7 +146,7 @@ class JobRunner:
         except BREAKER_FAILURES as exc:
             self.breaker.record_failure(provider, probe=permit.probe)
             return self._retry_or_fail(record, owner, job, provider, exc)
-        except AuthError as exc:
+        except (AuthError, AnswerPending) as exc:
             self.breaker.record_success(provider, probe=permit.probe)
             return self._retry_or_fail(record, owner, job, provider, exc)
         except (DomainUnavailable, NotFound, Inconsistent, OutboundRefused, UpstreamError) as exc:
