@@ -378,3 +378,19 @@ def test_nothing_secret_reaches_audit_rows_logs_errors_or_results(
     for secret in (PASSWORD, domain_password, CNP, PERSON["email"], PERSON["phone"], "727636787"):
         assert secret not in haystack
     assert len(errors) == 2
+
+
+def test_every_request_on_the_wire_takes_a_token_digest_resend_included(sb: Sandbox) -> None:
+    from tests.test_http_client import RecordingGuard
+
+    guard = RecordingGuard()
+    gw = gateway_for("rotld", settings_for(sb), MemoryAudit(), guard, None)
+    try:
+        for _ in range(3):
+            gw.check("un-nume.ro", CallContext())
+    finally:
+        gw.close()
+    stats = sb.stats("rotld")
+    assert stats["requests"] == 4  # the first call was challenged once: 401 then the answer
+    assert len(guard.before) == stats["requests"]
+    assert ("rotld", "digest-challenge") in guard.before

@@ -42,8 +42,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from requests.auth import HTTPDigestAuth
-
 from shared.audit import AuditSink
 from shared.contact import ROTLD_PERSON_TYPE, Contact, ContactType
 from shared.errors import (
@@ -70,6 +68,7 @@ from shared.gateways.base import (
     parse_day,
 )
 from shared.http import CallGuard, HttpResponse, OutboundClient, policy_for, register_secret
+from shared.http.digest import MeteredDigestAuth
 from shared.http.redact import get_logger, scrub_upstream_text
 from shared.jobs import RegisterJob, RenewJob
 from shared.settings import Settings
@@ -204,7 +203,11 @@ class RotldGateway(Gateway):
             raise ConfigError("REGQ_ROTLD_PASSWORD", "required for the rotld gateway")
         password = settings.rotld_password.get_secret_value()
         register_secret(password)
-        self._auth = HTTPDigestAuth(settings.rotld_user, password)
+        self._auth = MeteredDigestAuth(
+            settings.rotld_user,
+            password,
+            lambda: guard.before_request(PROVIDER, "digest-challenge") if guard else None,
+        )
         self.url = settings.rotld_api_url
         self.contacts = contacts
         self.claim_seconds = claim_seconds

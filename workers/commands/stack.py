@@ -148,7 +148,7 @@ def _summary(
         )
     rows.append(["invalid at submit", "", "", len({n for n, _ in problems}), ""])
     table(
-        f"demo: {len(outcomes)} accepted in {elapsed:.1f} s, {duplicates} duplicates suppressed",
+        f"demo: {len(outcomes) - duplicates} jobs accepted, {duplicates} duplicates suppressed, {elapsed:.1f} s",
         ["kind", "succeeded", "failed", "rejected", "unfinished"],
         rows,
     )
@@ -165,9 +165,11 @@ def _summary(
                 stats["requests"],
                 audit.get(provider, 0),
                 busiest_window(stats.get("request_times", [])),
-                f"{rate} (burst {burst})",
+                f"{rate.per_second + burst:.1f}  ({rate} + burst {burst})",
             ]
         )
     table(
-        "upstream calls", ["registrar", "seen by sandbox", "audit rows", "peak req in 1 s", "limit"], upstream
+        "upstream calls",
+        ["registrar", "requests at sandbox", "audit rows", "busiest 1 s at sandbox", "allowed in 1 s"],
+        upstream,
     )
