@@ -148,7 +148,8 @@ def _summary(
         )
     rows.append(["invalid at submit", "", "", len({n for n, _ in problems}), ""])
     table(
-        f"demo: {len(outcomes) - duplicates} jobs accepted, {duplicates} duplicates suppressed, {elapsed:.1f} s",
+        f"demo: {len(outcomes) - duplicates} jobs accepted, {duplicates} duplicates suppressed, "
+        f"{elapsed:.1f} s",
         ["kind", "succeeded", "failed", "rejected", "unfinished"],
         rows,
     )
