@@ -27,7 +27,7 @@ def sweep() -> dict[str, int]:
         if record.status is JobStatus.RUNNING:
             if not rt.store.jobs.release_expired(record.key):
                 continue
-        publish_record(app, record)
+        publish_record(rt.producer, record)
         rt.store.jobs.touch_due(record.key, utcnow())
         republished += 1
     if republished:
@@ -51,6 +51,6 @@ def renewal_scan() -> dict[str, int]:
     submitted = 0
     for held in rt.store.inventory.expiring(before=horizon):
         job = RenewJob(domain=held.domain, years=1, current_expiry=held.expires_at)
-        outcome = submit(job, store=rt.store, app=app)
+        outcome = submit(job, store=rt.store, app=rt.producer)
         submitted += 0 if outcome.duplicate else 1
     return {"submitted": submitted}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import redis
+from celery import Celery
 
 from shared.breaker import BreakerConfig, breaker_from_url
 from shared.breaker.base import Breaker
@@ -22,6 +23,7 @@ from shared.ratelimit import limiter_from_url
 from shared.ratelimit.base import Limiter
 from shared.settings import Settings, get_settings
 from shared.store import Store
+from tasks.producer import producer_app
 
 
 @dataclass
@@ -68,6 +70,11 @@ class Runtime:
             return self._gateways[registrar]
 
     @cached_property
+    def producer(self) -> Celery:
+        """Publishes with this runtime's settings (the sweeper and the renewal scan use it)."""
+        return producer_app(self.settings)
+
+    @cached_property
     def locks(self) -> DomainLock:
         return RedisDomainLock(self.redis, self.settings.redis_prefix)
 
@@ -80,6 +87,8 @@ class Runtime:
             self.store.dispose()
         if "redis" in self.__dict__:
             self.redis.close()
+        if "producer" in self.__dict__:
+            self.producer.close()
 
 
 _current: Runtime | None = None
