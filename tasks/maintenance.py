@@ -50,7 +50,7 @@ def renewal_scan() -> dict[str, int]:
     horizon = utcnow().date() + timedelta(days=rt.settings.renewal_window_days)
     submitted = 0
     for held in rt.store.inventory.expiring(before=horizon):
-        job = RenewJob(domain=held.domain, years=1, current_expiry=held.expires_at)
+        job = RenewJob.model_validate({"domain": held.domain, "years": 1, "current_expiry": held.expires_at})
         outcome = submit(job, store=rt.store, app=rt.producer)
         submitted += 0 if outcome.duplicate else 1
     return {"submitted": submitted}

@@ -85,7 +85,7 @@ def test_renewal_scan_submits_each_expiring_term_once(rt: runtime.Runtime) -> No
     store.inventory.upsert("later.com", "gandi", date.today() + timedelta(days=300))
     assert renewal_scan() == {"submitted": 2}
     assert renewal_scan() == {"submitted": 0}
-    keys = {r.key for r in store.jobs.list(kind="renew")}
+    keys = {r.key for r in store.jobs.recent(kind="renew")}
     assert keys == {f"renew:soon.com:{soon}", f"renew:soon.ro:{soon}"}
     assert len(published(rt, "registrar.gandi")) == 1 and len(published(rt, "registrar.rotld")) == 1
 

@@ -46,7 +46,7 @@ def _result(info_expires: date | None, reconciled: bool) -> dict[str, Any]:
     return {"expires_at": info_expires.isoformat() if info_expires else None, "reconciled": reconciled}
 
 
-def _reconciled(ex: Execution, job: RegisterJob, wait: float) -> dict[str, Any] | None:
+def reconcile_register(ex: Execution, job: RegisterJob, wait: float) -> dict[str, Any] | None:
     """After an unanswered send: the outcome if the create happened, None if it provably did not."""
     data = ex.record.phase_data or {}
     sent_on = date.fromisoformat(data.get("sent_on", utcnow().date().isoformat()))
@@ -72,10 +72,10 @@ def run_register(ex: Execution) -> dict[str, Any]:
             raise ValidationRejected(f"dry run refused: {detail}", provider=ex.gateway.name)
         return verdict.to_dict()
     if ex.record.phase == SENT:  # answered and recorded; only the outcome was not: finish from the record
-        return _result(date.fromisoformat(ex.record.phase_data["expires_at"]), reconciled=True)
+        return _result(date.fromisoformat((ex.record.phase_data or {})["expires_at"]), reconciled=True)
     sent_before = ex.record.phase == SENDING
     if sent_before:
-        found = _reconciled(ex, job, wait=0)
+        found = reconcile_register(ex, job, wait=0)
         if found is not None:
             return found
     ex.set_phase(SENDING, {"sent_on": utcnow().date().isoformat(), "fingerprint": job.params_hash()[:16]})
@@ -84,7 +84,7 @@ def run_register(ex: Execution) -> dict[str, Any]:
     except DomainUnavailable:
         # Taken: by someone else, or by our own earlier send that the registrar had not shown yet.
         if sent_before:
-            found = _reconciled(ex, job, wait=ex.settings.gandi_visibility_wait_seconds)
+            found = reconcile_register(ex, job, wait=ex.settings.gandi_visibility_wait_seconds)
             if found is not None:
                 return found
         raise

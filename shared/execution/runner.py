@@ -41,7 +41,7 @@ from shared.errors import (
 from shared.execution.context import Execution, LeaseLost
 from shared.execution.lease import LeaseKeeper
 from shared.execution.lookup import run_lookup
-from shared.execution.register import SENDING, Inconsistent, _reconciled, run_register
+from shared.execution.register import SENDING, Inconsistent, reconcile_register, run_register
 from shared.execution.renew import run_renew
 from shared.execution.steps import Defer, Done, Step
 from shared.gateways.base import Gateway
@@ -227,7 +227,7 @@ class JobRunner:
         if isinstance(job, RegisterJob) and fresh.phase == SENDING:
             ex = Execution(self.store, self.settings, self.gateways(provider), fresh, job, owner)
             try:
-                found = _reconciled(ex, job, wait=0)
+                found = reconcile_register(ex, job, wait=0)
             except (UpstreamError, Inconsistent) as exc:
                 last = f"{last}; the last send is unconfirmed ({exc}): check the registrar"
             else:

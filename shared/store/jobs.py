@@ -153,7 +153,7 @@ class JobStore:
             raise JobNotFound(key)
         return record
 
-    def list(
+    def recent(
         self, status: JobStatus | None = None, kind: str | None = None, limit: int = 100
     ) -> list[JobRecord]:
         query = sa.select(JobRow).order_by(JobRow.id.desc()).limit(limit)

@@ -19,7 +19,7 @@ def jobs(
     as_json: JsonFlag = False,
 ) -> None:
     """List the newest jobs."""
-    records = context.store().jobs.list(status=status, limit=limit)
+    records = context.store().jobs.recent(status=status, limit=limit)
     if as_json:
         emit_json([r.outcome().model_dump(mode="json") for r in records])
         return

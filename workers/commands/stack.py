@@ -12,7 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared import defaults
-from shared.jobs import FINAL_STATUSES
+from shared.errors import FieldProblem
+from shared.jobs import FINAL_STATUSES, JobOutcome
 from shared.store import Store
 from workers.commands.submit import submit_lines
 from workers.console import console, table
@@ -128,9 +129,9 @@ def _wait(store: Store, keys: set[str], timeout: float) -> int:
 def _summary(
     stack: Stack,
     store: Store,
-    outcomes: list,
-    problems: list,
-    duplicates: int,  # type: ignore[type-arg]
+    outcomes: list[JobOutcome],
+    problems: list[tuple[int, FieldProblem]],
+    duplicates: int,
     elapsed: float,
 ) -> None:
     counts = store.jobs.counts()

@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -63,7 +64,7 @@ class Stack:
     _redis: EmbeddedRedis | None = field(default=None, init=False)
 
     # --- lifecycle -------------------------------------------------------------------------------------
-    def start(self, on_step: callable | None = None) -> Stack:  # type: ignore[valid-type]
+    def start(self, on_step: Callable[[str], object] | None = None) -> Stack:
         step = on_step or (lambda _msg: None)
         try:
             self._start(step)
@@ -72,7 +73,7 @@ class Stack:
             raise
         return self
 
-    def _start(self, step) -> None:  # type: ignore[no-untyped-def]
+    def _start(self, step: Callable[[str], object]) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items()}
         env.update(self.extra_env)
