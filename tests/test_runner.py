@@ -300,3 +300,33 @@ def test_lookup_answers_availability_and_pending_does_not_trip_the_breaker(rig: 
     assert (
         unsupported.status is JobStatus.REJECTED and "no lookup source for .de" in unsupported.error_message
     )
+
+
+def test_giving_up_reconciles_only_with_the_breakers_permission(rig: Rig) -> None:
+    rig.sandbox.set_faults(
+        "gandi",
+        [
+            {"operation": "create", "kind": "commit_drop", "count": 1},
+            {"operation": "*", "kind": "status", "status": 500},
+        ],
+    )
+    key = rig.submit(register("last-chance.com"))
+    steps = [rig.deliver(key, n) for n in range(3)]  # 3 failures open the breaker (failures=3)
+    assert all(isinstance(s, Defer) for s in steps)
+    assert rig.breaker.state("gandi").state == "open"
+    assert rig.store.jobs.require(key).phase == "sending", rig.store.jobs.require(key)
+    with rig.store.db.session() as session:  # out of attempts while the breaker is open
+        from sqlalchemy import update
+
+        from shared.store.schema import JobRow
+
+        session.execute(update(JobRow).where(JobRow.key == key).values(attempts=10))
+    before = rig.requests("gandi")
+    step = rig.deliver(key, 9)
+    assert isinstance(step, Defer) and not step.counted and "final reconciliation waits" in step.reason
+    assert rig.requests("gandi") == before  # no call without a permit
+    rig.sandbox.clear_faults("gandi")
+    rig.breaker.reset("gandi", "test")
+    outcome = rig.until_final(key)
+    assert outcome.status is JobStatus.SUCCEEDED and outcome.result["reconciled"] is True
+    assert rig.effects("gandi", "last-chance.com")["create"] == 1

@@ -222,15 +222,25 @@ class JobRunner:
     def _give_up(
         self, record: JobRecord, owner: str, job: RegisterJob | RenewJob | LookupJob, provider: str, last: str
     ) -> Step:
-        """Out of attempts. A register whose last send went unanswered is reconciled once more first."""
+        """Out of attempts. A register whose last send went unanswered is reconciled once more first,
+        with the breaker's permission like any other call: refused, the job waits rather than guess."""
         fresh = self.store.jobs.require(record.key)
         if isinstance(job, RegisterJob) and fresh.phase == SENDING:
+            permit = self.breaker.before_call(provider)
+            if not permit.allowed:
+                reason = f"final reconciliation waits for the {provider} breaker ({permit.state})"
+                return self._defer(record, owner, permit.retry_after, reason, counted=False)
             ex = Execution(self.store, self.settings, self.gateways(provider), fresh, job, owner)
             try:
-                found = reconcile_register(ex, job, wait=0)
+                found = reconcile_register(ex, job, wait=self.settings.gandi_visibility_wait_seconds)
             except (UpstreamError, Inconsistent) as exc:
+                if isinstance(exc, BREAKER_FAILURES):
+                    self.breaker.record_failure(provider, probe=permit.probe)
+                else:
+                    self.breaker.record_success(provider, probe=permit.probe)
                 last = f"{last}; the last send is unconfirmed ({exc}): check the registrar"
             else:
+                self.breaker.record_success(provider, probe=permit.probe)
                 if found is not None:
                     self._update_inventory(job, provider, found)
                     return self._finish(record, owner, JobStatus.SUCCEEDED, result=found)
