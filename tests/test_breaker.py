@@ -155,6 +155,23 @@ def test_unreported_probe_slot_is_freed(rig: Rig) -> None:
     assert rig.moves().count(("open", "half_open")) == 1
 
 
+def test_released_probe_slot_is_free_at_once_and_decides_nothing(rig: Rig) -> None:
+    rig.open()
+    rig.clock.advance(60)
+    assert [rig.breaker.before_call("gandi").probe for _ in range(3)] == [True, True, False]
+    rig.breaker.release_probe("gandi")  # throttled before sending: gives the slot back
+    state = rig.breaker.state("gandi")
+    assert (state.state, state.probes_in_flight) == ("half_open", 1)
+    assert rig.breaker.before_call("gandi").probe
+    assert not rig.breaker.before_call("gandi").allowed
+    rig.clock.advance(1)
+    rig.breaker.release_probe("gandi")
+    rig.breaker.release_probe("gandi")
+    rig.breaker.release_probe("gandi")  # more releases than slots: nothing below zero
+    assert rig.breaker.state("gandi").probes_in_flight == 0
+    assert rig.moves() == [("closed", "open"), ("open", "half_open")]
+
+
 def test_reset_closes_and_is_journaled(rig: Rig) -> None:
     rig.open()
     state = rig.breaker.reset("gandi", "upstream confirmed back by phone")

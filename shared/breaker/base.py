@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 StateName = Literal["closed", "open", "half_open"]
-Op = Literal["before", "success", "failure", "state", "reset"]
+Op = Literal["before", "success", "failure", "release", "state", "reset"]
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,11 @@ class Breaker(ABC):
         calls started before the breaker opened.
         """
         self._call(provider, "failure", probe)
+
+    def release_probe(self, provider: str) -> None:
+        """A probe permit whose call never reached the upstream (throttled, lease lost) gives its slot
+        back, deciding nothing; another caller may probe at once instead of after the probe timeout."""
+        self._call(provider, "release", True)
 
     def state(self, provider: str) -> BreakerState:
         """Read-only view. Without stored state, what a restore from the journal would give."""

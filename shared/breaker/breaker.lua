@@ -1,6 +1,7 @@
 -- KEYS: [1] the breaker hash "{prefix}:br:{provider}" (fields: st, f, ou = opened_until ms,
 --       pd = comma-separated deadlines (ms) of the probe slots handed out in half-open)
--- ARGV: [1] op: before | success | failure | state | reset
+-- ARGV: [1] op: before | success | failure | release | state | reset  (release: a probe that never
+--       reached the upstream gives its half-open slot back, deciding nothing)
 --       [2] probe: 1 when reporting the outcome of a half-open probe, else 0
 --       [3] failures that open the breaker, [4] reset window ms, [5] probes in half-open,
 --       [6] probe timeout ms, [7] longest retry_after handed to callers refused in half-open (ms)
@@ -118,6 +119,12 @@ elseif op == 'failure' then
   elseif st == 'half_open' and probe_report then
     f = f + 1
     open_window()
+  end
+elseif op == 'release' then
+  if st == 'half_open' and probe_report and #pd > 0 then
+    table.sort(pd)
+    table.remove(pd, 1)
+    dirty = true
   end
 elseif op == 'reset' then
   st, f, ou, pd = 'closed', 0, nil, {}

@@ -125,6 +125,9 @@ class MemoryBreaker(Breaker):
             elif e.state == HALF_OPEN and probe:
                 e.failures += 1
                 return open_window()
+        elif op == "release":
+            if e.state == HALF_OPEN and probe and e.probe_deadlines:
+                e.probe_deadlines = sorted(e.probe_deadlines)[1:]
         elif op == "reset":
             e.state, e.failures, e.opened_until, e.probe_deadlines = CLOSED, 0, None, []
             return True, False, False, 0.0

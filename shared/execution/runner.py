@@ -136,8 +136,12 @@ class JobRunner:
         try:
             result = HANDLERS[job.kind](ex)
         except LeaseLost:
+            if permit.probe:
+                self.breaker.release_probe(provider)
             return Done(None)  # the delivery that took over records the outcome
         except Throttled as exc:
+            if permit.probe:
+                self.breaker.release_probe(provider)
             return self._defer(record, owner, exc.retry_after, str(exc), counted=False)
         except RateLimited as exc:
             self.breaker.record_success(provider, probe=permit.probe)  # it answered: alive
