@@ -326,3 +326,41 @@ def test_the_client_refuses_to_hand_over_tls_or_redirect_control(local: LocalSer
         with pytest.raises(ValueError):
             make_client().request("GET", local.url("/x"), operation="o", idempotent=True, **bad)
     assert local.hits == []
+
+
+def test_before_send_runs_after_the_token_and_only_for_unsafe_requests(local: LocalServer) -> None:
+    events: list[str] = []
+
+    class OrderedGuard(RecordingGuard):
+        def before_request(self, provider: str, operation: str) -> None:
+            super().before_request(provider, operation)
+            events.append(f"token:{operation}")
+
+    local.script("/v1/read", Answer(200, b"{}"))
+    local.script("/v1/write", Answer(200, b"{}"))
+    client = make_client(guard=OrderedGuard())
+    client.request(
+        "GET",
+        local.url("/v1/read"),
+        operation="read",
+        idempotent=True,
+        before_send=lambda: events.append("send"),
+    )
+    client.request(
+        "POST",
+        local.url("/v1/write"),
+        operation="write",
+        idempotent=False,
+        before_send=lambda: events.append("send"),
+    )
+    assert events == ["token:read", "token:write", "send"]
+    throttled = make_client(guard=RecordingGuard(throttle_after=0))
+    with pytest.raises(Throttled):
+        throttled.request(
+            "POST",
+            local.url("/v1/write"),
+            operation="write",
+            idempotent=False,
+            before_send=lambda: events.append("never"),
+        )
+    assert "never" not in events

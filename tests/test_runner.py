@@ -121,6 +121,7 @@ def test_commit_then_drop_is_reconciled_without_a_second_create(rig: Rig) -> Non
     assert isinstance(first, Defer) and "ambiguous" in first.reason
     record = rig.store.jobs.require(key)
     assert record.status is JobStatus.WAITING and record.phase == "sending"
+    assert record.phase_data["operation"] == "create"
     outcome = rig.until_final(key)
     assert outcome.status is JobStatus.SUCCEEDED and outcome.result["reconciled"] is True
     assert rig.effects("gandi", "dropped.com")["create"] == 1
@@ -262,7 +263,9 @@ def test_throttled_job_waits_and_keeps_its_attempt(rig: Rig) -> None:
     key = rig.submit(register("throttled.com"))
     step = rig.deliver(key)
     assert isinstance(step, Defer) and not step.counted and 25 <= step.countdown <= 31
-    assert rig.store.jobs.require(key).attempts == 0
+    record = rig.store.jobs.require(key)
+    assert record.attempts == 0
+    assert record.phase is None  # never sent: the next delivery has nothing to reconcile
     assert rig.requests("gandi") == before
 
 

@@ -78,7 +78,7 @@ def run_register(ex: Execution) -> dict[str, Any]:
         found = reconcile_register(ex, job, wait=0)
         if found is not None:
             return found
-    ex.set_phase(SENDING, {"sent_on": utcnow().date().isoformat(), "fingerprint": job.params_hash()[:16]})
+    ex.arm(SENDING, {"sent_on": utcnow().date().isoformat(), "fingerprint": job.params_hash()[:16]})
     try:
         registered = ex.gateway.register(job, ex.call)
     except DomainUnavailable:

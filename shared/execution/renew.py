@@ -42,7 +42,7 @@ def run_renew(ex: Execution) -> dict[str, Any]:
             f"{job.domain} expires {current} at the registrar; this renewal expected {expected} "
             f"(or {target} if already renewed) and will not guess"
         )
-    ex.set_phase(SENDING, {"expected": expected.isoformat(), "years": job.years})
+    ex.arm(SENDING, {"expected": expected.isoformat(), "years": job.years})
     renewed = ex.gateway.renew(job, ex.call)
     ex.set_phase(SENT, {"expires_at": renewed.expires_at.isoformat(), "expected": expected.isoformat()})
     return {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -23,10 +24,21 @@ from shared.names import parse_domain
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who is calling: written on every audit row (``job_key``, ``attempt``)."""
+    """Who is calling: written on every audit row (``job_key``, ``attempt``).
+
+    ``before_unsafe_send(operation)`` is called right before a request that changes something at the
+    registrar leaves (after its limiter token was granted): the job records its ``sending`` phase there,
+    so a request throttled before sending leaves no phase to reconcile.
+    """
 
     job_key: str | None = None
     attempt: int | None = None
+    before_unsafe_send: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+
+    def unsafe_send_hook(self, operation: str) -> Callable[[], None] | None:
+        """``before_unsafe_send`` bound to ``operation``, for the outbound client's ``before_send``."""
+        hook = self.before_unsafe_send
+        return None if hook is None else (lambda: hook(operation))
 
 
 def _json(value: Any) -> Any:

@@ -278,6 +278,7 @@ class GandiGateway(Gateway):
             job_key=ctx.job_key,
             attempt=ctx.attempt,
             idempotent=idempotent,
+            before_send=ctx.unsafe_send_hook(operation),
             headers=headers,
             params=params or None,
             json=body,

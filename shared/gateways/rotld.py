@@ -235,6 +235,7 @@ class RotldGateway(Gateway):
             job_key=ctx.job_key,
             attempt=ctx.attempt,
             idempotent=idempotent,
+            before_send=ctx.unsafe_send_hook(command),
             data=form,
             auth=self._auth,
             headers={"Accept": "application/json"},

@@ -160,6 +160,7 @@ class OutboundClient:
         job_key: str | None = None,
         attempt: int | None = None,
         idempotent: bool,
+        before_send: Callable[[], None] | None = None,
         **requests_kwargs: Any,
     ) -> HttpResponse:
         """Send one logical request (with retries); the answer as is, except 429 -> RateLimited."""
@@ -171,6 +172,7 @@ class OutboundClient:
             job_key=job_key,
             attempt=attempt,
             idempotent=idempotent,
+            before_send=before_send,
             **requests_kwargs,
         )
 
@@ -184,11 +186,13 @@ class OutboundClient:
         job_key: str | None = None,
         attempt: int | None = None,
         idempotent: bool,
+        before_send: Callable[[], None] | None = None,
         **requests_kwargs: Any,
     ) -> T:
         """Like :meth:`request`, with ``interpret`` mapping the answer to a value or a typed error.
 
         An error raised by ``interpret`` is recorded in the audit row and takes part in the retry decision.
+        ``before_send`` runs before each non-idempotent request leaves, after its limiter token.
         """
         refused = _REFUSED_KWARGS & requests_kwargs.keys()
         if refused:
@@ -196,7 +200,15 @@ class OutboundClient:
         for number in range(1, self.tries + 1):
             try:
                 return self._once(
-                    method, url, operation, interpret, job_key, attempt, idempotent, requests_kwargs
+                    method,
+                    url,
+                    operation,
+                    interpret,
+                    job_key,
+                    attempt,
+                    idempotent,
+                    requests_kwargs,
+                    before_send,
                 )
             except UpstreamError as exc:
                 if number >= self.tries or not self._may_retry(exc, idempotent):
@@ -237,12 +249,15 @@ class OutboundClient:
         attempt: int | None,
         idempotent: bool,
         kwargs: dict[str, Any],
+        before_send: Callable[[], None] | None = None,
     ) -> T:
         target = self._preflight(url)
         redirects = 0
         while True:
             if self.guard is not None:
                 self.guard.before_request(self.provider, operation)
+            if before_send is not None and not idempotent:
+                before_send()
             started = time.monotonic()
             status: int | None = None
             retry_after: float | None = None
