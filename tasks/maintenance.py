@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 def sweep() -> dict[str, int]:
     """Republish jobs no delivery will finish: a lost publish, a lost retry message, a dead worker's lease.
 
-    Safe to over-publish: a job is claimed by key, so an extra message finds it running or final.
+    Safe to over-publish: a job is claimed by key, so an extra message finds it running or final. Each
+    republish of the same job doubles its wait before the next, so a long backlog is not flooded.
     """
     rt = runtime.get()
     older = timedelta(seconds=rt.settings.republish_after_seconds)
@@ -28,7 +29,10 @@ def sweep() -> dict[str, int]:
             if not rt.store.jobs.release_expired(record.key):
                 continue
         publish_record(rt.producer, record)
-        rt.store.jobs.touch_due(record.key, utcnow())
+        # A job that merely waits in a long backlog would otherwise get a message every sweep: back off,
+        # the next republish comes after it has waited as long again (a handful over any backlog).
+        now = utcnow()
+        rt.store.jobs.touch_due(record.key, now + max(timedelta(0), now - record.created_at))
         republished += 1
     if republished:
         log.warning("sweep republished %d stranded jobs", republished)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import update
 
 from shared.jobs import JobStatus, parse_job
 from shared.settings import reset_settings
 from shared.store import Store
-from shared.store.schema import utcnow
+from shared.store.schema import JobRow, utcnow
 from tasks import runtime
 from tasks.maintenance import purge, renewal_scan, sweep
 from tests.factories import register
@@ -64,7 +65,8 @@ def test_sweep_republishes_only_stranded_jobs(rt: runtime.Runtime) -> None:
     dead_worker = make(store, "dead.com")
     alive = make(store, "alive.com")
     old = utcnow() - timedelta(minutes=5)
-    store.jobs.touch_due(lost_publish, old)  # queued for 5 minutes: its message is gone
+    with store.db.session() as session:  # queued for 5 minutes: its message is gone
+        session.execute(update(JobRow).where(JobRow.key == lost_publish).values(created_at=old, due_at=old))
     store.jobs.claim(dead_worker, "killed", lease_seconds=-1)  # its lease ran out: the worker died
     store.jobs.claim(alive, "busy", lease_seconds=60)
     assert sweep() == {"republished": 2}
@@ -75,6 +77,8 @@ def test_sweep_republishes_only_stranded_jobs(rt: runtime.Runtime) -> None:
     assert store.jobs.require(dead_worker).status is JobStatus.QUEUED
     assert store.jobs.require(alive).status is JobStatus.RUNNING
     assert sweep() == {"republished": 0}  # not again until it is stranded again
+    # It waits at least as long again as it already had before the next republish.
+    assert store.jobs.require(lost_publish).due_at >= utcnow() + timedelta(minutes=4)
 
 
 def test_renewal_scan_submits_each_expiring_term_once(rt: runtime.Runtime) -> None:
@@ -96,10 +100,6 @@ def test_purge_forgets_old_outcomes(rt: runtime.Runtime) -> None:
     rt.store.jobs.finish(key, "w", JobStatus.FAILED, error_code="x")
     assert purge() == {"purged": 0}  # kept for the retention period
     with rt.store.db.session() as session:
-        from sqlalchemy import update
-
-        from shared.store.schema import JobRow
-
         session.execute(update(JobRow).values(finished_at=utcnow() - timedelta(days=31)))
     assert purge() == {"purged": 1}
     assert rt.store.jobs.get(key) is None
