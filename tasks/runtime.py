@@ -55,7 +55,7 @@ class Runtime:
 
     @cached_property
     def guard(self) -> LimiterGuard:
-        return LimiterGuard(self.limiter, self.settings)
+        return LimiterGuard(self.limiter, self.settings, self.breaker)
 
     def gateway(self, registrar: str) -> Gateway:
         with self._lock:

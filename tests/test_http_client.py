@@ -116,6 +116,7 @@ class RecordingGuard:
     def __init__(self, throttle_after: int | None = None) -> None:
         self.before: list[tuple[str, str]] = []
         self.after: list[tuple[str, int | None, float | None]] = []
+        self.retries: list[tuple[str, str]] = []
         self.throttle_after = throttle_after
 
     def before_request(self, provider: str, operation: str) -> None:
@@ -125,6 +126,9 @@ class RecordingGuard:
 
     def after_response(self, provider: str, status: int | None, retry_after: float | None) -> None:
         self.after.append((provider, status, retry_after))
+
+    def before_retry(self, provider: str, operation: str) -> None:
+        self.retries.append((provider, operation))
 
 
 def make_client(

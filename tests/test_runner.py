@@ -91,7 +91,7 @@ def rig(sandbox: Sandbox, tmp_path: Path) -> Iterator[Rig]:
         BreakerConfig(failures=3, reset_seconds=60, probes=1, probe_timeout_seconds=30), store.breaker_events
     )
     limiter = MemoryLimiter()
-    guard = LimiterGuard(limiter, settings)
+    guard = LimiterGuard(limiter, settings, breaker)
     gateways = {
         name: gateway_for(name, settings, store.audit, guard, store.contacts, sleep=lambda _s: None)
         for name in ("gandi", "rotld")
@@ -333,3 +333,24 @@ def test_giving_up_reconciles_only_with_the_breakers_permission(rig: Rig) -> Non
     outcome = rig.until_final(key)
     assert outcome.status is JobStatus.SUCCEEDED and outcome.result["reconciled"] is True
     assert rig.effects("gandi", "last-chance.com")["create"] == 1
+
+
+def test_a_retry_inside_a_call_stops_when_the_breaker_opened_meanwhile(rig: Rig) -> None:
+    expires = date.today() + timedelta(days=30)
+    _held(rig, "sick.com", expires)
+    rig.sandbox.set_faults("gandi", [{"operation": "info", "kind": "status", "status": 503}])
+    opened = []
+
+    def open_breaker_elsewhere(_seconds: float) -> None:  # other workers' failures, during the backoff
+        if not opened:
+            for _ in range(3):
+                rig.breaker.record_failure("gandi")
+            opened.append(True)
+
+    rig.runner.gateways("gandi").client.sleep = open_breaker_elsewhere
+    key = rig.submit({"kind": "renew", "domain": "sick.com", "current_expiry": expires.isoformat()})
+    before = rig.requests("gandi")
+    step = rig.deliver(key)
+    assert isinstance(step, Defer) and not step.counted and "breaker opened during the call" in step.reason
+    assert rig.requests("gandi") == before + 1  # the first try only: no retry into an open breaker
+    assert rig.store.jobs.require(key).attempts == 0

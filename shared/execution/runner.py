@@ -27,6 +27,7 @@ from shared.breaker.base import Breaker
 from shared.errors import (
     AnswerPending,
     AuthError,
+    BreakerOpen,
     DomainUnavailable,
     JobValidationError,
     NotFound,
@@ -143,6 +144,9 @@ class JobRunner:
             if permit.probe:
                 self.breaker.release_probe(provider)
             return self._defer(record, owner, exc.retry_after, str(exc), counted=False)
+        except BreakerOpen as exc:  # opened by other workers while this call was retrying
+            wait = exc.retry_after if exc.retry_after is not None else self.settings.breaker_reset_seconds
+            return self._defer(record, owner, wait, str(exc), counted=False)
         except RateLimited as exc:
             self.breaker.record_success(provider, probe=permit.probe)  # it answered: alive
             wait = exc.retry_after if exc.retry_after is not None else 1.0

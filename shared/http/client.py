@@ -69,6 +69,10 @@ class CallGuard(Protocol):
     def after_response(self, provider: str, status: int | None, retry_after: float | None) -> None:
         """Called after each request: ``status`` None when no answer came (timeout, reset)."""
 
+    def before_retry(self, provider: str, operation: str) -> None:
+        """Called before a retry inside one call: raise BreakerOpen if the fleet's breaker opened
+        meanwhile (the call's permit was for the first try, not for a sick upstream)."""
+
 
 @dataclass(frozen=True)
 class HttpResponse:
@@ -219,6 +223,8 @@ class OutboundClient:
                     self.provider, operation, exc.code.value, exc.message, number + 1, self.tries, delay,
                 )  # fmt: skip
                 self.sleep(delay)
+                if self.guard is not None:
+                    self.guard.before_retry(self.provider, operation)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- internals ----------------------------------------------------------------------------------
