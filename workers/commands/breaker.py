@@ -7,18 +7,17 @@ closes a breaker now (journaled as a transition with the reason).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from shared.breaker import Breaker, BreakerState
 from workers.commands import DefaultCommandGroup
 from workers.commands.limits import iso
+from workers.console import show_rows
 
 HELP = "Shared circuit breakers per registrar."
 _STYLE = {"closed": "green", "open": "red", "half_open": "yellow"}
@@ -76,12 +75,7 @@ def build_app(get_breaker: Callable[[], Breaker], providers: Callable[[], list[s
         names = [registrar] if registrar else known(breaker)
         now = time.time()
         rows = [as_dict(breaker.state(name), now) for name in names]
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2))
-        elif not rows:
-            typer.echo("no registrars")
-        else:
-            Console().print(_table(rows))
+        show_rows(rows, as_json, "no registrars", _table)
 
     @app.command("reset")
     def reset(

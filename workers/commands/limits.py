@@ -6,18 +6,17 @@ Shape: ``regq limits [KEY] [--json]`` (the ``show`` command; ``regq limits show 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from shared.ratelimit import BucketStatus, Limiter, check_key
 from workers.commands import DefaultCommandGroup
+from workers.console import show_rows
 
 HELP = "Shared rate-limit buckets and active block windows."
 
@@ -78,12 +77,7 @@ def build_app(get_limiter: Callable[[], Limiter]) -> typer.Typer:
         keys = [_checked(key)] if key else limiter.keys()
         now = time.time()
         rows = [as_dict(limiter.status(k), now) for k in keys]
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2))
-        elif not rows:
-            typer.echo("no buckets and no block windows")
-        else:
-            Console().print(_table(rows))
+        show_rows(rows, as_json, "no buckets and no block windows", _table)
 
     @app.command("reset")
     def reset(key: str = typer.Argument(..., help="the key to forget")) -> None:
