@@ -167,6 +167,18 @@ def test_register_never_visible_is_ambiguous_and_not_resent(sb: Sandbox, sandbox
     assert ops(sb)["create"] == 1 and effects(sb, "ghost.com") == {"create": 1}
 
 
+def test_find_settles_over_the_read_after_create_window_only_when_asked(sb: Sandbox) -> None:
+    sb.configure("gandi", visibility_delay=0.5)
+    e = Env(sb, gandi_visibility_wait_seconds=3)
+    with pytest.raises(AmbiguousError):  # no one waited: the create is not confirmed within 0 s of polling
+        Env(sb, gandi_visibility_wait_seconds=0).gw.register(register_job("justmade.com"), CTX)
+    assert e.gw.find("justmade.com", CTX) is None  # one read: still invisible
+    found = e.gw.find("justmade.com", CTX, settle=True)
+    assert found is not None and found.expires_at is not None
+    assert e.gw.find("never-made.com", CTX, settle=True) is None  # waited the window out, then absent
+    assert effects(sb, "justmade.com") == {"create": 1}
+
+
 def test_register_a_taken_domain_is_unavailable(sb: Sandbox, env: Env) -> None:
     sb.seed_domains("gandi", [{"fqdn": "taken.com", "owner": "other"}])
     with pytest.raises(DomainUnavailable) as caught:

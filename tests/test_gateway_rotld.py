@@ -394,3 +394,10 @@ def test_every_request_on_the_wire_takes_a_token_digest_resend_included(sb: Sand
     assert stats["requests"] == 4  # the first call was challenged once: 401 then the answer
     assert len(guard.before) == stats["requests"]
     assert ("rotld", "digest-challenge") in guard.before
+
+
+def test_find_answers_none_for_a_domain_not_in_our_account(sb: Sandbox, env: Env) -> None:
+    assert env.gw.find("absent-here.ro", CallContext(), settle=True) is None
+    env.gw.register(job("present-here.ro"), CallContext())
+    found = env.gw.find("present-here.ro", CallContext())
+    assert found is not None and found.expires_at is not None

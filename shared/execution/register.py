@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from typing import Any
 
-from shared.errors import DomainUnavailable, NotFound, ValidationRejected
+from shared.errors import DomainUnavailable, ValidationRejected
 from shared.execution.context import Execution
 from shared.execution.dates import TOLERANCE, add_years
 from shared.gateways.base import DomainInfo
@@ -21,20 +20,6 @@ class Inconsistent(Exception):
     """The registrar's state contradicts what this job did; a human must look."""
 
 
-def _find_in_account(ex: Execution, wait_seconds: float) -> DomainInfo | None:
-    """The domain's info if it is in our account; polls over the read-after-create window."""
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.2
-    while True:
-        try:
-            return ex.gateway.info(ex.job.domain, ex.call)
-        except NotFound:
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, 2.0)
-
-
 def _consistent(info: DomainInfo, job: RegisterJob, sent_on: date) -> bool:
     """Our create (sent on ``sent_on`` for ``job.years``) explains the expiry the registrar shows."""
     if info.expires_at is None:
@@ -46,11 +31,11 @@ def _result(info_expires: date | None, reconciled: bool) -> dict[str, Any]:
     return {"expires_at": info_expires.isoformat() if info_expires else None, "reconciled": reconciled}
 
 
-def reconcile_register(ex: Execution, job: RegisterJob, wait: float) -> dict[str, Any] | None:
+def reconcile_register(ex: Execution, job: RegisterJob, settle: bool) -> dict[str, Any] | None:
     """After an unanswered send: the outcome if the create happened, None if it provably did not."""
     data = ex.record.phase_data or {}
     sent_on = date.fromisoformat(data.get("sent_on", utcnow().date().isoformat()))
-    info = _find_in_account(ex, wait)
+    info = ex.gateway.find(job.domain, ex.call, settle=settle)
     if info is None:
         return None
     if not _consistent(info, job, sent_on):
@@ -75,7 +60,7 @@ def run_register(ex: Execution) -> dict[str, Any]:
         return _result(date.fromisoformat((ex.record.phase_data or {})["expires_at"]), reconciled=True)
     sent_before = ex.record.phase == SENDING
     if sent_before:
-        found = reconcile_register(ex, job, wait=0)
+        found = reconcile_register(ex, job, settle=False)
         if found is not None:
             return found
     ex.arm(SENDING, {"sent_on": utcnow().date().isoformat(), "fingerprint": job.params_hash()[:16]})
@@ -84,7 +69,7 @@ def run_register(ex: Execution) -> dict[str, Any]:
     except DomainUnavailable:
         # Taken: by someone else, or by our own earlier send that the registrar had not shown yet.
         if sent_before:
-            found = reconcile_register(ex, job, wait=ex.settings.gandi_visibility_wait_seconds)
+            found = reconcile_register(ex, job, settle=True)
             if found is not None:
                 return found
         raise

@@ -240,7 +240,7 @@ class JobRunner:
                 return self._defer(record, owner, permit.retry_after, reason, counted=False)
             ex = Execution(self.store, self.settings, self.gateways(provider), fresh, job, owner)
             try:
-                found = reconcile_register(ex, job, wait=self.settings.gandi_visibility_wait_seconds)
+                found = reconcile_register(ex, job, settle=True)
             except (UpstreamError, Inconsistent) as exc:
                 if isinstance(exc, BREAKER_FAILURES):
                     self.breaker.record_failure(provider, probe=permit.probe)

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
-from shared.errors import ValidationRejected
+from shared.errors import NotFound, ValidationRejected
 from shared.jobs import RegisterJob, RenewJob
 from shared.names import parse_domain
 
@@ -160,6 +160,14 @@ class Gateway(ABC):
     @abstractmethod
     def info(self, domain: str, ctx: CallContext) -> DomainInfo:
         """The domain as the registrar sees it; NotFound when it is not in our account."""
+
+    def find(self, domain: str, ctx: CallContext, *, settle: bool = False) -> DomainInfo | None:
+        """The domain if it is in our account, else None. With ``settle`` it may have been created moments
+        ago: a registrar with a read-after-create window waits it out before answering None."""
+        try:
+            return self.info(domain, ctx)
+        except NotFound:
+            return None
 
     @abstractmethod
     def dry_run_register(self, job: RegisterJob, ctx: CallContext) -> DryRunResult:

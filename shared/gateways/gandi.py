@@ -299,8 +299,16 @@ class GandiGateway(Gateway):
             "GET", self._domain_path(fqdn), ctx, "info", lambda r: _detail(fqdn, r), idempotent=True
         )
 
-    def _poll(self, fqdn: str, ctx: CallContext, done: Callable[[DomainInfo], bool], what: str) -> Any:
-        """Read the domain until ``done`` (404s included), for at most ``visibility_wait`` seconds."""
+    def _poll(
+        self,
+        fqdn: str,
+        ctx: CallContext,
+        done: Callable[[DomainInfo], bool],
+        what: str,
+        absent_ok: bool = False,
+    ) -> Any:
+        """Read the domain until ``done`` (404s included), for at most ``visibility_wait`` seconds; at the
+        deadline: None if ``absent_ok``, else AmbiguousError."""
         deadline = self.clock() + self.visibility_wait
         delay = POLL_FIRST
         while True:
@@ -311,6 +319,8 @@ class GandiGateway(Gateway):
             except NotFound:
                 pass  # read-after-create: not visible yet
             if self.clock() + delay > deadline:
+                if absent_ok:
+                    return None
                 raise AmbiguousError(
                     f"{what} accepted but not confirmed after {self.visibility_wait:g} s", provider=PROVIDER
                 )
@@ -352,6 +362,12 @@ class GandiGateway(Gateway):
 
     def info(self, domain: str, ctx: CallContext) -> DomainInfo:
         return self._read(ascii_domain(domain, PROVIDER), ctx)[0]
+
+    def find(self, domain: str, ctx: CallContext, *, settle: bool = False) -> DomainInfo | None:
+        if not settle:
+            return super().find(domain, ctx)
+        found = self._poll(ascii_domain(domain, PROVIDER), ctx, lambda _info: True, "lookup", absent_ok=True)
+        return None if found is None else found[0]
 
     def dry_run_register(self, job: RegisterJob, ctx: CallContext) -> DryRunResult:
         body = self._create_body(job)
