@@ -195,10 +195,11 @@ class JobRunner:
         code: str | None = None,
         message: str | None = None,
     ) -> Step:
-        if not self.store.jobs.finish(record.key, owner, status, result, code, message):
+        finished = self.store.jobs.finish(record.key, owner, status, result, code, message)
+        if finished is None:
             log.warning("lease on %s lost before its outcome was recorded", record.key)
             return Done(None)
-        return Done(self.store.jobs.require(record.key).outcome())
+        return Done(finished.outcome())
 
     def _defer(self, record: JobRecord, owner: str, seconds: float, reason: str, counted: bool) -> Step:
         countdown = min(_jitter(max(seconds, 0.05)), float(self.settings.max_countdown_seconds))

@@ -233,12 +233,15 @@ class JobStore:
         result: dict[str, Any] | None = None,
         error_code: str | None = None,
         error_message: str | None = None,
-    ) -> bool:
+    ) -> JobRecord | None:
+        """Record the final outcome; the finished record, or None if ``owner`` no longer holds the lease.
+
+        One round trip: UPDATE ... RETURNING (Postgres, and SQLite since 3.35)."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"{status} is not a final status")
         now = utcnow()
         with self.db.session() as session:
-            update = session.execute(
+            row = session.scalars(
                 sa.update(JobRow)
                 .where(self._owned(key, owner))
                 .values(
@@ -252,8 +255,9 @@ class JobStore:
                     finished_at=now,
                     updated_at=now,
                 )
-            )
-            return update.rowcount == 1
+                .returning(JobRow)
+            ).one_or_none()
+            return JobRecord.from_row(row) if row is not None else None
 
     def defer(self, key: str, owner: str, due_at: datetime, reason: str, count_attempt: bool = True) -> bool:
         """Give the job back as ``waiting`` until ``due_at``. A limiter or breaker wait is not an attempt."""
