@@ -118,10 +118,3 @@ def registrar_for(domain: DomainName) -> Registrar:
     raise ValueError(
         f"TLD .{tld} is not supported (supported: .ro through rotld; .eu and gTLDs through gandi)"
     )
-
-
-def supports(registrar: Registrar, domain: DomainName) -> bool:
-    try:
-        return registrar_for(domain) is registrar
-    except ValueError:
-        return False

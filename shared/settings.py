@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
@@ -163,9 +162,6 @@ class Settings(BaseSettings):
             return getattr(self, f"{provider}_rate"), getattr(self, f"{provider}_burst")
         except AttributeError:
             raise ConfigError(f"{ENV_PREFIX}{provider.upper()}_RATE", "unknown provider") from None
-
-    def var_dir(self) -> Path:
-        return Path(defaults.VAR_DIR)
 
 
 def load_settings(**overrides: Any) -> Settings:

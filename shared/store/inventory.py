@@ -55,13 +55,6 @@ class Inventory:
         with self.db.session() as session:
             return [_record(r) for r in session.scalars(query)]
 
-    def all(self, limit: int = 1000) -> list[DomainRecord]:
-        with self.db.session() as session:
-            return [
-                _record(r)
-                for r in session.scalars(sa.select(DomainRow).order_by(DomainRow.domain).limit(limit))
-            ]
-
 
 def _record(row: DomainRow) -> DomainRecord:
     return DomainRecord(row.domain, row.registrar, row.expires_at, row.auto_renew, row.status)

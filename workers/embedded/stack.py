@@ -62,6 +62,7 @@ class Stack:
     flower_auth: tuple[str, str] | None = field(default=None, init=False)
     sandbox: SandboxClient | None = field(default=None, init=False)
     _redis: EmbeddedRedis | None = field(default=None, init=False)
+    _settings: Settings | None = field(default=None, init=False, repr=False)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self, on_step: Callable[[str], object] | None = None) -> Stack:
@@ -188,14 +189,17 @@ class Stack:
             app.close()
 
     def settings(self) -> Settings:
-        saved = dict(os.environ)
-        try:
-            os.environ.clear()
-            os.environ.update(self.env)
-            return load_settings()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        """The settings every child process sees (read once: the environment is fixed at start)."""
+        if self._settings is None:
+            saved = dict(os.environ)
+            try:
+                os.environ.clear()
+                os.environ.update(self.env)
+                self._settings = load_settings()
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+        return self._settings
 
     def producer(self) -> Celery:
         return producer_app(self.settings())
