@@ -121,11 +121,11 @@ def build_batch(total: int, seed: int = 7) -> Batch:
     ]
     for job in invalid[:n_invalid]:
         batch.add(job, "invalid")
-    order = list(range(len(batch.lines)))
-    rng.shuffle(order)
-    # Duplicates must follow their original: keep them (and the invalid ones) at the end.
-    head = [i for i in order if i < len(batch.lines) - n_dupes - n_invalid]
-    batch.lines = [batch.lines[i] for i in head] + batch.lines[len(head) :]
+    # Duplicates must follow their original: shuffle the rest, keep them (and the invalid ones) at the end.
+    head = len(batch.lines) - n_dupes - n_invalid
+    main = batch.lines[:head]
+    rng.shuffle(main)
+    batch.lines = main + batch.lines[head:]
     return batch
 
 
