@@ -22,6 +22,7 @@ up: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy shared tasks
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -1,15 +1,22 @@
-"""Celery configuration for regq, read by ``tasks.app``. Every value comes from REGQ_* settings.
+"""Celery configuration for regq, built from a :class:`~shared.settings.Settings` object.
 
-Start workers the conventional way: ``celery -A tasks.app worker -Q registrar.gandi -n gandi@%h``.
+Nothing here reads the environment: :func:`celery_config` is called when the app first needs its
+configuration (``tasks.app`` hands it to Celery as a promise), :func:`broker_settings` by every producer
+app. Start workers the conventional way: ``celery -A tasks.app worker -Q registrar.gandi -n gandi@%h``.
 """
+
+from __future__ import annotations
 
 from typing import Any
 
 from celery.schedules import crontab
 
 from shared import defaults
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from tasks.routing import QUEUES, route_task
+
+#: The tasks that call a registrar: Celery's per-worker ``rate_limit`` applies to them.
+REGISTRAR_TASKS = ("regq.register", "regq.renew", "regq.nameservers")
 
 
 def broker_settings(settings: Settings) -> dict[str, Any]:
@@ -22,50 +29,54 @@ def broker_settings(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": options,
         "broker_connection_retry_on_startup": True,
         "task_queues": QUEUES,
+        # The one routing decision: every send (submit, sweep, beat) is routed by route_task.
         "task_routes": (route_task,),
         "task_serializer": "json",
         "accept_content": ["json"],
     }
 
 
-_settings = get_settings()
-globals().update(broker_settings(_settings))
-# Outcomes live in our own store; Celery's result backend is not needed.
-result_backend = None
-task_ignore_result = True
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The periodic maintenance tasks (queues come from the router, like every other send)."""
+    return {
+        "sweep-stranded-jobs": {
+            "task": "regq.sweep",
+            "schedule": settings.sweep_interval_seconds,
+            "options": {"expires": settings.sweep_interval_seconds * 2},
+        },
+        "purge-old-outcomes": {
+            "task": "regq.purge",
+            "schedule": crontab(minute=defaults.PURGE_MINUTE, hour=defaults.PURGE_HOUR),
+        },
+        "nightly-renewal-scan": {
+            "task": "regq.renewal_scan",
+            "schedule": crontab(minute=defaults.RENEWAL_SCAN_MINUTE, hour=defaults.RENEWAL_SCAN_HOUR),
+        },
+    }
 
-result_serializer = "json"
-timezone = "UTC"
-enable_utc = True
 
-# At-least-once delivery; the tasks make the effect exactly-once.
-task_acks_late = True
-task_reject_on_worker_lost = True
-worker_cancel_long_running_tasks_on_connection_loss = True
-# One message at a time per process: a rate-limited task must not hold others hostage.
-worker_prefetch_multiplier = 1
-worker_eta_task_limit = defaults.WORKER_ETA_TASK_LIMIT
-
-# Visible in Flower.
-worker_send_task_events = True
-task_send_sent_event = True
-
-task_default_queue = "maintenance"
-
-beat_schedule = {
-    "sweep-stranded-jobs": {
-        "task": "regq.sweep",
-        "schedule": _settings.sweep_interval_seconds,
-        "options": {"queue": "maintenance", "expires": _settings.sweep_interval_seconds * 2},
-    },
-    "purge-old-outcomes": {
-        "task": "regq.purge",
-        "schedule": crontab(minute=15, hour=3),
-        "options": {"queue": "maintenance"},
-    },
-    "nightly-renewal-scan": {
-        "task": "regq.renewal_scan",
-        "schedule": crontab(minute=defaults.RENEWAL_SCAN_MINUTE, hour=defaults.RENEWAL_SCAN_HOUR),
-        "options": {"queue": "maintenance"},
-    },
-}
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The whole configuration of the worker/beat app."""
+    return {
+        **broker_settings(settings),
+        # Outcomes live in our own store; Celery's result backend is not needed.
+        "result_backend": None,
+        "task_ignore_result": True,
+        "result_serializer": "json",
+        "timezone": "UTC",
+        "enable_utc": True,
+        # At-least-once delivery; the tasks make the effect exactly-once.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # One message at a time per process: a rate-limited task must not hold others hostage.
+        "worker_prefetch_multiplier": 1,
+        "worker_eta_task_limit": defaults.WORKER_ETA_TASK_LIMIT,
+        # Celery's per-worker first line; the shared bucket is the truth.
+        "task_annotations": {name: {"rate_limit": settings.task_rate_limit} for name in REGISTRAR_TASKS},
+        # Visible in Flower.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_default_queue": "maintenance",
+        "beat_schedule": beat_schedule(settings),
+    }

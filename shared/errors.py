@@ -1,28 +1,41 @@
 """regq's error hierarchy. Every failure a caller may act on is one of these::
 
-    RegqError
-    ├── ConfigError                  a setting is missing or malformed (names the REGQ_ variable)
-    │   └── UnknownRegistrar         no gateway for that registrar name
-    ├── JobValidationError           a job is malformed (names each field and the reason)
-    ├── IdempotencyConflict          same key, other parameters
-    ├── JobNotFound                  no job with that key
-    ├── OutboundRefused              the outbound policy refused a target (SSRF guard, redirect, TLS cert)
-    ├── Throttled                    our own shared limiter says wait; not an attempt, not a failure
-    │   └── ContactPending           another job is creating the same registry contact; wait, retry
-    └── UpstreamError                an upstream call failed; .code (RegistrarErrorCode), .retriable
-        ├── AuthError                401/403: bad or expired credentials; never retried
-        ├── ValidationRejected       the registrar rejected the request's content; .fields names it
-        ├── DomainUnavailable        taken, reserved, premium or otherwise not registrable by us
-        ├── NotFound                 the object does not exist at the registrar
-        ├── RateLimited              429 or a throttling text; .retry_after seconds
-        ├── AnswerPending            the upstream is alive but has no answer yet (Gandi "pending")
-        ├── TransientError           5xx, connection trouble; retriable
-        │   ├── NotSentError         the request never reached the upstream (connect error, reset)
-        │   └── AmbiguousError       sent, but no answer: the effect may or may not have happened
-        ├── ProtocolError            malformed answer: non-JSON, truncated, unknown result code
-        │   └── ResponseTooLarge     the answer exceeded the outbound size cap (reading stopped)
-        └── BreakerOpen              the shared circuit breaker refuses calls; .retry_after seconds
+    RegqError                       policy: runner / breaker / final status (see below)
+    ├── ConfigError                 a setting is missing or malformed (names the REGQ_ variable)
+    │   └── UnknownRegistrar        no gateway for that registrar name
+    ├── JobValidationError          a job is malformed (each field and the reason)  final / - / rejected
+    ├── IdempotencyConflict         same key, other parameters
+    ├── JobNotFound                 no job with that key
+    ├── OutboundRefused             the outbound policy refused a target (SSRF)      final / - / failed
+    ├── Inconsistent                registrar state contradicts what the job did     final / ok / failed
+    ├── Throttled                   our shared limiter says wait                     wait / - / -
+    │   ├── ContactPending          another job is creating the same contact         wait / - / -
+    │   ├── AwaitingRegistry        change accepted; the registry does not show it   wait / - / -
+    │   └── NeedsOperator           ambiguous registry answer: a human must look     wait / - / -
+    └── UpstreamError               an upstream call failed; .code (RegistrarErrorCode)
+        ├── AuthError               401/403: bad or expired credentials, never retried  final / ok / failed
+        ├── ValidationRejected      the registrar rejected the content; .fields      final / ok / rejected
+        ├── DomainUnavailable       taken, reserved, premium, not registrable by us  final / ok / failed
+        ├── NotFound                the object does not exist at the registrar       final / ok / failed
+        ├── RegistryRefused         business error outside our code table            final / ok / failed
+        ├── RateLimited             429 or a throttling text; .retry_after           wait / ok / -
+        ├── AnswerPending           alive, no answer yet (Gandi "pending")           retry / ok / -
+        ├── TransientError          5xx, connection trouble                          retry / fail / -
+        │   ├── NotSentError        the request never reached the upstream (connect error, reset)
+        │   └── AmbiguousError      sent, no answer: the effect may or may not have happened
+        ├── ProtocolError           malformed answer: non-JSON, truncated, no envelope  retry / fail / -
+        │   └── ResponseTooLarge    the answer exceeded the outbound size cap
+        └── BreakerOpen             the shared circuit breaker refuses calls         wait / - / -
 
+The columns are class attributes, read by the runner in one place (``shared.execution.policy``):
+
+* ``disposition``: ``wait`` (re-run after ``retry_after``; not an attempt), ``retry`` (re-run with
+  backoff; an attempt, the job fails after ``REGQ_MAX_ATTEMPTS``), ``final`` (the job ends now);
+* ``breaker``: ``failure`` (the upstream looks sick), ``success`` (it answered: alive), ``none`` (no
+  request reached it; a half-open probe slot is given back);
+* ``final_status``: the job's status when the disposition is ``final`` (``failed`` or ``rejected``).
+
+``retriable`` (``disposition != "final"``) is kept for callers that only ask "may trying later help?".
 Messages never carry secrets: tokens, passwords, authinfo, domain passwords, CNP, e-mail or phone.
 """
 
@@ -31,7 +44,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+Disposition = Literal["wait", "retry", "final"]
+BreakerVerdict = Literal["failure", "success", "none"]
+FinalStatus = Literal["failed", "rejected"]
 
 
 class RegistrarErrorCode(StrEnum):
@@ -47,10 +64,19 @@ class RegistrarErrorCode(StrEnum):
     BREAKER_OPEN = "breaker_open"
     OUTBOUND_REFUSED = "outbound_refused"
     CONFLICT = "conflict"
+    REGISTRY = "registry_error"
 
 
 class RegqError(Exception):
-    """Base of every regq error."""
+    """Base of every regq error. The class attributes are the runner's policy (see the module doc)."""
+
+    disposition: ClassVar[Disposition] = "final"
+    breaker: ClassVar[BreakerVerdict] = "none"
+    final_status: ClassVar[FinalStatus] = "failed"
+
+    @property
+    def retriable(self) -> bool:
+        return self.disposition != "final"
 
 
 class ConfigError(RegqError):
@@ -71,6 +97,8 @@ class FieldProblem:
 
 class JobValidationError(RegqError):
     """A job failed validation; ``problems`` names each field and why."""
+
+    final_status = "rejected"
 
     def __init__(self, problems: list[FieldProblem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))
@@ -101,11 +129,20 @@ class OutboundRefused(RegqError):
     """The outbound policy refused to talk to a target."""
 
     code = RegistrarErrorCode.OUTBOUND_REFUSED
-    retriable = False
+
+
+class Inconsistent(RegqError):
+    """The registrar's state contradicts what this job did (an expiry no term of ours explains): a human
+    must look; the job fails rather than guess."""
+
+    code = "inconsistent"
+    breaker = "success"
 
 
 class Throttled(RegqError):
     """The shared limiter (or an active block window) says wait ``retry_after`` seconds before calling."""
+
+    disposition = "wait"
 
     def __init__(self, provider: str, retry_after: float, reason: str = "rate limit") -> None:
         super().__init__(f"{provider}: throttled by {reason}, retry in {retry_after:.3f} s")
@@ -125,11 +162,25 @@ class ContactPending(Throttled):
         super().__init__(provider, retry_after, "another job is creating this registrant's contact")
 
 
+class AwaitingRegistry(Throttled):
+    """The registrar accepted our change (a renewal) but still shows the old state after the read-back
+    window: wait and read again; never send the change again."""
+
+
+class NeedsOperator(Throttled):
+    """The registrar's answer leaves it open whether our effect happened (an error we cannot read as
+    "not found"): the job waits, re-reading now and then, and never re-sends blindly; ``regq status``
+    shows the reason so a human can look."""
+
+    def __init__(self, provider: str, retry_after: float, reason: str) -> None:
+        super().__init__(provider, retry_after, f"needs an operator: {reason}")
+
+
 class UpstreamError(RegqError):
-    """An upstream call failed. ``code`` says how; ``retriable`` whether trying later may help."""
+    """An upstream call failed. ``code`` says how; the class attributes say what the runner does."""
 
     code: RegistrarErrorCode = RegistrarErrorCode.PROTOCOL
-    retriable: bool = False
+    breaker = "success"  # an answer came back: the upstream is alive
 
     def __init__(
         self,
@@ -156,6 +207,7 @@ class ValidationRejected(UpstreamError):
     """``fields`` names what the registrar rejected (e.g. ``owner.phone``, ``domain_password``)."""
 
     code = RegistrarErrorCode.VALIDATION
+    final_status = "rejected"
 
     def __init__(self, message: str, *, fields: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -170,21 +222,29 @@ class NotFound(UpstreamError):
     code = RegistrarErrorCode.NOT_FOUND
 
 
+class RegistryRefused(UpstreamError):
+    """The registrar answered with a business error outside our code table (insufficient balance, not
+    renewable yet, ...): final, with the registrar's code and message; not a sign of sickness."""
+
+    code = RegistrarErrorCode.REGISTRY
+
+
 class RateLimited(UpstreamError):
     code = RegistrarErrorCode.RATE_LIMITED
-    retriable = True
+    disposition = "wait"
 
 
 class AnswerPending(UpstreamError):
     """The upstream answered "ask again later": retriable, but no sign of sickness for the breaker."""
 
     code = RegistrarErrorCode.TRANSIENT
-    retriable = True
+    disposition = "retry"
 
 
 class TransientError(UpstreamError):
     code = RegistrarErrorCode.TRANSIENT
-    retriable = True
+    disposition = "retry"
+    breaker = "failure"
 
 
 class NotSentError(TransientError):
@@ -197,7 +257,8 @@ class AmbiguousError(TransientError):
 
 class ProtocolError(UpstreamError):
     code = RegistrarErrorCode.PROTOCOL
-    retriable = True
+    disposition = "retry"
+    breaker = "failure"
 
 
 class ResponseTooLarge(ProtocolError):
@@ -206,4 +267,5 @@ class ResponseTooLarge(ProtocolError):
 
 class BreakerOpen(UpstreamError):
     code = RegistrarErrorCode.BREAKER_OPEN
-    retriable = True
+    disposition = "wait"
+    breaker = "none"

@@ -7,6 +7,7 @@ Schema of :data:`Job` so producers in any language can validate too.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 import uuid
@@ -29,14 +30,19 @@ from shared.errors import FieldProblem, JobValidationError
 from shared.names import DomainName, Registrar, parse_domain, parse_hostname, registrar_for
 
 MAX_KEY_LENGTH = 200
-_NAMED = re.compile(r"^([a-z_][a-z0-9_.]*): (.+)$", re.S)
+_NAMED = re.compile(r"^([a-z_][a-z0-9_.-]*): (.+)$", re.S)
 MAX_NAMESERVERS = 13
+MAX_GLUE_ADDRESSES = 13
 
 
 class JobKind(StrEnum):
     REGISTER = "register"
     RENEW = "renew"
     LOOKUP = "lookup"
+    NAMESERVERS = "nameservers"
+
+
+KINDS = ", ".join(k.value for k in JobKind)
 
 
 class JobStatus(StrEnum):
@@ -115,13 +121,29 @@ class _RegistrarJob(_JobBase):
         return self
 
 
-class RegisterJob(_RegistrarJob):
-    """Register ``domain`` for ``years`` with ``owner`` as registrant."""
+def in_zone(host: str, domain: str) -> bool:
+    """``host`` lies inside ``domain``'s zone (``ns1.zona.ro`` for ``zona.ro``): it needs glue."""
+    return host == domain or host.endswith("." + domain)
 
-    kind: Literal["register"] = "register"
-    owner: Contact
+
+def _glue_address(host: str, raw: str) -> str:
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        raise ValueError(f"glue.{host}: {raw[:60]!r} is not an IPv4 or IPv6 address") from None
+    if not address.is_global:
+        raise ValueError(f"glue.{host}: {address} is not a public address")
+    return address.compressed
+
+
+class _NameserverSet(BaseModel):
+    """Nameserver host names plus glue (addresses) for those inside the domain's own zone."""
+
     nameservers: list[str] = Field(default_factory=list, max_length=MAX_NAMESERVERS)
-    dry_run: bool = Field(False, description="Validate at the registrar without acting")
+    glue: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Addresses of each in-zone nameserver (ns1.example.ro for example.ro): required for them",
+    )
 
     @field_validator("nameservers")
     @classmethod
@@ -130,6 +152,48 @@ class RegisterJob(_RegistrarJob):
         if len(set(hosts)) != len(hosts):
             raise ValueError("nameservers must not repeat")
         return hosts
+
+    @field_validator("glue")
+    @classmethod
+    def _glue(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        glue: dict[str, list[str]] = {}
+        for raw_host, addresses in value.items():
+            host = parse_hostname(raw_host)
+            if not addresses or len(addresses) > MAX_GLUE_ADDRESSES:
+                raise ValueError(f"glue.{host}: give 1 to {MAX_GLUE_ADDRESSES} addresses")
+            unique = sorted({_glue_address(host, a) for a in addresses})
+            glue[host] = unique
+        return dict(sorted(glue.items()))
+
+    def _check_glue(self, domain: str, registrar: Registrar | None) -> None:
+        for index, host in enumerate(self.nameservers):
+            if in_zone(host, domain) and host not in self.glue:
+                raise ValueError(
+                    f"nameservers.{index}: {host} is inside {domain} and needs glue: "
+                    f"give its addresses in glue[{host!r}]"
+                )
+            if in_zone(host, domain) and registrar is not Registrar.ROTLD:
+                raise ValueError(
+                    f"nameservers.{index}: in-zone nameservers (with glue) are supported for .ro only so far"
+                )
+        for host in self.glue:
+            if host not in self.nameservers:
+                raise ValueError(f"glue.{host}: not one of the nameservers")
+            if not in_zone(host, domain):
+                raise ValueError(f"glue.{host}: only a nameserver inside {domain} takes glue")
+
+
+class RegisterJob(_NameserverSet, _RegistrarJob):
+    """Register ``domain`` for ``years`` with ``owner`` as registrant."""
+
+    kind: Literal["register"] = "register"
+    owner: Contact
+    dry_run: bool = Field(False, description="Validate at the registrar without acting")
+
+    @model_validator(mode="after")
+    def _in_zone(self) -> RegisterJob:
+        self._check_glue(self.domain, self.registrar)
+        return self
 
     @model_validator(mode="after")
     def _romanian(self) -> RegisterJob:
@@ -154,7 +218,24 @@ class LookupJob(_JobBase):
     kind: Literal["lookup"] = "lookup"
 
 
-Job = Annotated[RegisterJob | RenewJob | LookupJob, Field(discriminator="kind")]
+class NameserversJob(_NameserverSet, _RegistrarJob):
+    """Make ``domain``'s nameservers (and their glue) what is given; a register leaves one behind when its
+    nameserver step did not complete. Idempotent: running it twice changes nothing the second time."""
+
+    kind: Literal["nameservers"] = "nameservers"
+
+    @model_validator(mode="after")
+    def _in_zone(self) -> NameserversJob:
+        if not self.nameservers:
+            raise ValueError("nameservers: give at least one")
+        self._check_glue(self.domain, self.registrar)
+        return self
+
+    def derive_key(self) -> str:
+        return f"nameservers:{self.domain}:{self.params_hash()[:12]}"
+
+
+Job = Annotated[RegisterJob | RenewJob | LookupJob | NameserversJob, Field(discriminator="kind")]
 _JOB = TypeAdapter(Job)
 
 
@@ -167,20 +248,23 @@ def _problems(exc: ValidationError) -> list[FieldProblem]:
     problems = []
     for error in exc.errors():
         loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "tagged-union"))]
-        loc = [p for p in loc if p not in ("register", "renew", "lookup")]
+        loc = [p for p in loc if p not in set(JobKind)]
         message = str(error["msg"]).removeprefix("Value error, ")
         field = ".".join(loc)
         if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            field, message = "kind", "must be one of register, renew, lookup"
+            field, message = "kind", f"must be one of {KINDS}"
         # Cross-field validators name their own field as "field: reason".
         named = _NAMED.match(message)
-        if not field and named:
+        if named and (not field or named.group(1).startswith(field + ".")):
             field, message = named.group(1), named.group(2)
         problems.append(FieldProblem(field or "job", message))
     return problems
 
 
-def parse_job(data: Any) -> RegisterJob | RenewJob | LookupJob:
+AnyJob = RegisterJob | RenewJob | LookupJob | NameserversJob
+
+
+def parse_job(data: Any) -> AnyJob:
     """Validate a job message (a dict or JSON text). Raises JobValidationError naming field and reason."""
     try:
         if isinstance(data, str | bytes):
@@ -188,16 +272,18 @@ def parse_job(data: Any) -> RegisterJob | RenewJob | LookupJob:
         if not isinstance(data, dict):
             raise JobValidationError([FieldProblem("job", "must be a JSON object")])
         if "kind" not in data:
-            raise JobValidationError([FieldProblem("kind", "required: one of register, renew, lookup")])
+            raise JobValidationError([FieldProblem("kind", f"required: one of {KINDS}")])
         return _JOB.validate_python(data)
     except ValidationError as exc:
         raise JobValidationError(_problems(exc)) from None
 
 
-def derive_key(job: RegisterJob | RenewJob | LookupJob, current_expiry: date | None = None) -> str:
+def derive_key(job: AnyJob, current_expiry: date | None = None) -> str:
     """The job's idempotency key: the producer's, else derived from what makes the job unique."""
     if job.idempotency_key:
         return job.idempotency_key
+    if isinstance(job, NameserversJob):
+        return job.derive_key()
     if isinstance(job, RegisterJob):
         if job.dry_run:
             return f"dry-run:register:{job.domain}:{uuid.uuid4().hex}"

@@ -7,7 +7,6 @@ expected. Defaults live in :mod:`shared.defaults`.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
@@ -81,6 +80,7 @@ class Settings(BaseSettings):
     rotld_api_url: str = defaults.ROTLD_API_URL
     rotld_user: str | None = None
     rotld_password: SecretStr | None = None
+    rotld_ca_bundle: str | None = None  # PEM file of a private CA for the ROTLD endpoint; TLS stays verified
 
     gandi_rate: RateSetting = Field(Rate.parse(defaults.GANDI_RATE))
     gandi_burst: int = Field(defaults.GANDI_BURST, ge=1)
@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: int = Field(defaults.VISIBILITY_TIMEOUT_SECONDS, ge=60)
     lease_seconds: float = Field(defaults.LEASE_SECONDS, gt=0)
     sweep_interval_seconds: float = Field(defaults.SWEEP_INTERVAL_SECONDS, gt=0)
+    republish_grace_seconds: float = Field(defaults.REPUBLISH_GRACE_SECONDS, gt=0)
     republish_after_seconds: float = Field(defaults.REPUBLISH_AFTER_SECONDS, gt=0)
     retention_days: int = Field(defaults.RETENTION_DAYS, ge=1)
     retry_backoff_seconds: float = Field(defaults.RETRY_BACKOFF_SECONDS, gt=0)
@@ -179,12 +180,10 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"{ENV_PREFIX}{field.upper()}", "malformed value") from None
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
+    """The settings the environment names now (no cache: whoever needs them for long keeps them).
+
+    Called where a setting is used, never at import: a bad value then fails the command or process that
+    needs it, as a ConfigError naming the variable.
+    """
     return load_settings()
-
-
-def reset_settings() -> None:
-    """Forget the cached settings (tests and the embedded stack change the environment)."""
-    get_settings.cache_clear()

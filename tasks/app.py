@@ -1,30 +1,36 @@
-"""The Celery application. Configuration: ``celeryconfig``; tasks: ``tasks.registrar``,
-``tasks.lookup``, ``tasks.maintenance``."""
+"""The Celery application. Configuration: :func:`celeryconfig.celery_config`; tasks: ``tasks.registrar``,
+``tasks.lookup``, ``tasks.maintenance``.
+
+Importing this module reads no setting: the configuration is built from the environment's
+:class:`~shared.settings.Settings` when Celery first needs it (a worker or beat starting, a task bound),
+so a bad ``REGQ_*`` value fails there with a :class:`~shared.errors.ConfigError` naming the variable.
+"""
 
 from __future__ import annotations
 
-from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from typing import Any
 
-import celeryconfig
+from celery import Celery
+from celery.signals import worker_init  # forked pool processes: tasks.runtime.get() checks the pid
+
+from celeryconfig import celery_config
 from shared.errors import ConfigError
+from shared.settings import get_settings
+
+
+def _configuration() -> dict[str, Any]:
+    """The app's configuration from the environment's settings, built when Celery first needs it."""
+    return celery_config(get_settings())
+
 
 app = Celery("regq")
-app.config_from_object(celeryconfig)
+app.add_defaults(_configuration)  # a promise: evaluated once, on first use of app.conf, never at import
 
 
 @worker_init.connect
 def _check_broker(**_: object) -> None:
     if not app.conf.broker_url:
         raise ConfigError("REGQ_REDIS_URL", "workers need a broker: set REGQ_REDIS_URL or REGQ_BROKER_URL")
-
-
-@worker_process_init.connect
-def _fresh_connections(**_: object) -> None:
-    # A forked pool process must not share the parent's database or Redis sockets.
-    from tasks import runtime
-
-    runtime.reset()
 
 
 import tasks.lookup  # noqa: E402 - registers the tasks on the app

@@ -14,25 +14,42 @@ from tasks.publish import publish_record, submit
 log = logging.getLogger(__name__)
 
 
+def republish_wait(overdue: timedelta, grace: timedelta, ceiling: timedelta) -> timedelta:
+    """How long the sweep holds off before republishing a job again, ``overdue`` past its due time.
+
+    As long again as it has already waited (so the total doubles, counted from its due time: grace, 2x,
+    4x ...), at least ``grace`` and at most ``ceiling``.
+    """
+    return min(max(overdue, grace), ceiling)
+
+
 @app.task(name="regq.sweep", acks_late=True, ignore_result=True)
 def sweep() -> dict[str, int]:
-    """Republish jobs no delivery will finish: a lost publish, a lost retry message, a dead worker's lease.
+    """Republish jobs whose message may be gone: a lost publish, a retry (ETA message) that died with its
+    worker, a dead worker's lease.
 
-    Safe to over-publish: a job is claimed by key, so an extra message finds it running or final. Each
-    republish of the same job doubles its wait before the next, so a long backlog is not flooded.
+    A queued/waiting job is republished once it is ``republish_grace_seconds`` past due: the message a
+    live worker may still hold for it is harmless, since a job is claimed by key (an extra message finds
+    it running or final). Until a delivery claims it, each republish holds the next one off as long again
+    as the job has already waited (:func:`republish_wait`), at most ``republish_after_seconds``: a job that
+    merely waits in a long backlog gets a handful of extra messages, and a due job is never left without a
+    new one for longer than that (plus one sweep interval).
     """
     rt = runtime.get()
-    older = timedelta(seconds=rt.settings.republish_after_seconds)
+    grace = timedelta(seconds=rt.settings.republish_grace_seconds)
+    ceiling = timedelta(seconds=rt.settings.republish_after_seconds)
     republished = 0
-    for record in rt.store.jobs.stranded(older_than=older):
+    for record in rt.store.jobs.stranded(grace=grace):
         if record.status is JobStatus.RUNNING:
-            if not rt.store.jobs.release_expired(record.key):
+            released = rt.store.jobs.release_expired(record.key)
+            if released is None:
                 continue
+            record = released
         publish_record(rt.producer, record)
-        # A job that merely waits in a long backlog would otherwise get a message every sweep: back off,
-        # the next republish comes after it has waited as long again (a handful over any backlog).
+        assert record.due_at is not None  # an open job always has one
         now = utcnow()
-        rt.store.jobs.touch_due(record.key, now + max(timedelta(0), now - record.created_at))
+        next_at = now + republish_wait(now - record.due_at, grace, ceiling)
+        rt.store.jobs.mark_republished(record.key, record.due_at, next_at)
         republished += 1
     if republished:
         log.warning("sweep republished %d stranded jobs", republished)

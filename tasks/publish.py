@@ -12,7 +12,6 @@ from celery import Celery
 from shared.jobs import JobOutcome, JobStatus, LookupJob, RegisterJob, RenewJob, derive_key
 from shared.store import Store
 from shared.store.jobs import JobRecord
-from tasks.routing import queue_for
 
 
 def _with_expiry(job: RenewJob, store: Store) -> tuple[RenewJob, date | None]:
@@ -26,11 +25,13 @@ def _with_expiry(job: RenewJob, store: Store) -> tuple[RenewJob, date | None]:
 
 
 def publish_record(app: Celery, record: JobRecord) -> None:
-    """Send the message for a stored job (also used by the sweeper to republish)."""
+    """Send the message for a stored job (also used by the sweeper to republish).
+
+    The queue is the app's router's decision (:func:`tasks.routing.route_task`), from kind and registrar.
+    """
     app.send_task(
         f"regq.{record.kind}",
         kwargs={"key": record.key, "domain": record.domain, "registrar": record.registrar},
-        queue=queue_for(record.kind, record.registrar),
     )
 
 

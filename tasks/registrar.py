@@ -1,4 +1,4 @@
-"""Register and renew: thin wrappers around :class:`shared.execution.runner.JobRunner`."""
+"""Register, renew and nameservers: thin wrappers around :class:`shared.execution.runner.JobRunner`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from celery import Task
 
 from shared.execution import Defer, Done
 from shared.jobs import JobOutcome
-from shared.settings import get_settings
 from tasks import runtime
 from tasks.app import app
 
@@ -35,14 +34,17 @@ def _summary(outcome: JobOutcome | None) -> dict[str, object] | None:
     return {"key": outcome.key, "status": outcome.status.value, "error_code": outcome.error_code}
 
 
-_RATE = get_settings().task_rate_limit  # Celery's per-worker first line; the shared bucket is the truth
-
-
-@app.task(name="regq.register", bind=True, acks_late=True, rate_limit=_RATE, max_retries=None)
+# Celery's per-worker rate_limit comes from the configuration (task_annotations in celeryconfig).
+@app.task(name="regq.register", bind=True, acks_late=True, max_retries=None)
 def register(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
     return deliver(self, key)
 
 
-@app.task(name="regq.renew", bind=True, acks_late=True, rate_limit=_RATE, max_retries=None)
+@app.task(name="regq.renew", bind=True, acks_late=True, max_retries=None)
 def renew(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
+    return deliver(self, key)
+
+
+@app.task(name="regq.nameservers", bind=True, acks_late=True, max_retries=None)
+def nameservers(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
     return deliver(self, key)

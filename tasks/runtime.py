@@ -1,110 +1,37 @@
-"""Per-process singletons the tasks share: settings, store, Redis, limiter, breaker, gateways.
+"""What the tasks share in one process: :class:`shared.services.Services` plus Celery's producer app.
 
-Built lazily on first use and rebuilt after a fork (``reset()`` from ``worker_process_init``).
+``get()`` is the per-process accessor (a :class:`shared.services.PerProcess`): built on first use, built
+again in a forked pool process (pid check), after ``close()`` and when the settings changed.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from functools import cached_property
+from typing import Any
 
-import redis
 from celery import Celery
 
-from shared.breaker import BreakerConfig, breaker_from_url
-from shared.breaker.base import Breaker
-from shared.execution.guard import LimiterGuard
-from shared.execution.runner import JobRunner
-from shared.gateways.base import Gateway
-from shared.gateways.registry import gateway_for
-from shared.locks import DomainLock, RedisDomainLock
-from shared.ratelimit import limiter_from_url
-from shared.ratelimit.base import Limiter
-from shared.settings import Settings, get_settings
-from shared.store import Store
+from shared.services import PerProcess, Services
+from shared.settings import get_settings
 from tasks.producer import producer_app
 
 
-@dataclass
-class Runtime:
-    settings: Settings
-    _gateways: dict[str, Gateway] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+class Runtime(Services):
+    """The composition root plus the one Celery-specific part."""
 
-    @cached_property
-    def store(self) -> Store:
-        return Store(self.settings.database_url)
-
-    @cached_property
-    def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.effective_redis_url, health_check_interval=30)
-
-    @cached_property
-    def limiter(self) -> Limiter:
-        return limiter_from_url(self.settings.effective_redis_url, self.settings.redis_prefix)
-
-    @cached_property
-    def breaker(self) -> Breaker:
-        return breaker_from_url(
-            self.settings.effective_redis_url,
-            self.settings.redis_prefix,
-            BreakerConfig.from_settings(self.settings),
-            self.store.breaker_events,
-        )
-
-    @cached_property
-    def guard(self) -> LimiterGuard:
-        return LimiterGuard(self.limiter, self.settings, self.breaker)
-
-    def gateway(self, registrar: str) -> Gateway:
-        with self._lock:
-            if registrar not in self._gateways:
-                self._gateways[registrar] = gateway_for(
-                    registrar,
-                    self.settings,
-                    audit=self.store.audit,
-                    guard=self.guard,
-                    contacts=self.store.contacts,
-                )
-            return self._gateways[registrar]
-
-    @cached_property
+    @property
     def producer(self) -> Celery:
-        """Publishes with this runtime's settings (the sweeper and the renewal scan use it)."""
-        return producer_app(self.settings)
+        """Publishes with these settings (the sweeper and the renewal scan use it)."""
+        return self._part("producer", lambda: producer_app(self.settings))
 
-    @cached_property
-    def locks(self) -> DomainLock:
-        return RedisDomainLock(self.redis, self.settings.redis_prefix)
-
-    @cached_property
-    def runner(self) -> JobRunner:
-        return JobRunner(self.store, self.settings, self.breaker, self.gateway, self.locks)
-
-    def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.dispose()
-        if "redis" in self.__dict__:
-            self.redis.close()
-        if "producer" in self.__dict__:
-            self.producer.close()
+    def _close_parts(self, parts: dict[str, Any]) -> None:
+        if "producer" in parts:
+            parts["producer"].close()
+        super()._close_parts(parts)
 
 
-_current: Runtime | None = None
-_current_lock = threading.Lock()
+_process: PerProcess[Runtime] = PerProcess(Runtime, get_settings)
 
 
 def get() -> Runtime:
-    global _current
-    with _current_lock:
-        if _current is None:
-            _current = Runtime(get_settings())
-        return _current
-
-
-def reset() -> None:
-    """Forget every connection (after a fork, or when tests change the settings)."""
-    global _current
-    with _current_lock:
-        _current = None
+    """This process's runtime."""
+    return _process.get()

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from shared.store import Store
-from tests import services
+from testkit import services
 
 
 @pytest.fixture(scope="session")

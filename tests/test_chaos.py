@@ -6,7 +6,7 @@ sweep), while the sandbox commits-then-drops 20 % of the creates/renewals and an
 whole registrar workers are SIGKILLed at seeded random moments and restarted. Beat and the maintenance
 worker sweep what the dead workers held. At the end every job is final, none is lost, every domain was
 created exactly once and every term renewed exactly once. The scenario lives in
-:mod:`bench.chaos_scenario` (``bench/chaos.py`` runs it bigger); the seed is printed, and
+:mod:`testkit.chaos_scenario` (``bench/chaos.py`` runs it bigger); the seed is printed, and
 ``REGQ_CHAOS_SEED=<seed>`` replays a failing run.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.chaos_scenario import ChaosConfig, run_chaos, stack_env, worker_groups
 from shared.store import Store
-from tests.stacks import running_stack
+from testkit.chaos_scenario import ChaosConfig, run_chaos, stack_env, worker_groups
+from testkit.stacks import running_stack
 from workers.embedded.stack import Stack
 
 CONFIG = ChaosConfig(seed=int(os.environ.get("REGQ_CHAOS_SEED", "1729")), registers=200, renews=60)

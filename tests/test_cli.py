@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +15,8 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from shared.settings import reset_settings
 from shared.store import Store
-from tests.factories import person, register
+from testkit.factories import person, register
 from workers.cli import app
 
 runner = CliRunner()
@@ -31,10 +33,8 @@ def cli_env(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    reset_settings()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     yield env
-    reset_settings()
     client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(match=f"{prefix}*"):
         client.delete(key)
@@ -120,3 +120,52 @@ def test_schema_prints_the_job_schema() -> None:
     result = runner.invoke(app, ["schema"])
     schema = json.loads(result.output)
     assert result.exit_code == 0 and "RegisterJob" in schema["$defs"]
+
+
+REGQ = str(Path(sys.executable).with_name("regq"))  # the installed entry point, as an operator runs it
+
+
+def run_regq(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("REGQ_") and k != "FORCE_COLOR"}
+    return subprocess.run([REGQ, *args], env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_a_bad_setting_does_not_stop_a_command_that_needs_none() -> None:
+    result = run_regq("schema", REGQ_GANDI_RATE="bogus")
+    assert result.returncode == 0, result.stderr
+    assert "RegisterJob" in json.loads(result.stdout)["$defs"]
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("jobs",),
+        ("status", "register:example.com"),
+        ("submit", "lookup", "example.com"),
+        ("db", "upgrade"),
+        ("limits",),
+        ("breaker",),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(command: tuple[str, ...], tmp_path: Path) -> None:
+    result = run_regq(
+        *command,
+        REGQ_GANDI_RATE="bogus",
+        REGQ_REDIS_URL="redis://127.0.0.1:1/0",  # never reached: the settings fail first
+        REGQ_DATABASE_URL=f"sqlite:///{tmp_path / 'never.db'}",
+        COLUMNS="40",  # narrower than the message: it must still be one line
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("configuration error REGQ_GANDI_RATE: expected a rate like '20/s'")
+    assert "bogus" in lines[0] and "Traceback" not in result.stderr
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_importing_the_cli_loads_no_sandbox() -> None:
+    code = "import workers.cli, sys; print(sorted(m for m in sys.modules if m.startswith('sandbox')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,42 +1,42 @@
-"""`amqp://` works as the broker too: a register through RabbitMQ and a real worker."""
+"""`amqp://` works as the broker too: a register through RabbitMQ and a real worker.
+
+Runs whenever RabbitMQ answers (``REGQ_TEST_AMQP_URL``, else the local guest account); without one it
+skips, except under ``CI=true``, where a missing service is a failure.
+"""
 
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
+import kombu
 import pytest
 
 from shared.jobs import JobStatus, parse_job
 from shared.store import Store
 from tasks.publish import submit
-from tests.factories import register
-from tests.stacks import running_stack, wait_final
+from testkit import services
+from testkit.factories import register
+from testkit.stacks import running_stack, wait_final
 from workers.embedded.stack import WorkerGroup
 
-AMQP_URL = os.environ.get("REGQ_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+@pytest.fixture(scope="module")
+def amqp_url() -> str:
+    url = services.amqp_url()
+    if services.amqp_answers(url):
+        return url
+    shown = kombu.Connection(url).as_uri()  # the password masked
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"RabbitMQ does not answer at {shown} and CI=true: a missing service is a failure")
+    pytest.skip(f"no RabbitMQ answers at {shown} (this skip is refused under CI=true)")
 
 
-def _rabbit_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def test_register_through_rabbitmq(redis_url: str, postgres_url: str, tmp_path: Path) -> None:
-    if not _rabbit_answers():
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                "RabbitMQ does not answer on 127.0.0.1:5672 and CI=true: a missing service is a failure"
-            )
-        pytest.skip("no RabbitMQ on 127.0.0.1:5672 (this skip is refused under CI=true)")
+def test_register_through_rabbitmq(amqp_url: str, redis_url: str, postgres_url: str, tmp_path: Path) -> None:
     Store(postgres_url).upgrade()
     groups = (WorkerGroup("amqpgandi", ("registrar.gandi",), 1),)
     with running_stack(
-        redis_url, postgres_url, tmp_path, groups, extra_env={"REGQ_BROKER_URL": AMQP_URL}
+        redis_url, postgres_url, tmp_path, groups, extra_env={"REGQ_BROKER_URL": amqp_url}
     ) as stack:
         store = Store(postgres_url)
         producer = stack.producer()

@@ -11,8 +11,8 @@ import pytest
 from shared.jobs import JobStatus, parse_job
 from shared.store import Store
 from tasks.publish import submit
-from tests.factories import person, register
-from tests.stacks import running_stack, wait_final
+from testkit.factories import person, register
+from testkit.stacks import running_stack, wait_final
 from workers.embedded.stack import Stack, WorkerGroup
 
 GROUPS = (
@@ -138,7 +138,7 @@ def test_no_secret_or_personal_data_reaches_logs_audit_or_outcomes(stack: Stack,
 def test_flower_needs_credentials_and_shows_no_personal_data(stack: Stack, store: Store) -> None:
     import requests
 
-    from tests.stacks import wait_for
+    from testkit.stacks import wait_for
 
     producer = stack.producer()
     owner = person(email="flower.watcher@example.org", phone="+33.699887766")

@@ -471,3 +471,51 @@ def test_sharing_id_and_bearer_token_are_sent_and_the_query_stays_out_of_the_aud
         assert [c.path for c in audit.calls] == ["/v5/domain/check", "/v5/domain/domains"]
     finally:
         local.close()
+
+
+# -- the contact's state: Gandi takes an ISO 3166-2 code --------------------------------------------------
+@pytest.mark.parametrize(
+    ("country", "state", "sent"),
+    [
+        ("FR", "FR-IDF", "FR-IDF"),
+        ("FR", "FR-J", "FR-IDF"),  # Gandi's documented example, Île-de-France's code before 2016
+        ("FR", "Île-de-France", "FR-IDF"),  # a name pycountry knows becomes its code
+        ("RO", "RO-B", "RO-B"),
+        ("RO", "Sector 6", None),  # text unknown to pycountry: no state rather than text where a code goes
+    ],
+)
+def test_register_sends_the_state_as_an_iso_3166_2_code(
+    sb: Sandbox, env: Env, country: str, state: str, sent: str | None
+) -> None:
+    owner = Contact(**{**OWNER, "country": country, "state": state})
+    env.gw.register(RegisterJob(domain="state-form.com", owner=owner), CTX)
+    detail = requests.get(
+        f"{sb.gandi_url}/domain/domains/state-form.com",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    ).json()
+    assert detail["contacts"]["owner"].get("state") == sent
+    assert detail["contacts"]["owner"]["country"] == country
+
+
+@pytest.mark.parametrize(
+    ("country", "state", "refused"),
+    [("FR", "Île-de-France", True), ("FR", "RO-B", True), ("FR", "FR-IDF", False), ("RO", "RO-B", False)],
+)
+def test_the_stand_in_takes_only_a_code_of_the_contacts_country_as_state(
+    sb: Sandbox, country: str, state: str, refused: bool
+) -> None:
+    from sandbox.testing import GANDI_OWNER
+
+    body = {"fqdn": "dry-state.com", "owner": {**GANDI_OWNER, "country": country, "state": state}}
+    answer = requests.post(
+        f"{sb.gandi_url}/domain/domains",
+        json=body,
+        headers={"Authorization": f"Bearer {TOKEN}", "Dry-Run": "1"},
+        timeout=5,
+    )
+    if refused:
+        assert answer.status_code == 400
+        assert [e["name"] for e in answer.json()["errors"]] == ["owner.state"]
+    else:
+        assert (answer.status_code, answer.json()) == (200, {"status": "success"})

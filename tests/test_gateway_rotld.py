@@ -23,12 +23,14 @@ from shared.errors import (
     NotFound,
     ProtocolError,
     RateLimited,
+    RegistryRefused,
     Throttled,
     TransientError,
     ValidationRejected,
 )
 from shared.gateways import CallContext, gateway_for
 from shared.gateways.rotld import RotldGateway, contact_form, new_domain_password
+from shared.http.digest import DigestState
 from shared.jobs import RegisterJob, RenewJob
 from shared.settings import Settings, load_settings
 from shared.store import Store
@@ -94,7 +96,13 @@ class Env:
         self.sleeps: list[float] = []
         contacts = store.contacts if store is not None else None
         self.gw = gateway_for(
-            "rotld", settings_for(sb, **overrides), self.audit, None, contacts, sleep=self.sleeps.append
+            "rotld",
+            settings_for(sb, **overrides),
+            self.audit,
+            None,
+            contacts,
+            sleep=self.sleeps.append,
+            digest_state=DigestState(),  # a process of its own: its first request is challenged
         )
 
 
@@ -182,7 +190,7 @@ def test_a_contact_claimed_by_another_job_is_pending(sb: Sandbox, env: Env, stor
         env.gw.register(job("asteapta.ro"), CTX)
     assert isinstance(caught.value, Throttled) and caught.value.retry_after == 5.0
     assert caught.value.provider == "rotld" and "another job" in str(caught.value)
-    assert sb.stats("rotld")["requests"] == 0
+    assert set(ops(sb)) == {"check-availability"}  # no contact-create, no domain-register
 
 
 def test_a_failed_contact_create_releases_the_claim(sb: Sandbox, env: Env, store: Store) -> None:
@@ -205,18 +213,24 @@ def test_register_a_taken_domain_is_unavailable(sb: Sandbox, env: Env) -> None:
     sb.seed_domains("rotld", [{"fqdn": "ocupat.ro", "owner": "other"}])
     with pytest.raises(DomainUnavailable) as caught:
         env.gw.register(job("ocupat.ro"), CTX)
-    assert caught.value.upstream_code == "50300"
+    assert "Not Available" in str(caught.value)
+    assert "domain-register" not in ops(sb) and "contact-create" not in ops(sb)  # asked first, not sent
 
 
-def test_register_sets_nameservers_with_reset_ns(sb: Sandbox, env: Env) -> None:
+def test_register_leaves_nameservers_to_their_own_step(sb: Sandbox, env: Env) -> None:
     result = env.gw.register(job("cu-ns.ro", nameservers=["ns1.example.net", "ns2.example.net"]), CTX)
-    assert result.domain == "cu-ns.ro"
-    assert sb.domains("rotld")[0]["nameservers"] == ["ns1.example.net", "ns2.example.net"]
-    assert [c.operation for c in env.audit.calls][-3:] == [
+    assert result.domain == "cu-ns.ro" and result.nameservers == [
+        "ns1.sandbox.rotld.ro",
+        "ns2.sandbox.rotld.ro",
+    ]
+    assert [c.operation for c in env.audit.calls] == [
+        "check-availability",
+        "contact-create",
         "domain-register",
-        "domain-reset-ns",
         "domain-info",
     ]
+    env.gw.set_nameservers("cu-ns.ro", ["ns1.example.net", "ns2.example.net"], CTX)
+    assert sb.domains("rotld")[0]["nameservers"] == ["ns1.example.net", "ns2.example.net"]
 
 
 def test_an_in_zone_nameserver_is_rejected(sb: Sandbox, env: Env) -> None:
@@ -327,10 +341,11 @@ def test_non_json_and_truncated_answers_are_protocol_errors(sb: Sandbox, env: En
         env.gw.check("liber.ro", CTX)
 
 
-def test_an_unknown_result_code_is_a_protocol_error(env: Env) -> None:
-    with pytest.raises(ProtocolError) as caught:
+def test_an_unknown_result_code_is_a_final_registry_error_not_a_breaker_failure(env: Env) -> None:
+    with pytest.raises(RegistryRefused) as caught:
         env.gw._command("no-such-command", {}, CTX, idempotent=True)  # type: ignore[attr-defined]
-    assert caught.value.upstream_code == "10002"
+    assert caught.value.upstream_code == "10002" and "Unknown command" in str(caught.value)
+    assert caught.value.disposition == "final" and caught.value.breaker == "success"
 
 
 def test_commit_drop_on_register_is_ambiguous_and_not_resent(sb: Sandbox, env: Env) -> None:
@@ -384,7 +399,7 @@ def test_every_request_on_the_wire_takes_a_token_digest_resend_included(sb: Sand
     from tests.test_http_client import RecordingGuard
 
     guard = RecordingGuard()
-    gw = gateway_for("rotld", settings_for(sb), MemoryAudit(), guard, None)
+    gw = gateway_for("rotld", settings_for(sb), MemoryAudit(), guard, None, digest_state=DigestState())
     try:
         for _ in range(3):
             gw.check("un-nume.ro", CallContext())
@@ -401,3 +416,37 @@ def test_find_answers_none_for_a_domain_not_in_our_account(sb: Sandbox, env: Env
     env.gw.register(job("present-here.ro"), CallContext())
     found = env.gw.find("present-here.ro", CallContext())
     assert found is not None and found.expires_at is not None
+
+
+# -- the contact's state: ROTLD's state_province takes text -----------------------------------------------
+@pytest.mark.parametrize(
+    ("state", "sent"),
+    [
+        ("RO-B", "București"),  # a code becomes its subdivision's name
+        ("ro-cj", "Cluj"),
+        ("Sector 6", "Sector 6"),  # text goes as given
+        ("Bucuresti", "Bucuresti"),
+        (None, "Bucuresti"),  # no state: the city, as Bucharest has no county
+    ],
+)
+def test_register_sends_state_province_as_text(sb: Sandbox, env: Env, state: str | None, sent: str) -> None:
+    owner = {**PERSON, "state": state} if state else PERSON
+    env.gw.register(job("judet.ro", owner), CTX)
+    provider = sb.rotld_server.provider
+    [contact] = provider.contacts.values()  # type: ignore[attr-defined]
+    assert contact["state_province"] == sent
+
+
+@pytest.mark.parametrize(("value", "code"), [("RO-B", "50122"), ("ro-cj", "50122"), ("Sector 6", "00200")])
+def test_the_stand_in_refuses_a_code_as_state_province(sb: Sandbox, value: str, code: str) -> None:
+    import requests
+    from requests.auth import HTTPDigestAuth
+
+    from sandbox.testing import ROTLD_PERSON
+
+    form = {"command": "contact-create", "lang": "en", "format": "json", **ROTLD_PERSON}
+    form["state_province"] = value
+    answer = requests.post(sb.rotld_url, data=form, auth=HTTPDigestAuth(USER, PASSWORD), timeout=5).json()
+    assert answer["result_code"] == code, answer
+    if code != "00200":
+        assert "state_province" in answer["result_message"]

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from shared.errors import JobValidationError
-from shared.jobs import derive_key, job_schema, parse_job
-from tests.factories import company_ro, person, register
+from shared.jobs import RegisterJob, derive_key, job_schema, parse_job
+from testkit.factories import company_ro, person, register
 
 
 def problems(data: dict) -> dict[str, str]:
@@ -41,6 +41,11 @@ def test_idn_is_stored_as_lowercase_a_label_and_registrar_inferred() -> None:
         (register("example.com", owner=person(phone="0612345678")), "owner.phone", "+CC.NUMBER"),
         (register("example.com", owner=person(email="nope")), "owner.email", "e-mail"),
         (register("example.com", owner=person(country="France")), "owner.country", "ISO 3166"),
+        (register("example.com", owner=person(country="XX")), "owner.country", "XX is not an ISO 3166-1"),
+        (register("example.com", owner=person(state="RO-B")), "owner.state", "code of RO, not"),
+        (register("example.com", owner=person(state="FR-ZZZ")), "owner.state", "not an ISO 3166-2"),
+        (register("exemplu.ro", owner=person("RO", state="FR-IDF")), "owner.state", "not of the contact's"),
+        (register("example.com", owner=person(phone="+999.612345678")), "owner.phone", "calling code"),
         (register("example.ro", owner=person("RO", cnp=None)), "owner.cnp", "required"),
         (register("example.ro", owner=person("RO", cnp="1800101221145")), "owner.cnp", "check digit"),
         (register("example.ro", owner=company_ro(cui="18547291")), "owner.cui", "check digit"),
@@ -104,3 +109,16 @@ def test_schema_covers_every_kind() -> None:
     text = str(schema)
     for kind in ("RegisterJob", "RenewJob", "LookupJob", "Contact"):
         assert kind in text
+
+
+def test_a_state_in_either_form_is_accepted_and_resolved() -> None:
+    as_code = parse_job(register("exemplu.ro", owner=person("RO", state="RO-B")))
+    as_text = parse_job(register("exemplu.ro", owner=person("RO", state="Sector 6")))
+    assert isinstance(as_code, RegisterJob) and isinstance(as_text, RegisterJob)
+    assert (as_code.owner.state_code, as_code.owner.state_text) == ("RO-B", "București")
+    assert (as_text.owner.state_code, as_text.owner.state_text) == (None, "Sector 6")
+
+
+def test_a_refused_phone_is_not_echoed() -> None:
+    found = problems(register("example.com", owner=person(phone="+999.612345678")))
+    assert "612345678" not in found["owner.phone"] and "+999" not in found["owner.phone"]

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from shared.jobs import JobStatus, parse_job
-from shared.settings import reset_settings
 from shared.store import Store
 from shared.store.schema import JobRow, utcnow
 from tasks import runtime
-from tasks.maintenance import purge, renewal_scan, sweep
-from tests.factories import register
+from tasks.maintenance import purge, renewal_scan, republish_wait, sweep
+from testkit.factories import register
 
 
 @pytest.fixture
@@ -29,18 +28,15 @@ def rt(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         "REGQ_DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
         "REGQ_REDIS_PREFIX": prefix,
         "REGQ_BROKER_KEY_PREFIX": f"{prefix}:",
+        "REGQ_REPUBLISH_GRACE_SECONDS": "20",
         "REGQ_REPUBLISH_AFTER_SECONDS": "60",
         "REGQ_RENEWAL_WINDOW_DAYS": "30",
     }.items():
         monkeypatch.setenv(name, value)
-    reset_settings()
-    runtime.reset()
-    current = runtime.get()
+    current = runtime.get()  # these settings: a new runtime
     current.store.upgrade()
     yield current
     current.close()
-    runtime.reset()
-    reset_settings()
     client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(match=f"{prefix}*"):
         client.delete(key)
@@ -58,27 +54,80 @@ def make(store: Store, domain: str) -> str:
     return f"register:{job.domain}"
 
 
+def shift(store: Store, key: str, seconds: float) -> None:
+    """Move a job's clock-dependent times ``seconds`` into the past, as if that much time had passed."""
+    back = timedelta(seconds=seconds)
+    with store.db.session() as session:
+        row = session.scalars(select(JobRow).where(JobRow.key == key)).one()
+        for column in ("created_at", "due_at", "republish_at", "lease_until"):
+            if getattr(row, column) is not None:
+                setattr(row, column, getattr(row, column) - back)
+
+
 def test_sweep_republishes_only_stranded_jobs(rt: runtime.Runtime) -> None:
     store = rt.store
     fresh = make(store, "fresh.com")
     lost_publish = make(store, "lost.com")
     dead_worker = make(store, "dead.com")
     alive = make(store, "alive.com")
-    old = utcnow() - timedelta(minutes=5)
-    with store.db.session() as session:  # queued for 5 minutes: its message is gone
-        session.execute(update(JobRow).where(JobRow.key == lost_publish).values(created_at=old, due_at=old))
+    retry_lost = make(store, "retry-lost.com")
+    retry_pending = make(store, "retry-pending.com")
+    shift(store, lost_publish, 300)  # queued for 5 minutes: its message is gone
     store.jobs.claim(dead_worker, "killed", lease_seconds=-1)  # its lease ran out: the worker died
     store.jobs.claim(alive, "busy", lease_seconds=60)
-    assert sweep() == {"republished": 2}
+    # Two failed attempts wait for their retry: one was due 25 s ago (its ETA message died with its
+    # worker), the other 10 s ago (within the grace: its worker may be about to run it).
+    for key, due in ((retry_lost, -25), (retry_pending, -10)):
+        store.jobs.claim(key, "w", 30)
+        store.jobs.defer(key, "w", utcnow() + timedelta(seconds=due), "attempt 1 failed")
+    assert sweep() == {"republished": 3}
     messages = published(rt, "registrar.gandi")
-    assert len(messages) == 2
-    assert any(lost_publish in m for m in messages) and any(dead_worker in m for m in messages)
-    assert not any(fresh in m or alive in m for m in messages)
+    assert len(messages) == 3
+    for key in (lost_publish, dead_worker, retry_lost):
+        assert sum(key in m for m in messages) == 1, key
+    assert not any(k in m for m in messages for k in (fresh, alive, retry_pending))
     assert store.jobs.require(dead_worker).status is JobStatus.QUEUED
     assert store.jobs.require(alive).status is JobStatus.RUNNING
-    assert sweep() == {"republished": 0}  # not again until it is stranded again
-    # It waits at least as long again as it already had before the next republish.
-    assert store.jobs.require(lost_publish).due_at >= utcnow() + timedelta(minutes=4)
+    assert sweep() == {"republished": 0}  # held off: each waits before it is republished again
+    # As long again as it was overdue, between the grace (20 s) and REGQ_REPUBLISH_AFTER_SECONDS (60 s).
+    now = utcnow()
+    for key, wait in ((lost_publish, 60), (retry_lost, 25), (dead_worker, 20)):
+        record = store.jobs.require(key)
+        assert record.republishes == 1
+        assert abs((record.republish_at - now).total_seconds() - wait) < 2, (key, record.republish_at)
+
+
+def test_republish_waits_double_from_the_due_time_up_to_the_ceiling(rt: runtime.Runtime) -> None:
+    store = rt.store
+    key = make(store, "backlog.com")  # its message sits behind a long backlog: no delivery claims it
+    shift(store, key, 21)
+    gaps = []
+    for _ in range(5):
+        assert sweep() == {"republished": 1}
+        record = store.jobs.require(key)
+        gap = (record.republish_at - utcnow()).total_seconds()
+        gaps.append(round(gap))
+        shift(store, key, gap - 1)
+        assert sweep() == {"republished": 0}  # not before its time...
+        shift(store, key, 2)  # ...and right after it
+    # Republished 21, 43, 87, 148, 209 s past due (each 1 s after it may): the wait doubles, then stays
+    # at the ceiling.
+    assert gaps == [21, 43, 60, 60, 60]
+    assert store.jobs.require(key).republishes == 5
+    assert sum(key in m for m in published(rt, "registrar.gandi")) == 5
+    # A delivery ends the back-off: the retry it schedules is republished after the grace again.
+    store.jobs.claim(key, "w", 30)
+    store.jobs.defer(key, "w", utcnow() - timedelta(seconds=21), "attempt 1 failed")
+    assert sweep() == {"republished": 1}
+    assert round((store.jobs.require(key).republish_at - utcnow()).total_seconds()) == 21
+
+
+@pytest.mark.parametrize(
+    ("overdue", "wait"), [(0, 20), (5, 20), (20, 20), (30, 30), (59, 59), (60, 60), (3600, 60)]
+)
+def test_republish_wait(overdue: float, wait: float) -> None:
+    got = republish_wait(timedelta(seconds=overdue), timedelta(seconds=20), timedelta(seconds=60))
+    assert got == timedelta(seconds=wait)
 
 
 def test_renewal_scan_submits_each_expiring_term_once(rt: runtime.Runtime) -> None:

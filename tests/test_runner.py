@@ -25,7 +25,7 @@ from shared.locks import MemoryDomainLock
 from shared.ratelimit import MemoryLimiter
 from shared.settings import load_settings
 from shared.store import Store
-from tests.factories import register
+from testkit.factories import register
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 
 from shared.errors import ConfigError
 from shared.ratelimit.rate import Rate
-from shared.settings import load_settings
+from shared.settings import get_settings, load_settings
 
 
 def test_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,3 +56,14 @@ def test_bad_value_names_the_variable(
         load_settings()
     assert info.value.variable == variable
     assert fragment in info.value.reason
+
+
+def test_settings_are_read_when_asked_for_not_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGQ_GANDI_BURST", "3")
+    assert get_settings().gandi_burst == 3
+    monkeypatch.setenv("REGQ_GANDI_BURST", "4")  # no reset needed: nothing was cached at import or since
+    assert get_settings().gandi_burst == 4
+    monkeypatch.setenv("REGQ_GANDI_BURST", "none")
+    with pytest.raises(ConfigError) as info:
+        get_settings()
+    assert info.value.variable == "REGQ_GANDI_BURST"

@@ -6,12 +6,13 @@ import threading
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from shared.errors import IdempotencyConflict
 from shared.jobs import JobStatus, parse_job
 from shared.store import ClaimState, Store
-from shared.store.schema import utcnow
-from tests.factories import register
+from shared.store.schema import JobRow, utcnow
+from testkit.factories import register
 
 
 def add(store: Store, domain: str = "example.com", **kw: object):
@@ -78,15 +79,65 @@ def test_defer_not_counted_gives_the_attempt_back(store: Store) -> None:
     assert store.jobs.require(key).attempts == 1
 
 
+def backdate(store: Store, key: str, **columns: object) -> None:
+    with store.db.session() as session:
+        session.execute(sa.update(JobRow).where(JobRow.key == key).values(**columns))
+
+
 def test_stranded_jobs_and_release_of_expired_leases(store: Store) -> None:
     add(store, "a.com")
     add(store, "b.com")
-    store.jobs.claim("register:b.com", "dead", lease_seconds=-1)
-    stranded = {r.key for r in store.jobs.stranded(older_than=timedelta(seconds=-1))}
+    dead = store.jobs.claim("register:b.com", "dead", lease_seconds=-1).record
+    stranded = {r.key for r in store.jobs.stranded(grace=timedelta(seconds=-1))}
     assert stranded == {"register:a.com", "register:b.com"}
-    assert {r.key for r in store.jobs.stranded(older_than=timedelta(hours=1))} == {"register:b.com"}
-    assert store.jobs.release_expired("register:b.com")
+    assert {r.key for r in store.jobs.stranded(grace=timedelta(hours=1))} == {"register:b.com"}
+    released = store.jobs.release_expired("register:b.com")
+    assert released is not None and released.status is JobStatus.QUEUED
+    assert released.due_at == dead.lease_until  # due since its lease ran out, not since the sweep
     assert store.jobs.require("register:b.com").status is JobStatus.QUEUED
+    assert store.jobs.release_expired("register:b.com") is None  # not running any more
+
+
+def test_republish_back_off_holds_until_a_delivery_claims(store: Store) -> None:
+    add(store, "a.com")
+    key = "register:a.com"
+    due = utcnow() - timedelta(seconds=30)
+    backdate(store, key, due_at=due)
+    grace = timedelta(seconds=20)
+    assert [r.key for r in store.jobs.stranded(grace=grace)] == [key]
+    store.jobs.mark_republished(key, due, utcnow() + timedelta(seconds=30))
+    held = store.jobs.require(key)
+    assert held.republishes == 1 and held.republish_at > utcnow()
+    assert store.jobs.stranded(grace=grace) == []  # held off until republish_at
+    backdate(store, key, republish_at=utcnow() - timedelta(seconds=1))
+    assert [r.key for r in store.jobs.stranded(grace=grace)] == [key]  # ...and due again after it
+    # A delivery claims it and defers it: the back-off starts over from the new due time.
+    store.jobs.claim(key, "w1", 30)
+    assert store.jobs.require(key).republish_at is None
+    store.jobs.defer(key, "w1", utcnow() - timedelta(seconds=25), "5xx")
+    assert [r.key for r in store.jobs.stranded(grace=grace)] == [key]
+    # A republish computed from a due time the job has since left does not hold the new one off.
+    store.jobs.mark_republished(key, due, utcnow() + timedelta(minutes=5))
+    moved = store.jobs.require(key)
+    assert moved.republishes == 2 and moved.republish_at is None
+
+
+def test_claim_records_the_longest_time_a_job_was_due_without_a_delivery(store: Store) -> None:
+    add(store, "a.com")
+    key = "register:a.com"
+    backdate(store, key, due_at=utcnow() - timedelta(seconds=40))
+    first = store.jobs.claim(key, "w1", 30).record
+    assert 40 <= first.max_due_wait_seconds < 45
+    # Claimed early (a duplicate message before the retry's due time): no negative wait, max kept.
+    store.jobs.defer(key, "w1", utcnow() + timedelta(seconds=60), "5xx")
+    store.jobs.claim(key, "w2", lease_seconds=-70)  # w2 dies: its lease ran out 70 s ago
+    assert store.jobs.require(key).max_due_wait_seconds == first.max_due_wait_seconds
+    # The takeover was due from the moment the dead lease ran out.
+    taken = store.jobs.claim(key, "w3", 30).record
+    assert 70 <= taken.max_due_wait_seconds < 75
+    assert store.jobs.require(key).max_due_wait_seconds == taken.max_due_wait_seconds
+    assert store.jobs.claim(key, "w4", 30).state is ClaimState.BUSY  # no delivery: nothing recorded
+    assert store.jobs.require(key).max_due_wait_seconds == taken.max_due_wait_seconds
 
 
 def test_purge_removes_only_old_final_jobs(store: Store) -> None:
@@ -135,4 +186,23 @@ def test_breaker_journal_round_trip(store: Store) -> None:
 
 
 def test_migrations_are_at_head(store: Store) -> None:
-    assert store.db.current_revision() == "0001"
+    assert store.db.current_revision() == "0002"
+
+
+def test_migration_0002_keeps_existing_jobs(store_url: str) -> None:
+    old = Store(store_url)
+    try:
+        old.db.upgrade("0001")
+        with old.db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "insert into jobs (key, kind, domain, params, params_hash, status, attempts, created_at,"
+                    " updated_at) values ('k', 'lookup', 'a.com', '{}', 'h', 'queued', 0, :now, :now)"
+                ),
+                {"now": utcnow().replace(tzinfo=None)},
+            )
+        old.upgrade()
+        record = old.jobs.require("k")
+        assert record.republishes == 0 and record.republish_at is None and record.max_due_wait_seconds is None
+    finally:
+        old.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 
 from shared.errors import ConfigError
 from shared.jobs import job_schema
@@ -57,8 +58,9 @@ def db_upgrade() -> None:
 
 
 def main() -> None:
+    """The ``regq`` entry point: a bad setting, in any command, is one line naming the variable, exit 2."""
     try:
         app()
     except ConfigError as exc:
-        errors.print(f"[red]configuration error[/red] {exc}")
+        errors.print(f"[red]configuration error[/red] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(2) from None

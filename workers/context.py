@@ -1,21 +1,27 @@
-"""What CLI commands need from the environment: settings, the store, a producer app."""
+"""What CLI commands need from the environment, all from the one composition root (``tasks.runtime``)."""
 
 from __future__ import annotations
 
 from celery import Celery
 
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from shared.store import Store
-from tasks.producer import producer_app
+from tasks import runtime as _runtime
+from tasks.runtime import Runtime
+
+
+def runtime() -> Runtime:
+    """This process's runtime: settings, store, limiter, breaker, locks, gateways, producer."""
+    return _runtime.get()
 
 
 def settings() -> Settings:
-    return get_settings()
+    return runtime().settings
 
 
 def store() -> Store:
-    return Store(settings().database_url)
+    return runtime().store
 
 
 def producer() -> Celery:
-    return producer_app(settings())
+    return runtime().producer

@@ -6,10 +6,7 @@ every process using that Redis; ``memory://`` a :class:`MemoryBreaker` for this 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from redis import Redis
-
+from shared.backends import Family
 from shared.breaker.base import (
     CLOSED,
     HALF_OPEN,
@@ -24,11 +21,9 @@ from shared.breaker.base import (
 )
 from shared.breaker.memory import MemoryBreaker
 from shared.breaker.redis import RedisBreaker
-from shared.errors import ConfigError
-
-REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
 __all__ = [
+    "BREAKERS",
     "CLOSED",
     "HALF_OPEN",
     "OPEN",
@@ -45,12 +40,9 @@ __all__ = [
 ]
 
 
+BREAKERS: Family[Breaker] = Family("breaker", redis=RedisBreaker, memory=MemoryBreaker)
+
+
 def breaker_from_url(url: str, prefix: str, config: BreakerConfig, journal: BreakerJournal) -> Breaker:
     """A breaker for ``url``; Redis keys start with ``{prefix}:br:``. Unknown schemes raise ConfigError."""
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "memory":
-        return MemoryBreaker(config, journal)
-    if scheme in REDIS_SCHEMES:
-        return RedisBreaker(Redis.from_url(url), prefix, config, journal)
-    # never echo the URL: it may carry a password
-    raise ConfigError("REGQ_REDIS_URL", f"unsupported store scheme {scheme!r} (redis, rediss, unix, memory)")
+    return BREAKERS.from_url(url, prefix, config, journal)

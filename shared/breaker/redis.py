@@ -2,29 +2,17 @@
 
 Key: ``{prefix}:br:{provider}`` (fields ``st``, ``f``, ``ou``, ``pd``; no expiry: a closed breaker is a
 few bytes). One script call per operation; a second one only when the hash is missing and must be
-restored from the journal.
+restored from the journal. The script comes from :mod:`shared.backends`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
-from importlib import resources
-from typing import Any
 
 import redis
 
+from shared.backends import lua_script, scan_suffixes, text
 from shared.breaker.base import Breaker, BreakerConfig, BreakerJournal, Op, Outcome, Restore
-
-
-@cache
-def lua_source(name: str) -> str:
-    """The text of ``shared/breaker/<name>.lua``."""
-    return resources.files("shared.breaker").joinpath(f"{name}.lua").read_text(encoding="utf-8")
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class RedisBreaker(Breaker):
@@ -48,7 +36,7 @@ class RedisBreaker(Breaker):
         self._base = f"{prefix}:br:"
         self._clock = clock
         self.round_trips = 0
-        self.script = client.register_script(lua_source("breaker"))
+        self.script = lua_script(client, "shared.breaker", "breaker")
 
     def redis_key(self, provider: str) -> str:
         return self._base + provider
@@ -69,7 +57,7 @@ class RedisBreaker(Breaker):
             0 if restore is None else restore.failures,
         ]
         self.round_trips += 1
-        reply = [_text(v) for v in self.script(keys=[self.redis_key(provider)], args=args)]
+        reply = [text(v) for v in self.script(keys=[self.redis_key(provider)], args=args)]
         status, state, failures, ou, in_flight, transitioned, from_state, allowed, probe_, retry, now = reply
         return Outcome(
             missing=status == "missing",
@@ -87,11 +75,7 @@ class RedisBreaker(Breaker):
 
     def providers(self) -> list[str]:
         found: set[str] = set()
-        cursor = 0
-        pattern = "".join("\\" + ch if ch in "*?[]\\" else ch for ch in self._base) + "*"
-        while True:
+        for batch in scan_suffixes(self.client, self._base):
             self.round_trips += 1
-            cursor, batch = self.client.scan(cursor=cursor, match=pattern, count=500)
-            found.update(_text(k)[len(self._base) :] for k in batch)
-            if int(cursor) == 0:
-                return sorted(found)
+            found.update(batch)
+        return sorted(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ class Execution:
     record: JobRecord
     job: RegisterJob | RenewJob | LookupJob
     owner: str
+    #: raises LeaseLost once the lease or the domain lock is no longer ours (LeaseKeeper.check)
+    check_alive: Callable[[], None] | None = None
     _armed: tuple[str, dict[str, Any] | None] | None = field(default=None, repr=False)
 
     @property
@@ -33,12 +36,15 @@ class Execution:
     @property
     def call(self) -> CallContext:
         return CallContext(
-            job_key=self.record.key, attempt=self.record.attempts, before_unsafe_send=self._fire
+            job_key=self.record.key,
+            attempt=self.record.attempts,
+            before_effect=self._fire,
+            before_request=self.check_alive,
         )
 
     def arm(self, phase: str, data: dict[str, Any] | None = None) -> None:
-        """Record ``phase`` when the next request that changes something at the registrar leaves: after
-        its limiter token, so a request throttled before sending leaves nothing to reconcile."""
+        """Record ``phase`` when the request that makes the job's effect leaves (after its limiter token,
+        with credentials): a request throttled or challenged before that leaves nothing to reconcile."""
         self._armed = (phase, data)
 
     def _fire(self, operation: str) -> None:
@@ -49,5 +55,7 @@ class Execution:
 
     def set_phase(self, phase: str, data: dict[str, Any] | None = None) -> None:
         """Record the phase before/after an outside call; fails if the lease was lost."""
+        if self.check_alive is not None:
+            self.check_alive()
         if not self.store.jobs.set_phase(self.key, self.owner, phase, data):
             raise LeaseLost(self.key)

@@ -1,23 +1,34 @@
-"""Register: reconcile a previous unanswered send first, then create exactly once."""
+"""Register: reconcile a previous unanswered send first, then create exactly once, then the nameservers.
+
+Phases (``jobs.phase``)::
+
+    (none) ──arm──> sending ──answered──> sent ──> succeeded
+                      │ next delivery: find the domain
+                      ├─ in our account, expiry explained ──> succeeded (reconciled)
+                      └─ provably not there ──> checked (never re-read for a throttle) ──> create again
+
+``sending`` is recorded only when ``domain-register`` (Gandi: the create POST) leaves with credentials:
+a contact-create, an availability check, a Digest challenge or a throttled attempt leave no phase. Once
+the domain exists, nothing turns the job into a failure: the nameserver step runs after it, and when it
+fails the job still succeeds, with ``warnings`` and a follow-up ``nameservers`` job.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from shared.errors import DomainUnavailable, ValidationRejected
+from shared.errors import DomainUnavailable, Inconsistent, ValidationRejected
 from shared.execution.context import Execution
 from shared.execution.dates import TOLERANCE, add_years
+from shared.execution.nameservers import complete_nameservers
 from shared.gateways.base import DomainInfo
 from shared.jobs import RegisterJob
 from shared.store.schema import utcnow
 
 SENDING = "sending"
 SENT = "sent"
-
-
-class Inconsistent(Exception):
-    """The registrar's state contradicts what this job did; a human must look."""
+CHECKED = "checked"  # a previous send was reconciled and provably created nothing
 
 
 def _consistent(info: DomainInfo, job: RegisterJob, sent_on: date) -> bool:
@@ -27,12 +38,20 @@ def _consistent(info: DomainInfo, job: RegisterJob, sent_on: date) -> bool:
     return info.expires_at >= add_years(sent_on, job.years) - TOLERANCE
 
 
-def _result(info_expires: date | None, reconciled: bool) -> dict[str, Any]:
-    return {"expires_at": info_expires.isoformat() if info_expires else None, "reconciled": reconciled}
+def _result(expires: date | None, reconciled: bool) -> dict[str, Any]:
+    return {
+        "expires_at": expires.isoformat() if expires else None,
+        "reconciled": reconciled,
+        "warnings": [],
+        "nameservers_pending": False,
+    }
 
 
 def reconcile_register(ex: Execution, job: RegisterJob, settle: bool) -> dict[str, Any] | None:
-    """After an unanswered send: the outcome if the create happened, None if it provably did not."""
+    """After an unanswered send: the outcome if the create happened, None if it provably did not.
+
+    A registry answer that is neither (an error we cannot read as "not found") raises NeedsOperator from
+    the gateway's ``find``: the job waits; it never re-sends the create on a guess."""
     data = ex.record.phase_data or {}
     sent_on = date.fromisoformat(data.get("sent_on", utcnow().date().isoformat()))
     info = ex.gateway.find(job.domain, ex.call, settle=settle)
@@ -43,7 +62,7 @@ def reconcile_register(ex: Execution, job: RegisterJob, settle: bool) -> dict[st
             f"{job.domain} is in our account but expires {info.expires_at}, which a {job.years}-year "
             f"registration sent on {sent_on} does not explain"
         )
-    return _result(info.expires_at, reconciled=True)
+    return {**_result(info.expires_at, reconciled=True), **complete_nameservers(ex, job, info.nameservers)}
 
 
 def run_register(ex: Execution) -> dict[str, Any]:
@@ -56,13 +75,17 @@ def run_register(ex: Execution) -> dict[str, Any]:
             detail = "; ".join(verdict.errors or verdict.messages) or "refused"
             raise ValidationRejected(f"dry run refused: {detail}", provider=ex.gateway.name)
         return verdict.to_dict()
-    if ex.record.phase == SENT:  # answered and recorded; only the outcome was not: finish from the record
-        return _result(date.fromisoformat((ex.record.phase_data or {})["expires_at"]), reconciled=True)
-    sent_before = ex.record.phase == SENDING
-    if sent_before:
+    data = ex.record.phase_data or {}
+    if ex.record.phase == SENT:  # the create was answered and recorded; finish the steps after it
+        result = _result(date.fromisoformat(data["expires_at"]), reconciled=True)
+        return {**result, **complete_nameservers(ex, job, data.get("nameservers"))}
+    sent_before = ex.record.phase in (SENDING, CHECKED)
+    if ex.record.phase == SENDING:
         found = reconcile_register(ex, job, settle=False)
         if found is not None:
             return found
+        # Provably not created: remember that, so a throttled create below is not reconciled again.
+        ex.set_phase(CHECKED, {**data, "checked_at": utcnow().isoformat()})
     ex.arm(SENDING, {"sent_on": utcnow().date().isoformat(), "fingerprint": job.params_hash()[:16]})
     try:
         registered = ex.gateway.register(job, ex.call)
@@ -73,5 +96,7 @@ def run_register(ex: Execution) -> dict[str, Any]:
             if found is not None:
                 return found
         raise
-    ex.set_phase(SENT, {"expires_at": registered.expires_at.isoformat()})
-    return _result(registered.expires_at, reconciled=False)
+    shown = list(registered.nameservers) if registered.nameservers is not None else None
+    ex.set_phase(SENT, {"expires_at": registered.expires_at.isoformat(), "nameservers": shown})
+    result = _result(registered.expires_at, reconciled=False)
+    return {**result, **complete_nameservers(ex, job, shown)}

@@ -5,48 +5,40 @@
     claim ── missing/final ──> Done (no upstream call)
       │ busy (a live lease elsewhere) ──> Defer (not an attempt)
       ▼ claimed
+    domain lock (registrar jobs) ── held elsewhere ──> waiting, Defer (not an attempt)
+      ▼
+    attempts used up ──> give up (a register's unanswered send is reconciled once more first)
     breaker ── open ──> waiting, Defer until it may close (not an attempt)
       ▼ allowed
-    handler (register / renew / lookup: phases around each outside call)
-      ├─ success ─────────────────────────> succeeded
-      ├─ Throttled, RateLimited ──────────> waiting, Defer (not an attempt)
-      ├─ transient, ambiguous, protocol ──> waiting, Defer with backoff; failed after max attempts
-      ├─ unavailable, not found, auth… ───> failed
-      └─ registrar validation ────────────> rejected
+    handler (register / renew / nameservers / lookup: phases around each outside call)
+      ├─ success ───────────────────────────────> succeeded (warnings in the result, if any)
+      ├─ lease or domain lock lost ─────────────> stop at once; the delivery that took over records it
+      └─ an error: its class says (shared.errors, read in shared.execution.policy)
+           ├─ wait  (Throttled, RateLimited, BreakerOpen, …) ─> waiting, Defer (not an attempt)
+           ├─ retry (transient, ambiguous, protocol, pending) ─> waiting, Defer with backoff;
+           │                                                    give up after REGQ_MAX_ATTEMPTS
+           └─ final (auth, unavailable, not found, refused…) ──> failed, or rejected (validation)
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from shared.breaker.base import Breaker
-from shared.errors import (
-    AnswerPending,
-    AuthError,
-    BreakerOpen,
-    DomainUnavailable,
-    JobValidationError,
-    NotFound,
-    OutboundRefused,
-    ProtocolError,
-    RateLimited,
-    Throttled,
-    TransientError,
-    UpstreamError,
-    ValidationRejected,
-)
+from shared.errors import JobValidationError, RegqError
+from shared.execution import policy
 from shared.execution.context import Execution, LeaseLost
 from shared.execution.lease import LeaseKeeper
 from shared.execution.lookup import run_lookup
-from shared.execution.register import SENDING, Inconsistent, reconcile_register, run_register
+from shared.execution.nameservers import run_nameservers
+from shared.execution.register import SENDING, reconcile_register, run_register
 from shared.execution.renew import run_renew
 from shared.execution.steps import Defer, Done, Step
 from shared.gateways.base import Gateway
-from shared.jobs import JobStatus, LookupJob, RegisterJob, RenewJob, parse_job
+from shared.jobs import JobStatus, LookupJob, NameserversJob, RegisterJob, RenewJob, parse_job
 from shared.locks import DomainLock
 from shared.names import parse_domain, registrar_for
 from shared.settings import Settings
@@ -54,19 +46,15 @@ from shared.store import ClaimState, Store
 from shared.store.jobs import JobRecord
 from shared.store.schema import utcnow
 
+AnyJob = RegisterJob | RenewJob | LookupJob | NameserversJob
 log = logging.getLogger(__name__)
 
 HANDLERS: dict[str, Callable[[Execution], dict[str, Any]]] = {
     "register": run_register,
     "renew": run_renew,
     "lookup": run_lookup,
+    "nameservers": run_nameservers,
 }
-#: Errors that say the upstream is sick: they count toward opening the breaker.
-BREAKER_FAILURES = (TransientError, ProtocolError)
-
-
-def _jitter(seconds: float) -> float:
-    return seconds + random.uniform(0, min(1.0, seconds / 4 + 0.1))
 
 
 class JobRunner:
@@ -95,11 +83,12 @@ class JobRunner:
             return Done(record.outcome(duplicate=True))
         if claim.state is ClaimState.BUSY:
             remaining = (record.lease_until - utcnow()).total_seconds() if record.lease_until else 1.0
-            return Defer(_jitter(max(1.0, remaining)), "another delivery holds the lease", counted=False)
+            wait = policy.jitter(max(1.0, remaining))
+            return Defer(wait, "another delivery holds the lease", counted=False)
         lease = self.settings.lease_seconds
         if record.kind == "lookup":
-            with LeaseKeeper(self.store.jobs, key, owner, lease):
-                return self._run_claimed(record, owner)
+            with LeaseKeeper(self.store.jobs, key, owner, lease) as keeper:
+                return self._run_claimed(record, owner, keeper)
         # One registrar-changing job per domain at a time, fleet-wide.
         if not self.locks.acquire(record.domain, owner, lease):
             return self._defer(
@@ -107,13 +96,13 @@ class JobRunner:
             )
         try:
             renew_lock = lambda: self.locks.renew(record.domain, owner, lease)  # noqa: E731
-            with LeaseKeeper(self.store.jobs, key, owner, lease, also=renew_lock):
-                return self._run_claimed(record, owner)
+            with LeaseKeeper(self.store.jobs, key, owner, lease, also=renew_lock) as keeper:
+                return self._run_claimed(record, owner, keeper)
         finally:
             self.locks.release(record.domain, owner)
 
     # --- a claimed job ---------------------------------------------------------------------------------
-    def _run_claimed(self, record: JobRecord, owner: str) -> Step:
+    def _run_claimed(self, record: JobRecord, owner: str, keeper: LeaseKeeper) -> Step:
         try:
             job = parse_job({**record.params, "idempotency_key": record.key})
         except JobValidationError as exc:
@@ -127,63 +116,88 @@ class JobRunner:
                 code="unsupported",
                 message=f"no lookup source for .{parse_domain(job.domain).tld} yet",
             )
-        if record.attempts > self.settings.max_attempts:
-            return self._give_up(record, owner, job, provider, "attempts exhausted")
+        if not policy.may_run(record.attempts, self.settings.max_attempts):
+            return self._give_up(record, owner, job, provider, keeper, "attempts exhausted")
         permit = self.breaker.before_call(provider)
         if not permit.allowed:
             reason = f"circuit breaker for {provider} is {permit.state}; retry in {permit.retry_after:.0f} s"
             return self._defer(record, owner, permit.retry_after, reason, counted=False)
-        ex = Execution(self.store, self.settings, self.gateways(provider), record, job, owner)
+        ex = Execution(self.store, self.settings, self.gateways(provider), record, job, owner, keeper.check)
         try:
             result = HANDLERS[job.kind](ex)
         except LeaseLost:
-            if permit.probe:
-                self.breaker.release_probe(provider)
+            policy.report(self.breaker, provider, permit, "none")
+            log.warning("lease on %s lost mid-delivery: stopped before the next upstream call", record.key)
             return Done(None)  # the delivery that took over records the outcome
-        except Throttled as exc:
-            if permit.probe:
-                self.breaker.release_probe(provider)
-            return self._defer(record, owner, exc.retry_after, str(exc), counted=False)
-        except BreakerOpen as exc:  # opened by other workers while this call was retrying
-            wait = exc.retry_after if exc.retry_after is not None else self.settings.breaker_reset_seconds
-            return self._defer(record, owner, wait, str(exc), counted=False)
-        except RateLimited as exc:
-            self.breaker.record_success(provider, probe=permit.probe)  # it answered: alive
-            wait = exc.retry_after if exc.retry_after is not None else 1.0
-            return self._defer(record, owner, wait, f"{provider} answered 429", counted=False)
-        except BREAKER_FAILURES as exc:
-            self.breaker.record_failure(provider, probe=permit.probe)
-            return self._retry_or_fail(record, owner, job, provider, exc)
-        except (AuthError, AnswerPending) as exc:
-            self.breaker.record_success(provider, probe=permit.probe)
-            return self._retry_or_fail(record, owner, job, provider, exc)
-        except (DomainUnavailable, NotFound, Inconsistent, OutboundRefused, UpstreamError) as exc:
-            self.breaker.record_success(provider, probe=permit.probe)
-            status = JobStatus.REJECTED if isinstance(exc, ValidationRejected) else JobStatus.FAILED
-            return self._finish(record, owner, status, code=_code(exc), message=str(exc))
-        self.breaker.record_success(provider, probe=permit.probe)
+        except RegqError as exc:
+            decision = policy.decide(exc)
+            policy.report(self.breaker, provider, permit, decision.breaker)
+            return self._after_error(record, owner, job, provider, keeper, exc, decision)
+        policy.report(self.breaker, provider, permit, "success")
         self._update_inventory(job, provider, result)
+        self._follow_up(record, job, result)
         return self._finish(record, owner, JobStatus.SUCCEEDED, result=result)
 
+    def _after_error(
+        self,
+        record: JobRecord,
+        owner: str,
+        job: AnyJob,
+        provider: str,
+        keeper: LeaseKeeper,
+        exc: RegqError,
+        decision: policy.Decision,
+    ) -> Step:
+        retry_after = getattr(exc, "retry_after", None)
+        if decision.disposition == "wait":
+            wait = retry_after if retry_after is not None else self._default_wait(exc)
+            return self._defer(record, owner, wait, str(exc), counted=False)
+        if decision.disposition == "retry":
+            if not policy.may_retry(record.attempts, self.settings.max_attempts):
+                return self._give_up(record, owner, job, provider, keeper, f"{_code(exc)}: {exc}")
+            backoff = policy.backoff_seconds(
+                record.attempts,
+                self.settings.retry_backoff_seconds,
+                self.settings.max_countdown_seconds,
+                retry_after,
+            )
+            reason = f"attempt {record.attempts} failed: {_code(exc)}: {exc}"
+            return self._defer(record, owner, backoff, reason, counted=True)
+        status = JobStatus(decision.final_status)
+        return self._finish(record, owner, status, code=_code(exc), message=str(exc))
+
+    def _default_wait(self, exc: RegqError) -> float:
+        from shared.errors import BreakerOpen
+
+        return float(self.settings.breaker_reset_seconds) if isinstance(exc, BreakerOpen) else 1.0
+
     @staticmethod
-    def _provider(job: RegisterJob | RenewJob | LookupJob) -> str | None:
-        if isinstance(job, RegisterJob | RenewJob):
+    def _provider(job: AnyJob) -> str | None:
+        if isinstance(job, RegisterJob | RenewJob | NameserversJob):
             return job.registrar.value if job.registrar else None
         try:
             return registrar_for(parse_domain(job.domain)).value
         except ValueError:
             return None
 
-    def _update_inventory(
-        self, job: RegisterJob | RenewJob | LookupJob, provider: str, result: dict[str, Any]
-    ) -> None:
+    def _update_inventory(self, job: AnyJob, provider: str, result: dict[str, Any]) -> None:
         if isinstance(job, RegisterJob | RenewJob) and not getattr(job, "dry_run", False):
             expires = result.get("expires_at")
-            from datetime import date
-
             self.store.inventory.upsert(
                 job.domain, provider, date.fromisoformat(expires) if expires else None
             )
+
+    def _follow_up(self, record: JobRecord, job: AnyJob, result: dict[str, Any]) -> None:
+        """A register whose nameserver step did not complete leaves it to a ``nameservers`` job, stored
+        now (queued) and published by the task layer (or the sweep, should that publish be lost)."""
+        if not isinstance(job, RegisterJob) or not result.get("nameservers_pending"):
+            return
+        follow = NameserversJob(
+            domain=job.domain, registrar=job.registrar, nameservers=job.nameservers, glue=job.glue
+        )
+        key = follow.derive_key()
+        self.store.jobs.create(key, follow)
+        result["follow_up"] = key
 
     # --- outcomes --------------------------------------------------------------------------------------
     def _finish(
@@ -202,34 +216,14 @@ class JobRunner:
         return Done(finished.outcome())
 
     def _defer(self, record: JobRecord, owner: str, seconds: float, reason: str, counted: bool) -> Step:
-        countdown = min(_jitter(max(seconds, 0.05)), float(self.settings.max_countdown_seconds))
+        countdown = min(policy.jitter(max(seconds, 0.05)), float(self.settings.max_countdown_seconds))
         due = utcnow() + timedelta(seconds=countdown)
         if not self.store.jobs.defer(record.key, owner, due, reason, count_attempt=counted):
             return Done(None)
         return Defer(countdown, reason, counted)
 
-    def _retry_or_fail(
-        self,
-        record: JobRecord,
-        owner: str,
-        job: RegisterJob | RenewJob | LookupJob,
-        provider: str,
-        exc: UpstreamError,
-    ) -> Step:
-        if record.attempts >= self.settings.max_attempts:
-            return self._give_up(record, owner, job, provider, f"{_code(exc)}: {exc}")
-        backoff = min(
-            self.settings.retry_backoff_seconds * 2 ** (record.attempts - 1),
-            self.settings.max_countdown_seconds,
-        )
-        if exc.retry_after is not None:
-            backoff = max(backoff, exc.retry_after)
-        return self._defer(
-            record, owner, backoff, f"attempt {record.attempts} failed: {_code(exc)}: {exc}", counted=True
-        )
-
     def _give_up(
-        self, record: JobRecord, owner: str, job: RegisterJob | RenewJob | LookupJob, provider: str, last: str
+        self, record: JobRecord, owner: str, job: AnyJob, provider: str, keeper: LeaseKeeper, last: str
     ) -> Step:
         """Out of attempts. A register whose last send went unanswered is reconciled once more first,
         with the breaker's permission like any other call: refused, the job waits rather than guess."""
@@ -239,17 +233,22 @@ class JobRunner:
             if not permit.allowed:
                 reason = f"final reconciliation waits for the {provider} breaker ({permit.state})"
                 return self._defer(record, owner, permit.retry_after, reason, counted=False)
-            ex = Execution(self.store, self.settings, self.gateways(provider), fresh, job, owner)
+            gateway = self.gateways(provider)
+            ex = Execution(self.store, self.settings, gateway, fresh, job, owner, keeper.check)
             try:
                 found = reconcile_register(ex, job, settle=True)
-            except (UpstreamError, Inconsistent) as exc:
-                if isinstance(exc, BREAKER_FAILURES):
-                    self.breaker.record_failure(provider, probe=permit.probe)
-                else:
-                    self.breaker.record_success(provider, probe=permit.probe)
+            except LeaseLost:
+                policy.report(self.breaker, provider, permit, "none")
+                return Done(None)
+            except RegqError as exc:
+                decision = policy.decide(exc)
+                policy.report(self.breaker, provider, permit, decision.breaker)
+                if decision.disposition == "wait":
+                    wait = getattr(exc, "retry_after", None) or 1.0
+                    return self._defer(record, owner, wait, str(exc), counted=False)
                 last = f"{last}; the last send is unconfirmed ({exc}): check the registrar"
             else:
-                self.breaker.record_success(provider, probe=permit.probe)
+                policy.report(self.breaker, provider, permit, "success")
                 if found is not None:
                     self._update_inventory(job, provider, found)
                     return self._finish(record, owner, JobStatus.SUCCEEDED, result=found)
@@ -258,7 +257,5 @@ class JobRunner:
 
 
 def _code(exc: Exception) -> str:
-    if isinstance(exc, Inconsistent):
-        return "inconsistent"
     code = getattr(exc, "code", None)
     return str(code.value if hasattr(code, "value") else code or type(exc).__name__)

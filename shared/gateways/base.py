@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -26,18 +26,22 @@ from shared.names import parse_domain
 class CallContext:
     """Who is calling: written on every audit row (``job_key``, ``attempt``).
 
-    ``before_unsafe_send(operation)`` is called right before a request that changes something at the
-    registrar leaves (after its limiter token was granted): the job records its ``sending`` phase there,
-    so a request throttled before sending leaves no phase to reconcile.
+    ``before_effect(operation)`` is called right before the request that makes the job's effect leaves
+    (``domain-register``, ``domain-renew``, Gandi's create and renew; after its limiter token, and with
+    Digest auth only for the send that carries credentials): the job records its ``sending`` phase there,
+    so a request throttled or challenged before sending leaves no phase to reconcile. Gateways pass it
+    for those requests and for nothing else (not for a contact-create, not for nameservers).
     """
 
     job_key: str | None = None
     attempt: int | None = None
-    before_unsafe_send: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    before_effect: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    #: called before every request of the job (raises LeaseLost when the delivery must stop)
+    before_request: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
-    def unsafe_send_hook(self, operation: str) -> Callable[[], None] | None:
-        """``before_unsafe_send`` bound to ``operation``, for the outbound client's ``before_send``."""
-        hook = self.before_unsafe_send
+    def effect_hook(self, operation: str) -> Callable[[], None] | None:
+        """``before_effect`` bound to ``operation``, for the outbound client's ``before_send``."""
+        hook = self.before_effect
         return None if hook is None else (lambda: hook(operation))
 
 
@@ -70,9 +74,12 @@ class Availability(_Result):
 
 @dataclass(frozen=True)
 class RegisteredDomain(_Result):
+    """``nameservers``: what the registrar shows right after the create (None when it was not read)."""
+
     domain: str
     expires_at: date
     created_at: date | None = None
+    nameservers: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -154,8 +161,10 @@ class Gateway(ABC):
         """Register, then read the new expiry back. Never re-sends the create after an ambiguous failure."""
 
     @abstractmethod
-    def renew(self, job: RenewJob, ctx: CallContext) -> RenewedDomain:
-        """Renew by ``job.years``, then read the new expiry back."""
+    def renew(self, job: RenewJob, ctx: CallContext, *, expected: date | None = None) -> RenewedDomain:
+        """Renew by ``job.years``, then read the new expiry back until it shows ``expected`` (the term's
+        new expiry, which the caller knows); a registry still showing the old date after the read-back
+        window raises :class:`~shared.errors.AwaitingRegistry` (the renewal WAS accepted)."""
 
     @abstractmethod
     def info(self, domain: str, ctx: CallContext) -> DomainInfo:
@@ -174,8 +183,16 @@ class Gateway(ABC):
         """Validate a registration without acting."""
 
     @abstractmethod
-    def set_nameservers(self, domain: str, hosts: list[str], ctx: CallContext) -> None:
-        """Replace the domain's nameservers (idempotent: the same list twice is harmless)."""
+    def set_nameservers(
+        self,
+        domain: str,
+        hosts: list[str],
+        ctx: CallContext,
+        *,
+        glue: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        """Replace the domain's nameservers (idempotent: the same list twice is harmless). ``glue`` gives
+        the addresses of the in-zone ones, created at the registry first."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the HTTP session."""

@@ -27,16 +27,19 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
+from shared import defaults
 from shared.audit import AuditSink
 from shared.contact import GANDI_TYPE, Contact
 from shared.errors import (
     AmbiguousError,
     AuthError,
+    AwaitingRegistry,
     ConfigError,
     DomainUnavailable,
     NotFound,
@@ -45,6 +48,7 @@ from shared.errors import (
     UpstreamError,
     ValidationRejected,
 )
+from shared.execution.dates import TOLERANCE
 from shared.gateways.base import (
     Availability,
     CallContext,
@@ -70,7 +74,11 @@ log = get_logger("regq.gateways.gandi")
 
 
 def gandi_contact(contact: Contact) -> dict[str, Any]:
-    """A Gandi v5 contact object (``type`` integer, ``+CC.NUMBER`` phone)."""
+    """A Gandi v5 contact object (``type`` integer, ``+CC.NUMBER`` phone, ``state`` an ISO 3166-2 code).
+
+    Gandi's ``state`` takes a subdivision code (``FR-IDF``): a state given as text naming no subdivision
+    pycountry knows (``Sector 6``) is left out rather than sent where a code goes.
+    """
     body: dict[str, Any] = {
         "type": GANDI_TYPE[contact.type],
         "given": contact.given,
@@ -81,7 +89,7 @@ def gandi_contact(contact: Contact) -> dict[str, Any]:
         "city": contact.city,
         "country": contact.country,
     }
-    optional = {"zip": contact.zip, "state": contact.state, "orgname": contact.orgname}
+    optional = {"zip": contact.zip, "state": contact.state_code, "orgname": contact.orgname}
     body.update({k: v for k, v in optional.items() if v})
     return body
 
@@ -263,7 +271,10 @@ class GandiGateway(Gateway):
         body: Any = None,
         query: dict[str, str] | None = None,
         dry_run: bool = False,
+        effect: bool = False,
     ) -> Any:
+        """One request. ``effect``: it makes the job's effect (the create, the renew POST): the job's
+        ``sending`` phase is recorded right before it leaves."""
         headers = {"Authorization": self._authorization, "Accept": "application/json"}
         if dry_run:
             headers["Dry-Run"] = "1"
@@ -278,7 +289,8 @@ class GandiGateway(Gateway):
             job_key=ctx.job_key,
             attempt=ctx.attempt,
             idempotent=idempotent,
-            before_send=ctx.unsafe_send_hook(operation),
+            before_send=ctx.effect_hook(operation) if effect else None,
+            before_request=ctx.before_request,
             headers=headers,
             params=params or None,
             json=body,
@@ -344,20 +356,36 @@ class GandiGateway(Gateway):
         if job.dry_run:
             raise ValueError("a dry-run job goes to dry_run_register(), never register()")
         body = self._create_body(job)
-        self._call("POST", "/domain/domains", ctx, "create", _accepted, idempotent=False, body=body)
+        self._call(
+            "POST", "/domain/domains", ctx, "create", _accepted, idempotent=False, body=body, effect=True
+        )
         info, created = self._poll(job.domain, ctx, lambda i: i.expires_at is not None, "creation")
-        return RegisteredDomain(job.domain, info.expires_at, created)
+        return RegisteredDomain(job.domain, info.expires_at, created, list(info.nameservers))
 
-    def renew(self, job: RenewJob, ctx: CallContext) -> RenewedDomain:
+    def renew(self, job: RenewJob, ctx: CallContext, *, expected: date | None = None) -> RenewedDomain:
+        """Renew, then read back until the expiry shows ``expected`` (the term's new expiry; without it,
+        until it moved past the job's ``current_expiry``). A registry still showing the old date at the
+        end of the read-back window: AwaitingRegistry (the renewal was accepted; never send it again)."""
         path = self._domain_path(job.domain, "/renew")
         body = {"duration": job.years}
-        self._call("POST", path, ctx, "renew", _accepted, idempotent=False, body=body)
+        self._call("POST", path, ctx, "renew", _accepted, idempotent=False, body=body, effect=True)
         current = job.current_expiry
 
         def moved(info: DomainInfo) -> bool:
-            return info.expires_at is not None and (current is None or info.expires_at > current)
+            if info.expires_at is None:
+                return False
+            if expected is not None:
+                return info.expires_at >= expected - TOLERANCE
+            return current is None or info.expires_at > current
 
-        info, _ = self._poll(job.domain, ctx, moved, "renewal")
+        try:
+            info, _ = self._poll(job.domain, ctx, moved, "renewal")
+        except AmbiguousError:
+            raise AwaitingRegistry(
+                PROVIDER,
+                float(defaults.REGISTRY_LAG_RECHECK_SECONDS),
+                f"renewal accepted; the new expiry {expected or 'date'} is not shown yet",
+            ) from None
         return RenewedDomain(job.domain, info.expires_at)
 
     def info(self, domain: str, ctx: CallContext) -> DomainInfo:
@@ -378,7 +406,16 @@ class GandiGateway(Gateway):
         path = "/domain/domains"
         return self._call("POST", path, ctx, "dry_run", verdict, idempotent=True, body=body, dry_run=True)
 
-    def set_nameservers(self, domain: str, hosts: list[str], ctx: CallContext) -> None:
+    def set_nameservers(
+        self,
+        domain: str,
+        hosts: list[str],
+        ctx: CallContext,
+        *,
+        glue: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        if glue:  # refused at submit for Gandi (jobs.py); kept loud should a caller bypass validation
+            raise ValueError("glue records are not supported for Gandi yet")
         fqdn = ascii_domain(domain, PROVIDER)
         path = self._domain_path(fqdn, "/nameservers")
         body = {"nameservers": list(hosts)}

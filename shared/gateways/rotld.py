@@ -4,20 +4,24 @@ One endpoint (REGQ_ROTLD_API_URL), every call an HTTPS POST, form-urlencoded
 ``command=<name>&lang=en&format=json&...``, HTTP Digest auth (REGQ_ROTLD_USER / REGQ_ROTLD_PASSWORD).
 Answer: ``{"error", "result_code", "result_message", "data"}``; ``00200`` is success.
 
-Digest costs a 401 challenge round trip the first time (and when the nonce goes stale). The gateway keeps
-ONE ``requests.Session`` and ONE ``HTTPDigestAuth`` for its life, so later requests carry credentials
-straight away. A challenge and its answered retry are one logical request: one limiter token
-(``CallGuard.before_request``) and one audit row (status of the final answer). The sandbox's stats do
-count the challenge as a request of its own.
+Digest costs a 401 challenge round trip the first time (and when the nonce goes stale). The challenge is
+kept for the whole process (:mod:`shared.http.digest`), even when the resend that answers it is
+throttled, so later requests carry credentials straight away. The resend takes its own limiter token
+(the registry counts it). Only the request carrying credentials is "the send" for the job's phase.
 
 * check: ``check-availability`` (``data.status`` Available / Not Available; no price).
-* register: the registrant's contact (once per distinct registrant, see below), ``domain-register`` with
-  a generated ``domain_password`` (16 characters, upper + lower + digit, from :mod:`secrets`; never
-  logged, never returned), ``domain-reset-ns`` when the job has nameservers (the documented
-  domain-register takes none), then ``domain-info`` for the expiry. An error after ``domain-register``
-  means the domain IS registered: the task layer reconciles with :meth:`info` (and may call
-  :meth:`set_nameservers`).
-* renew: ``domain-renew`` then ``domain-info``. info: ``domain-info``. set_nameservers: ``domain-reset-ns``.
+* register: ``check-availability`` first ("Not Available" -> DomainUnavailable: no public source gives
+  the code a register of a taken name answers), the registrant's contact (once per distinct registrant,
+  see below), ``domain-register`` with a generated ``domain_password`` (16 characters, upper + lower +
+  digit, from :mod:`secrets`; never logged, never returned), then ``domain-info`` for the expiry and
+  nameservers. Nameservers are a separate step (the documented domain-register takes none): the
+  execution layer calls :meth:`set_nameservers` after the create, so its failure never fails the job.
+* renew: ``domain-renew``, then ``domain-info`` until the expected new expiry shows (AwaitingRegistry
+  when it does not within the read-back window). info: ``domain-info``.
+* find: ``domain-info``; the not-found codes of :data:`~shared.gateways.rotld_codes.NOT_FOUND_ON_INFO`
+  mean "not in our account" (None); any other registry error is NeedsOperator (never a re-send).
+* set_nameservers: ``nameserver-create`` for each in-zone host with its glue addresses, then
+  ``domain-reset-ns``.
 * dry_run_register: ROTLD has no dry-run: ``check-availability`` only (the contact rules were already
   checked when the job was validated).
 
@@ -28,8 +32,10 @@ job holds the claim, :class:`~shared.errors.ContactPending` is raised: a ``Throt
 Without a directory every register creates a contact.
 
 Answers -> errors: HTTP 401 AuthError; other non-200 TransientError (``retry_after`` if given; 429 is
-RateLimited); non-JSON or no envelope ProtocolError; result codes per :data:`RESULT_CODES`; an unknown
-code ProtocolError.
+RateLimited); non-JSON or no envelope ProtocolError; result codes (a string or a number alike) per
+:data:`~shared.gateways.rotld_codes.RESULT_CODES`; an unknown code RegistryRefused (final, not a breaker
+failure). ``expiration_date`` is read as an ISO date or date-time; anything else is a ProtocolError.
+TLS is always verified; ``REGQ_ROTLD_CA_BUNDLE`` names a PEM file for a private CA.
 """
 
 from __future__ import annotations
@@ -39,22 +45,27 @@ import secrets
 import string
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
+from shared import defaults
 from shared.audit import AuditSink
 from shared.contact import ROTLD_PERSON_TYPE, Contact, ContactType
 from shared.errors import (
     AuthError,
+    AwaitingRegistry,
     ConfigError,
     ContactPending,
     DomainUnavailable,
+    NeedsOperator,
     NotFound,
     ProtocolError,
+    RegistryRefused,
     TransientError,
-    UpstreamError,
     ValidationRejected,
 )
+from shared.execution.dates import TOLERANCE
 from shared.gateways.base import (
     Availability,
     CallContext,
@@ -67,37 +78,19 @@ from shared.gateways.base import (
     ascii_domain,
     parse_day,
 )
+from shared.gateways.rotld_codes import NOT_FOUND_ON_INFO, RESULT_CODES, SUCCESS
 from shared.http import CallGuard, HttpResponse, OutboundClient, policy_for, register_secret
-from shared.http.digest import MeteredDigestAuth
+from shared.http.digest import DigestState, MeteredDigestAuth, state_for
 from shared.http.redact import get_logger, scrub_upstream_text
 from shared.jobs import RegisterJob, RenewJob
 from shared.settings import Settings
 
 PROVIDER = "rotld"
-SUCCESS = "00200"
 PASSWORD_LENGTH = 16
 CLAIM_SECONDS = 60.0
 CONTACT_PENDING_RETRY_SECONDS = 5.0
+POLL_FIRST, POLL_MAX = 0.5, 2.0
 log = get_logger("regq.gateways.rotld")
-
-#: result code -> (error class, rejected field or None)
-RESULT_CODES: dict[str, tuple[type[UpstreamError], str | None]] = {
-    "10001": (ValidationRejected, None),  # missing parameter: data.parameter names it
-    "10003": (ValidationRejected, None),  # invalid parameter value
-    "10501": (ValidationRejected, "nameservers"),
-    "10502": (ValidationRejected, "nameservers"),  # in-zone nameserver without glue
-    "50002": (ValidationRejected, "domain"),
-    "50014": (ValidationRejected, "domain_password"),
-    "50006": (NotFound, None),  # contact not found
-    "50102": (ValidationRejected, "name"),
-    "50106": (ValidationRejected, "person_type"),
-    "50122": (ValidationRejected, "address"),
-    "50125": (ValidationRejected, "email"),
-    "50129": (ValidationRejected, "phone"),
-    "50137": (ValidationRejected, "cnp_fiscal_code"),
-    "50300": (DomainUnavailable, None),  # already registered
-    "50301": (NotFound, None),  # not in our account
-}
 
 
 def new_domain_password(length: int = PASSWORD_LENGTH) -> str:
@@ -114,12 +107,13 @@ def new_domain_password(length: int = PASSWORD_LENGTH) -> str:
 
 
 def contact_form(contact: Contact) -> dict[str, str]:
-    """``contact-create`` parameters. ``state_province`` falls back to the city (Bucharest has no county)."""
+    """``contact-create`` parameters. ``state_province`` is text: the state as given, a code's subdivision
+    name (``RO-B`` -> ``București``), else the city (Bucharest has no county)."""
     form = {
         "name": contact.display_name,
         "address1": contact.streetaddr,
         "city": contact.city,
-        "state_province": contact.state or contact.city,
+        "state_province": contact.state_text or contact.city,
         "country_code": contact.country,
         "email": contact.email,
         "phone": contact.phone,
@@ -159,13 +153,25 @@ def envelope_data(response: HttpResponse) -> dict[str, Any]:
     known = RESULT_CODES.get(code)
     kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "upstream_code": code}
     if known is None:
-        raise ProtocolError(f"unknown result code {code}: {message}", **kw)
+        raise RegistryRefused(f"registry error {code}: {message}", **kw)
     cls, field = known
     if cls is ValidationRejected:
         named = data.get("parameter") if isinstance(data, dict) else None
         fields = [f for f in (field, scrub_upstream_text(named, 60) if named else None) if f]
         raise ValidationRejected(f"rejected ({code}): {message}", fields=fields, **kw)
     raise cls(f"{code}: {message}", **kw)
+
+
+def registry_day(data: dict[str, Any], field: str) -> Any:
+    """A date ROTLD sends as an ISO date or date-time; absent -> None; anything else -> ProtocolError."""
+    raw = data.get(field)
+    if raw is None or raw == "":
+        return None
+    day = parse_day(raw)
+    if day is None:
+        shown = scrub_upstream_text(str(raw), 40)
+        raise ProtocolError(f"domain-info {field} {shown!r} is not an ISO date", provider=PROVIDER)
+    return day
 
 
 def _info(domain: str, data: dict[str, Any]) -> tuple[DomainInfo, Any]:
@@ -175,11 +181,13 @@ def _info(domain: str, data: dict[str, Any]) -> tuple[DomainInfo, Any]:
         nameservers = [n.strip() for n in nameservers.split(",") if n.strip()]
     info = DomainInfo(
         domain=domain,
-        expires_at=parse_day(data.get("expiration_date")),
+        expires_at=registry_day(data, "expiration_date"),
         statuses=[str(s) for s in statuses] if isinstance(statuses, list) else [str(statuses)],
-        nameservers=[str(n) for n in nameservers] if isinstance(nameservers, list) else [],
+        nameservers=[str(n).lower().rstrip(".") for n in nameservers]
+        if isinstance(nameservers, list)
+        else [],
     )
-    return info, parse_day(data.get("registration_date"))
+    return info, registry_day(data, "registration_date")
 
 
 class RotldGateway(Gateway):
@@ -196,6 +204,9 @@ class RotldGateway(Gateway):
         rng: Callable[[], float] = random.random,
         claim_seconds: float = CLAIM_SECONDS,
         pending_retry_after: float = CONTACT_PENDING_RETRY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        readback_seconds: float = defaults.REGISTRY_READBACK_SECONDS,
+        digest_state: DigestState | None = None,
     ) -> None:
         if not settings.rotld_user:
             raise ConfigError("REGQ_ROTLD_USER", "required for the rotld gateway")
@@ -203,16 +214,19 @@ class RotldGateway(Gateway):
             raise ConfigError("REGQ_ROTLD_PASSWORD", "required for the rotld gateway")
         password = settings.rotld_password.get_secret_value()
         register_secret(password)
+        self.url = settings.rotld_api_url
         self._auth = MeteredDigestAuth(
             settings.rotld_user,
             password,
             lambda: guard.before_request(PROVIDER, "digest-challenge") if guard else None,
+            state=digest_state or state_for(settings.rotld_user, self.url),
         )
-        self.url = settings.rotld_api_url
         self.contacts = contacts
         self.claim_seconds = claim_seconds
         self.pending_retry_after = pending_retry_after
-        policy = policy_for(self.url, settings)
+        self.sleep, self.clock = sleep, clock
+        self.readback_seconds = readback_seconds
+        policy = policy_for(self.url, settings, ca_bundle=settings.rotld_ca_bundle)
         self.client = OutboundClient(
             PROVIDER, policy, audit, guard, tries=settings.http_tries, sleep=sleep, rng=rng
         )
@@ -220,12 +234,25 @@ class RotldGateway(Gateway):
     def __repr__(self) -> str:
         return f"RotldGateway({self.url!r})"
 
+    @property
+    def digest_challenges(self) -> int:
+        """401 challenges this process has seen from the ROTLD endpoint."""
+        return self._auth.state.challenges
+
     def close(self) -> None:
         self.client.close()
 
     def _command(
-        self, command: str, params: dict[str, str], ctx: CallContext, *, idempotent: bool
+        self,
+        command: str,
+        params: dict[str, str],
+        ctx: CallContext,
+        *,
+        idempotent: bool,
+        effect: bool = False,
     ) -> dict[str, Any]:
+        """One command. ``effect``: this request makes the job's effect (domain-register, domain-renew):
+        the job's ``sending`` phase is recorded right before it leaves with credentials."""
         form = {"command": command, "lang": "en", "format": "json", **params}
         return self.client.call(
             "POST",
@@ -235,7 +262,8 @@ class RotldGateway(Gateway):
             job_key=ctx.job_key,
             attempt=ctx.attempt,
             idempotent=idempotent,
-            before_send=ctx.unsafe_send_hook(command),
+            before_send=ctx.effect_hook(command) if effect else None,
+            before_request=ctx.before_request,
             data=form,
             auth=self._auth,
             headers={"Accept": "application/json"},
@@ -283,6 +311,9 @@ class RotldGateway(Gateway):
     def register(self, job: RegisterJob, ctx: CallContext) -> RegisteredDomain:
         if job.dry_run:
             raise ValueError("a dry-run job goes to dry_run_register(), never register()")
+        availability = self.check(job.domain, ctx)
+        if not availability.available:
+            raise DomainUnavailable(f"{job.domain} is {availability.status}", provider=PROVIDER)
         cid = self.registrant_id(job.owner, ctx)
         password = new_domain_password()
         register_secret(password)
@@ -293,24 +324,50 @@ class RotldGateway(Gateway):
             "domain_password": password,
             "reservation": "0",
         }
-        self._command("domain-register", params, ctx, idempotent=False)
-        if job.nameservers:
-            self.set_nameservers(job.domain, job.nameservers, ctx)
+        self._command("domain-register", params, ctx, idempotent=False, effect=True)
         info, created = self._read(job.domain, ctx)
         if info.expires_at is None:
             raise ProtocolError("domain-info answered without an expiration_date", provider=PROVIDER)
-        return RegisteredDomain(job.domain, info.expires_at, created)
+        return RegisteredDomain(job.domain, info.expires_at, created, list(info.nameservers))
 
-    def renew(self, job: RenewJob, ctx: CallContext) -> RenewedDomain:
+    def renew(self, job: RenewJob, ctx: CallContext, *, expected: date | None = None) -> RenewedDomain:
         params = {"domain": job.domain, "domain_period": str(job.years)}
-        self._command("domain-renew", params, ctx, idempotent=False)
-        info, _ = self._read(job.domain, ctx)
-        if info.expires_at is None:
-            raise ProtocolError("domain-info answered without an expiration_date", provider=PROVIDER)
-        return RenewedDomain(job.domain, info.expires_at)
+        self._command("domain-renew", params, ctx, idempotent=False, effect=True)
+        deadline = self.clock() + self.readback_seconds
+        delay = POLL_FIRST
+        while True:
+            info, _ = self._read(job.domain, ctx)
+            if info.expires_at is None:
+                raise ProtocolError("domain-info answered without an expiration_date", provider=PROVIDER)
+            if expected is None or info.expires_at >= expected - TOLERANCE:
+                return RenewedDomain(job.domain, info.expires_at)
+            if self.clock() + delay > deadline:
+                raise AwaitingRegistry(
+                    PROVIDER,
+                    float(defaults.REGISTRY_LAG_RECHECK_SECONDS),
+                    f"renewal accepted; domain-info still shows {info.expires_at}, not {expected}",
+                )
+            self.sleep(delay)
+            delay = min(POLL_MAX, delay * 2)
 
     def info(self, domain: str, ctx: CallContext) -> DomainInfo:
         return self._read(ascii_domain(domain, PROVIDER), ctx)[0]
+
+    def find(self, domain: str, ctx: CallContext, *, settle: bool = False) -> DomainInfo | None:
+        """The domain if it is in our account; None for the documented not-found answers; NeedsOperator
+        for any other registry error (the job then waits instead of re-sending a create)."""
+        try:
+            return self.info(domain, ctx)
+        except (ValidationRejected, RegistryRefused, NotFound) as exc:
+            code = exc.upstream_code or ""
+            if code in NOT_FOUND_ON_INFO:
+                return None
+            raise NeedsOperator(
+                PROVIDER,
+                float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
+                f"domain-info for {domain} answered {code or 'an error'} ({exc.message}); "
+                "cannot tell whether our create happened",
+            ) from None
 
     def dry_run_register(self, job: RegisterJob, ctx: CallContext) -> DryRunResult:
         problems = [f"owner.{field}" for field, _ in job.owner.romanian_problems()]
@@ -320,7 +377,19 @@ class RotldGateway(Gateway):
         messages = [] if availability.available else [f"domain: {availability.status}"]
         return DryRunResult(job.domain, not problems, problems, messages)
 
-    def set_nameservers(self, domain: str, hosts: list[str], ctx: CallContext) -> None:
+    def set_nameservers(
+        self,
+        domain: str,
+        hosts: list[str],
+        ctx: CallContext,
+        *,
+        glue: Mapping[str, list[str]] | None = None,
+    ) -> None:
         fqdn = ascii_domain(domain, PROVIDER)
+        for host in hosts:
+            addresses = (glue or {}).get(host)
+            if addresses:  # an in-zone host: its glue record first (ROTLD answers 10502 without one)
+                form = {"nameserver": host, "ips": ",".join(addresses)}
+                self._command("nameserver-create", form, ctx, idempotent=True)
         params = {"domain": fqdn, "nameservers": ",".join(hosts)}
         self._command("domain-reset-ns", params, ctx, idempotent=True)

@@ -4,7 +4,8 @@ Per request (retries and the one followed redirect included), in order:
 
 1. :func:`~shared.http.policy.check_url` (allowlist, scheme, vetted addresses) -> OutboundRefused;
 2. ``guard.before_request(provider, operation)``: takes a limiter token, may raise ``Throttled``;
-3. the request itself: ``verify=True``, no automatic redirects, no proxies or ``.netrc``
+3. the request itself: TLS always verified (the policy's ``ca_bundle`` for a private CA), no automatic
+   redirects, no proxies or ``.netrc``
    (``trust_env=False``), connect/read timeouts from the policy, streamed and capped at ``max_bytes``;
    connections only go to vetted addresses (:mod:`shared.http.pinning`);
 4. the answer is interpreted: a 3xx to another origin -> OutboundRefused, 429 -> RateLimited (never
@@ -28,7 +29,8 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from urllib.parse import SplitResult, urljoin, urlsplit
@@ -144,6 +146,7 @@ class OutboundClient:
         self.backoff = tuple(backoff) or (0.0,)
         self.sleep = sleep
         self.rng = rng
+        self._verify: bool | str = policy.ca_bundle or True
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies, no .netrc credentials from the environment
         self.session.headers["User-Agent"] = USER_AGENT
@@ -165,6 +168,7 @@ class OutboundClient:
         attempt: int | None = None,
         idempotent: bool,
         before_send: Callable[[], None] | None = None,
+        before_request: Callable[[], None] | None = None,
         **requests_kwargs: Any,
     ) -> HttpResponse:
         """Send one logical request (with retries); the answer as is, except 429 -> RateLimited."""
@@ -177,6 +181,7 @@ class OutboundClient:
             attempt=attempt,
             idempotent=idempotent,
             before_send=before_send,
+            before_request=before_request,
             **requests_kwargs,
         )
 
@@ -191,12 +196,17 @@ class OutboundClient:
         attempt: int | None = None,
         idempotent: bool,
         before_send: Callable[[], None] | None = None,
+        before_request: Callable[[], None] | None = None,
         **requests_kwargs: Any,
     ) -> T:
         """Like :meth:`request`, with ``interpret`` mapping the answer to a value or a typed error.
 
         An error raised by ``interpret`` is recorded in the audit row and takes part in the retry decision.
-        ``before_send`` runs before each non-idempotent request leaves, after its limiter token.
+        ``before_request`` runs before every request (retries included), before its token: the job's
+        lease check raises there once another delivery took the job over.
+        ``before_send`` runs right before a request that can have an effect leaves (after its limiter
+        token; with Digest auth, before the send that carries credentials, not the one that earns the
+        challenge). Gateways pass it only for the request that makes the job's effect.
         """
         refused = _REFUSED_KWARGS & requests_kwargs.keys()
         if refused:
@@ -213,6 +223,7 @@ class OutboundClient:
                     idempotent,
                     requests_kwargs,
                     before_send,
+                    before_request,
                 )
             except UpstreamError as exc:
                 if number >= self.tries or not self._may_retry(exc, idempotent):
@@ -256,20 +267,22 @@ class OutboundClient:
         idempotent: bool,
         kwargs: dict[str, Any],
         before_send: Callable[[], None] | None = None,
+        before_request: Callable[[], None] | None = None,
     ) -> T:
         target = self._preflight(url)
         redirects = 0
         while True:
+            if before_request is not None:
+                before_request()  # e.g. the job's lease check: LeaseLost stops the call before its token
             if self.guard is not None:
                 self.guard.before_request(self.provider, operation)
-            if before_send is not None and not idempotent:
-                before_send()
             started = time.monotonic()
             status: int | None = None
             retry_after: float | None = None
             error: Exception | None = None
             try:
-                response = self._send(method, target, kwargs)
+                with self._effect_hook(before_send, kwargs.get("auth")):
+                    response = self._send(method, target, kwargs)
                 status, retry_after = response.status, response.retry_after
                 location = self._redirect_target(response, target, idempotent, redirects)
                 if location is None:
@@ -294,11 +307,27 @@ class OutboundClient:
                 method = "GET"
                 kwargs = {k: v for k, v in kwargs.items() if k not in ("data", "json", "files")}
 
+    @staticmethod
+    @contextmanager
+    def _effect_hook(before_send: Callable[[], None] | None, auth: Any) -> Iterator[None]:
+        """Run ``before_send`` right before the request that can have an effect leaves: now, or, with an
+        auth that first earns a challenge (Digest), before the send that carries credentials."""
+        if before_send is None:
+            yield
+            return
+        arm = getattr(auth, "on_credentialed_send", None)
+        if arm is None:
+            before_send()
+            yield
+            return
+        with arm(before_send):
+            yield
+
     def _send(self, method: str, target: SplitResult, kwargs: dict[str, Any]) -> HttpResponse:
         options = {"timeout": self.policy.timeout, **kwargs}
         with translate_errors(self.provider):
             resp = self.session.request(
-                method, target.geturl(), allow_redirects=False, stream=True, verify=True, **options
+                method, target.geturl(), allow_redirects=False, stream=True, verify=self._verify, **options
             )
         try:
             with translate_errors(self.provider, answered=True):

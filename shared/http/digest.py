@@ -1,26 +1,145 @@
-"""HTTP Digest auth whose challenge-answering resend is metered like any other request.
+"""HTTP Digest auth that keeps its challenge for the whole process and tells us when credentials leave.
 
-requests' ``HTTPDigestAuth`` answers a 401 challenge by sending the request again from a response hook:
-a second request on the wire that no limiter would see. The upstream counts it, so the fleet-wide bucket
-must too: ``before_resend`` (the CallGuard's token) is called before that resend.
+requests' ``HTTPDigestAuth`` does the RFC 7616 arithmetic; three things are added around it:
+
+* **One challenge per process.** requests keeps the nonce per thread and per auth object, and forgets it
+  when the resend that answers a challenge never happens (our limiter said wait). Here the challenge
+  (realm, nonce, opaque, qop) and the nonce count live in a :class:`DigestState` shared by every auth
+  object of the same user and endpoint in this process, and it is saved as soon as a 401 brings it, before
+  the resend asks for its token. So a process is challenged once, then again only when the server calls
+  the nonce stale, whatever is throttled in between.
+* **A metered resend.** Answering a challenge sends the request a second time from a response hook: a
+  request the server counts, so it takes a token too (``before_resend``, the CallGuard's, may raise
+  ``Throttled``; the resend is then not made).
+* **The credentialed send.** A request that goes out without credentials (the first of a process) earns
+  a 401 and changes nothing at the server. :meth:`MeteredDigestAuth.on_credentialed_send` arms a callback
+  for the current thread's next request; it runs right before the request that carries an
+  ``Authorization`` header leaves: the one that can have an effect. The job records its ``sending``
+  phase there, not before the challenge.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
-from requests import Response
+from requests import PreparedRequest, Response
 from requests.auth import HTTPDigestAuth
+from requests.utils import parse_dict_header
+
+_DIGEST = re.compile(r"digest ", flags=re.IGNORECASE)
+
+
+class DigestState:
+    """The server's last challenge and our nonce count, shared by every thread of the process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.chal: dict[str, str] = {}
+        self.last_nonce = ""
+        self.nonce_count = 0
+        self.challenges = 0  # 401 challenges seen by this process (for tests and the demo's figures)
+
+    def remember(self, www_authenticate: str) -> None:
+        """Keep a challenge (``WWW-Authenticate: Digest ...``) for every later request."""
+        chal = parse_dict_header(_DIGEST.sub("", www_authenticate, count=1))
+        with self.lock:
+            self.challenges += 1
+            self.chal = chal
+            # build_digest_header counts from here: the next header carries nc=00000001 for this nonce.
+            self.last_nonce = chal.get("nonce", "")
+            self.nonce_count = 0
+
+
+_states: dict[tuple[str, str], DigestState] = {}
+_states_lock = threading.Lock()
+
+
+def state_for(username: str, url: str) -> DigestState:
+    """The process-wide state for ``username`` at ``url``'s origin (scheme, host, port)."""
+    parts = urlsplit(url)
+    key = (username, f"{parts.scheme}://{parts.netloc}".lower())
+    with _states_lock:
+        if key not in _states:
+            _states[key] = DigestState()
+        return _states[key]
+
+
+class _SharedLocal:
+    """requests' per-thread fields, with the challenge fields routed to the process-wide state."""
+
+    _SHARED = frozenset({"chal", "last_nonce", "nonce_count"})
+
+    def __init__(self, state: DigestState) -> None:
+        self.__dict__["_state"] = state
+        self.__dict__["_local"] = threading.local()
+
+    def __getattr__(self, name: str) -> Any:  # only called for names not in __dict__
+        if name in _SharedLocal._SHARED:
+            return getattr(self.__dict__["_state"], name)
+        return getattr(self.__dict__["_local"], name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        target = self.__dict__["_state"] if name in _SharedLocal._SHARED else self.__dict__["_local"]
+        setattr(target, name, value)
 
 
 class MeteredDigestAuth(HTTPDigestAuth):
-    def __init__(self, username: str, password: str, before_resend: Callable[[], None]) -> None:
+    def __init__(
+        self, username: str, password: str, before_resend: Callable[[], None], *, state: DigestState
+    ) -> None:
         super().__init__(username, password)
         self._before_resend = before_resend
+        self.state = state
+        self._thread_local = _SharedLocal(state)
+        self._armed = threading.local()
+
+    def init_per_thread_state(self) -> None:
+        local = self._thread_local
+        if not hasattr(local, "init"):
+            local.init = True
+            local.pos = None
+            local.num_401_calls = None
+
+    @contextmanager
+    def on_credentialed_send(self, callback: Callable[[], None] | None) -> Iterator[None]:
+        """Within the block, ``callback`` runs once, right before this thread's next request that carries
+        credentials leaves (the first one, or the resend that answers a challenge)."""
+        self._armed.callback = callback
+        try:
+            yield
+        finally:
+            self._armed.callback = None
+
+    def _fire(self) -> None:
+        callback = getattr(self._armed, "callback", None)
+        if callback is not None:
+            self._armed.callback = None
+            callback()
+
+    def build_digest_header(self, method: str, url: str) -> str | None:
+        with self.state.lock:  # nonce_count is shared: one increment per header
+            return super().build_digest_header(method, url)
+
+    def __call__(self, r: PreparedRequest) -> PreparedRequest:
+        prepared = super().__call__(r)
+        if "Authorization" in prepared.headers:
+            self._fire()
+        return prepared
 
     def handle_401(self, r: Response, **kwargs: Any) -> Response:
-        challenged = 400 <= r.status_code < 500 and "digest" in r.headers.get("www-authenticate", "").lower()
-        if challenged and self._thread_local.num_401_calls < 2:
-            self._before_resend()  # may raise Throttled: the resend is then not made
+        s_auth = r.headers.get("www-authenticate", "")
+        challenged = 400 <= r.status_code < 500 and "digest" in s_auth.lower()
+        if challenged and (self._thread_local.num_401_calls or 1) < 2:
+            self.state.remember(s_auth)  # kept even if the resend below is throttled
+            try:
+                self._before_resend()  # may raise Throttled: the resend is then not made
+            except BaseException:
+                r.close()
+                raise
+            self._fire()
         return super().handle_401(r, **kwargs)

@@ -42,6 +42,9 @@ class OutboundPolicy:
     connect_timeout: float = defaults.CONNECT_TIMEOUT_SECONDS
     read_timeout: float = defaults.READ_TIMEOUT_SECONDS
     max_bytes: int = defaults.MAX_RESPONSE_BYTES
+    #: a CA bundle (PEM file) to verify the upstream with instead of the system's (a private CA);
+    #: verification itself is never turned off
+    ca_bundle: str | None = None
     resolver: Resolver = field(default=socket.getaddrinfo, compare=False, repr=False)
 
     @property
@@ -57,7 +60,9 @@ def normalize_host(host: str) -> str:
     return host
 
 
-def policy_for(base_url: str, settings: Settings, *, max_bytes: int | None = None) -> OutboundPolicy:
+def policy_for(
+    base_url: str, settings: Settings, *, max_bytes: int | None = None, ca_bundle: str | None = None
+) -> OutboundPolicy:
     """The policy for a client of ``base_url``: its host is the only allowed one."""
     host = urlsplit(base_url).hostname
     if not host:
@@ -68,6 +73,7 @@ def policy_for(base_url: str, settings: Settings, *, max_bytes: int | None = Non
         connect_timeout=settings.connect_timeout_seconds,
         read_timeout=settings.read_timeout_seconds,
         max_bytes=max_bytes or defaults.MAX_RESPONSE_BYTES,
+        ca_bundle=ca_bundle,
     )
 
 

@@ -2,10 +2,24 @@
 
 The renew guard (expected expiry) already refuses a second renewal of a term; the lock closes the window
 in which two jobs for one domain, under different keys, read the same expiry at the same moment.
+
+Pick the store by URL (:mod:`shared.backends`): ``redis://``, ``rediss://``, ``unix://`` give a
+:class:`RedisDomainLock` shared by every process using that Redis; ``memory://`` a
+:class:`MemoryDomainLock` for this process only.
 """
 
+from __future__ import annotations
+
+from shared.backends import Family
 from shared.locks.base import DomainLock
 from shared.locks.memory import MemoryDomainLock
 from shared.locks.redis import RedisDomainLock
 
-__all__ = ["DomainLock", "MemoryDomainLock", "RedisDomainLock"]
+__all__ = ["LOCKS", "DomainLock", "MemoryDomainLock", "RedisDomainLock", "locks_from_url"]
+
+LOCKS: Family[DomainLock] = Family("locks", redis=RedisDomainLock, memory=MemoryDomainLock)
+
+
+def locks_from_url(url: str, prefix: str) -> DomainLock:
+    """Domain locks for ``url``; Redis keys start with ``{prefix}:lock:``. Unknown schemes: ConfigError."""
+    return LOCKS.from_url(url, prefix)

@@ -2,38 +2,22 @@
 
 Key layout: ``{prefix}:rl:{key}`` is a hash with ``tokens`` and ``ts`` (ms, server clock) as of the last
 write, ``r``/``b`` (the rate and burst last used, for ``regq limits``) and, while a block window is
-active, ``bu`` (block end, ms) and ``br`` (its reason). Scripts are loaded with ``register_script``
-(EVALSHA; redis-py loads them again on NOSCRIPT).
+active, ``bu`` (block end, ms) and ``br`` (its reason). Scripts come from :mod:`shared.backends`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import redis
 
+from shared.backends import lua_script, scan_suffixes, text
 from shared.ratelimit.base import BucketStatus, Decision, Limiter, check_key, check_request
 from shared.ratelimit.rate import Rate
 
-
-@cache
-def lua_source(name: str) -> str:
-    """The text of ``shared/ratelimit/<name>.lua``."""
-    return resources.files("shared.ratelimit").joinpath(f"{name}.lua").read_text(encoding="utf-8")
-
-
-def text(value: Any) -> str:
-    """A script reply element as str (clients with and without ``decode_responses``)."""
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def scan_pattern(prefix: str) -> str:
-    """``prefix`` escaped for a SCAN MATCH pattern, followed by ``*``."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in prefix) + "*"
+_SCRIPTS = "shared.ratelimit"
 
 
 def _float(value: Any) -> float | None:
@@ -61,9 +45,9 @@ class RedisLimiter(Limiter):
         self.prefix = prefix
         self._base = f"{prefix}:rl:"
         self._clock = clock
-        self.acquire_script = client.register_script(lua_source("acquire"))
-        self.block_script = client.register_script(lua_source("block"))
-        self.status_script = client.register_script(lua_source("status"))
+        self.acquire_script = lua_script(client, _SCRIPTS, "acquire")
+        self.block_script = lua_script(client, _SCRIPTS, "block")
+        self.status_script = lua_script(client, _SCRIPTS, "status")
 
     def redis_key(self, key: str) -> str:
         return self._base + check_key(key)
@@ -114,14 +98,10 @@ class RedisLimiter(Limiter):
 
     def keys(self) -> list[str]:
         found: set[str] = set()
-        cursor = 0
-        pattern = scan_pattern(self._base)
-        while True:
+        for batch in scan_suffixes(self.client, self._base):
             self._count()
-            cursor, batch = self.client.scan(cursor=cursor, match=pattern, count=500)
-            found.update(text(k)[len(self._base) :] for k in batch)
-            if int(cursor) == 0:
-                return sorted(found)
+            found.update(batch)
+        return sorted(found)
 
     def reset(self, key: str) -> None:
         self._count()

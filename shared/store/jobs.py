@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.errors import IdempotencyConflict, JobNotFound
 from shared.jobs import FINAL_STATUSES, JobKind, JobOutcome, JobStatus, LookupJob, RegisterJob, RenewJob
 from shared.store.database import Database
-from shared.store.schema import JobRow, utcnow
+from shared.store.schema import JobRow, UTCDateTime, utcnow
 
 _OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value)
 
@@ -40,6 +40,9 @@ class JobRecord:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    republish_at: datetime | None = None
+    republishes: int = 0
+    max_due_wait_seconds: float | None = None
 
     @classmethod
     def from_row(cls, row: JobRow) -> JobRecord:
@@ -64,6 +67,9 @@ class JobRecord:
             created_at=row.created_at,
             updated_at=row.updated_at,
             finished_at=row.finished_at,
+            republish_at=row.republish_at,
+            republishes=row.republishes or 0,
+            max_due_wait_seconds=row.max_due_wait_seconds,
         )
 
     @property
@@ -172,14 +178,17 @@ class JobStore:
 
     # --- consuming -------------------------------------------------------------------------------------
     def claim(self, key: str, owner: str, lease_seconds: float) -> Claim:
-        """One transaction: queued/waiting (or running with an expired lease) -> running, attempt + 1."""
+        """One transaction: queued/waiting (or running with an expired lease) -> running, attempt + 1.
+
+        A claim also notes how long the job had been due with no delivery: since ``due_at``, or since
+        the expired lease ran out (a takeover). The longest such wait is kept in
+        ``max_due_wait_seconds``; the claimed record's ``due_at`` is the moment this wait began.
+        """
         now = utcnow()
-        claimable = sa.or_(
-            JobRow.status.in_(_OPEN),
-            sa.and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now),
-        )
+        running = JobRow.status == JobStatus.RUNNING.value
+        claimable = sa.or_(JobRow.status.in_(_OPEN), sa.and_(running, JobRow.lease_until < now))
         with self.db.session() as session:
-            result = session.execute(
+            row = session.scalars(
                 sa.update(JobRow)
                 .where(JobRow.key == key, claimable)
                 .values(
@@ -187,18 +196,31 @@ class JobStore:
                     attempts=JobRow.attempts + 1,
                     lease_owner=owner,
                     lease_until=now + timedelta(seconds=lease_seconds),
+                    # SET expressions see the row as it was: a takeover was due when the lease ran out.
+                    due_at=sa.case((running, JobRow.lease_until), else_=JobRow.due_at),
+                    republish_at=None,  # a delivery came: the sweep's back-off starts over
                     wait_reason=None,
                     updated_at=now,
                 )
-            )
-            claimed = result.rowcount == 1
-            row = session.scalars(sa.select(JobRow).where(JobRow.key == key)).one_or_none()
+                .returning(JobRow)
+            ).one_or_none()
             if row is None:
-                return Claim(ClaimState.MISSING, None)
+                other = session.scalars(sa.select(JobRow).where(JobRow.key == key)).one_or_none()
+                if other is None:
+                    return Claim(ClaimState.MISSING, None)
+                record = JobRecord.from_row(other)
+                return Claim(ClaimState.FINAL if record.final else ClaimState.BUSY, record)
             record = JobRecord.from_row(row)
-        if claimed:
-            return Claim(ClaimState.CLAIMED, record)
-        return Claim(ClaimState.FINAL if record.final else ClaimState.BUSY, record)
+            waited = max(0.0, (now - record.due_at).total_seconds()) if record.due_at else 0.0
+            if record.max_due_wait_seconds is None or waited > record.max_due_wait_seconds:
+                session.execute(
+                    sa.update(JobRow)
+                    .where(JobRow.id == row.id)
+                    .values(max_due_wait_seconds=waited)
+                    .execution_options(synchronize_session=False)
+                )
+                record = replace(record, max_due_wait_seconds=waited)
+        return Claim(ClaimState.CLAIMED, record)
 
     def _owned(self, key: str, owner: str) -> sa.ColumnElement[bool]:
         return sa.and_(
@@ -278,47 +300,54 @@ class JobStore:
             )
 
     # --- maintenance -----------------------------------------------------------------------------------
-    def stranded(self, older_than: timedelta, limit: int = 500) -> list[JobRecord]:
-        """Jobs no delivery will finish: queued/waiting past due by ``older_than``, or running on an
-        expired lease."""
+    def stranded(self, grace: timedelta, limit: int = 500) -> list[JobRecord]:
+        """Jobs whose message may be gone: queued/waiting more than ``grace`` past due and past their
+        ``republish_at`` (the sweep's back-off), or running on an expired lease."""
         now = utcnow()
-        query = (
-            sa.select(JobRow)
-            .where(
-                sa.or_(
-                    sa.and_(JobRow.status.in_(_OPEN), JobRow.due_at < now - older_than),
-                    sa.and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now),
-                )
-            )
-            .order_by(JobRow.id)
-            .limit(limit)
+        overdue = sa.and_(
+            JobRow.status.in_(_OPEN),
+            JobRow.due_at < now - grace,
+            sa.or_(JobRow.republish_at.is_(None), JobRow.republish_at <= now),
         )
+        expired = sa.and_(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now)
+        query = sa.select(JobRow).where(sa.or_(overdue, expired)).order_by(JobRow.id).limit(limit)
         with self.db.session() as session:
             return [JobRecord.from_row(r) for r in session.scalars(query)]
 
-    def release_expired(self, key: str) -> bool:
-        """A running job whose lease expired (its worker died) goes back to queued for the next delivery."""
+    def release_expired(self, key: str) -> JobRecord | None:
+        """A running job whose lease expired (its worker died) goes back to queued for the next delivery,
+        due since its lease ran out. The released record, or None if it was not (or no longer) expired."""
         now = utcnow()
         with self.db.session() as session:
-            result = session.execute(
+            row = session.scalars(
                 sa.update(JobRow)
                 .where(JobRow.key == key, JobRow.status == JobStatus.RUNNING.value, JobRow.lease_until < now)
                 .values(
                     status=JobStatus.QUEUED.value,
                     lease_owner=None,
                     lease_until=None,
-                    due_at=now,
+                    due_at=JobRow.lease_until,  # the old value: due since the lease ran out
                     wait_reason="taken over after the lease expired",
                     updated_at=now,
                 )
-            )
-            return result.rowcount == 1
+                .returning(JobRow)
+            ).one_or_none()
+            return JobRecord.from_row(row) if row is not None else None
 
-    def touch_due(self, key: str, due_at: datetime) -> None:
-        """Move an open job's due time (after the sweeper republished it)."""
+    def mark_republished(self, key: str, due_at: datetime, next_at: datetime) -> None:
+        """Count a sweep republish and hold the next one until ``next_at``, unless the job moved on
+        meanwhile (a delivery claimed it, so its due time and back-off start over)."""
+        unchanged = sa.and_(JobRow.status.in_(_OPEN), JobRow.due_at == due_at)
         with self.db.session() as session:
             session.execute(
-                sa.update(JobRow).where(JobRow.key == key, JobRow.status.in_(_OPEN)).values(due_at=due_at)
+                sa.update(JobRow)
+                .where(JobRow.key == key)
+                .values(
+                    republishes=JobRow.republishes + 1,
+                    republish_at=sa.case(
+                        (unchanged, sa.literal(next_at, UTCDateTime())), else_=JobRow.republish_at
+                    ),
+                )
             )
 
     def purge(self, finished_before: datetime) -> int:

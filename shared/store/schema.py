@@ -61,6 +61,13 @@ class JobRow(Base):
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     wait_reason: Mapped[str | None] = mapped_column(sa.Text)
     published_at: Mapped[datetime | None]
+    # Sweep: no republish of this open job before this time (None: from due_at + the grace); a claim
+    # clears it. How many times the sweep republished it.
+    republish_at: Mapped[datetime | None]
+    republishes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The longest this job stayed due (queued/waiting past due_at, or running on an expired lease) before
+    # a delivery claimed it, in seconds: the recovery figure of the README's guarantees.
+    max_due_wait_seconds: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -6,7 +6,7 @@ import signal
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,7 +18,9 @@ from shared.store import Store
 from workers.commands.submit import submit_lines
 from workers.console import console, table
 from workers.demo import Batch, build_batch, busiest_window
-from workers.embedded.stack import Stack
+
+if TYPE_CHECKING:  # the embedded stack (and the sandbox it starts) is imported only by demo and up
+    from workers.embedded.stack import Stack
 
 
 def _terminate_as_interrupt() -> None:
@@ -42,6 +44,8 @@ def _banner(stack: Stack) -> None:
 
 def up(var_dir: Annotated[Path, typer.Option(help="state and logs")] = Path(defaults.VAR_DIR)) -> None:
     """Run the embedded stack until Ctrl-C."""
+    from workers.embedded.stack import Stack
+
     _terminate_as_interrupt()
     stack = Stack(var_dir=var_dir)
     try:
@@ -64,6 +68,8 @@ def demo(
     var_dir: Annotated[Path, typer.Option(help="state and logs")] = Path(defaults.VAR_DIR),
 ) -> None:
     """Start the embedded stack, publish a mixed batch, wait for every job, print a summary, stop."""
+    from workers.embedded.stack import Stack
+
     _terminate_as_interrupt()
     stack = Stack(var_dir=var_dir)
     code = 1

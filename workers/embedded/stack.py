@@ -14,15 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from celery import Celery
 
-from sandbox.stack import SandboxClient
 from shared.settings import Settings, load_settings
 from shared.store import Store
 from tasks.producer import producer_app
 from workers.embedded.processes import Child
 from workers.embedded.redis_server import EmbeddedRedis, free_port
+
+if TYPE_CHECKING:  # the sandbox is imported only where a stack starts it, never on the production path
+    from sandbox.stack import SandboxClient
 
 SANDBOX_TOKEN = "sandbox-token"
 SANDBOX_USER = "sandbox-user"
@@ -124,6 +127,8 @@ class Stack:
         self.wait_for_workers([g.name for g in self.groups])
 
     def _start_sandbox(self, env: dict[str, str]) -> dict[str, str]:
+        from sandbox.stack import SandboxClient
+
         child = Child(
             "sandbox",
             [sys.executable, "-m", "sandbox", *self.sandbox_args],

@@ -8,10 +8,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bench.chaos_scenario.config import ChaosConfig
-from bench.chaos_scenario.plan import Plan, PlannedJob
 from shared.store import Store
 from tasks.publish import publish_record, submit
+from testkit.chaos_scenario.config import ChaosConfig
+from testkit.chaos_scenario.plan import Plan, PlannedJob
 from workers.embedded.stack import Stack
 
 

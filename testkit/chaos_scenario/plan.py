@@ -12,9 +12,9 @@ from typing import Any
 
 from stdnum.ro import cnp
 
-from bench.chaos_scenario.config import ChaosConfig
 from shared.jobs import RegisterJob, RenewJob, parse_job
 from shared.store import Store
+from testkit.chaos_scenario.config import ChaosConfig
 from workers.embedded.stack import Stack
 
 #: The operations that change state at each provider, and the names the sandbox gives them.

@@ -4,15 +4,18 @@ sandbox's own record of effects."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from bench.chaos_scenario.killer import Kill
-from bench.chaos_scenario.plan import Plan
-from bench.chaos_scenario.producers import SubmitLog
 from shared.execution.dates import add_years
 from shared.jobs import FINAL_STATUSES, JobStatus
 from shared.store.jobs import JobRecord
+from shared.store.schema import utcnow
+from testkit.chaos_scenario.killer import Kill
+from testkit.chaos_scenario.plan import Plan
+from testkit.chaos_scenario.producers import SubmitLog
 from workers.embedded.stack import Stack
 
 
@@ -42,6 +45,13 @@ class ChaosReport:
     elapsed: float = 0.0
     attempts_max: int = 0
     reconciled: int = 0  # succeeded jobs whose outcome came from reconciling an unanswered send
+    # Recovery: the longest any job stayed due (queued/waiting past due_at, or running on an expired
+    # lease) before a delivery claimed it (the store's max_due_wait_seconds; still waiting: until now).
+    longest_due_wait: float = 0.0
+    longest_due_wait_key: str = "-"
+    sweep_republishes: int = 0  # messages the sweep republished for these jobs...
+    republished_jobs: int = 0  # ...and for how many jobs
+    final_after_last_kill: float = 0.0  # the last job's finished_at minus the time of the last kill
     problems: list[str] = field(default_factory=list)
 
     def _kills(self) -> str:
@@ -70,6 +80,9 @@ class ChaosReport:
             ("raw duplicate messages", str(self.raw_messages)),
             ("reconciled outcomes", str(self.reconciled)),
             ("max attempts of a job", str(self.attempts_max)),
+            ("longest due, undelivered", f"{self.longest_due_wait:.1f} s ({self.longest_due_wait_key})"),
+            ("sweep republishes", f"{self.sweep_republishes} messages for {self.republished_jobs} jobs"),
+            ("last final after last kill", f"{self.final_after_last_kill:.1f} s"),
             ("elapsed", f"{self.elapsed:.1f} s"),
             ("problems", str(len(self.problems))),
         ]
@@ -96,6 +109,25 @@ def _sandbox_state(stack: Stack) -> tuple[Counts, dict[str, dict[str, Any]], Cou
     return effects, domains, faults
 
 
+def _recovery(records: Iterable[JobRecord], report: ChaosReport) -> None:
+    """The recovery figures: longest due wait, sweep republishes, last final job vs. the last kill."""
+    now = utcnow()
+    last_final: datetime | None = None
+    for record in records:
+        waited = record.max_due_wait_seconds or 0.0
+        if record.status not in FINAL_STATUSES and record.due_at is not None:
+            waited = max(waited, (now - record.due_at).total_seconds())  # still due, undelivered
+        if waited > report.longest_due_wait:
+            report.longest_due_wait, report.longest_due_wait_key = waited, record.key
+        report.sweep_republishes += record.republishes
+        report.republished_jobs += 1 if record.republishes else 0
+        if record.finished_at is not None and (last_final is None or record.finished_at > last_final):
+            last_final = record.finished_at
+    if report.kills and last_final is not None:
+        last_kill = datetime.fromtimestamp(max(k.wall for k in report.kills), UTC)
+        report.final_after_last_kill = (last_final - last_kill).total_seconds()
+
+
 def check(
     stack: Stack, plan: Plan, log_: SubmitLog, records: dict[str, JobRecord], report: ChaosReport
 ) -> None:
@@ -116,6 +148,7 @@ def check(
         if fresh != 1:
             problems.append(f"{sent}: {fresh} of {log_.copies[sent]} submissions were not duplicates")
     latencies: list[float] = []
+    _recovery(records.values(), report)
     for domain, job in by_domain.items():
         key = keys_of.get(domain)
         record = records.get(key) if key else None

@@ -22,16 +22,16 @@ every violated invariant (empty when the run is clean).
 Every random choice (names, the sandbox's fault RNG, producer orders, the kill schedule) comes from
 ``ChaosConfig.seed``: it is printed; pass it back to replay a failure (process timing still varies).
 
-Modules: :mod:`~bench.chaos_scenario.config` (:class:`ChaosConfig`, the worker layout, the stack's
-settings), :mod:`~bench.chaos_scenario.plan` (the planned jobs, the fault rules, seeding the sandbox),
-:mod:`~bench.chaos_scenario.producers` (the submitting threads), :mod:`~bench.chaos_scenario.killer`
-(the worker killer), :mod:`~bench.chaos_scenario.report` (:class:`ChaosReport` and the checks) and
-:mod:`~bench.chaos_scenario.run` (:func:`run_chaos`).
+Modules: :mod:`~testkit.chaos_scenario.config` (:class:`ChaosConfig`, the worker layout, the stack's
+settings), :mod:`~testkit.chaos_scenario.plan` (the planned jobs, the fault rules, seeding the sandbox),
+:mod:`~testkit.chaos_scenario.producers` (the submitting threads), :mod:`~testkit.chaos_scenario.killer`
+(the worker killer), :mod:`~testkit.chaos_scenario.report` (:class:`ChaosReport` and the checks) and
+:mod:`~testkit.chaos_scenario.run` (:func:`run_chaos`).
 """
 
-from bench.chaos_scenario.config import ChaosConfig, stack_env, worker_groups
-from bench.chaos_scenario.killer import Kill, Killer, killable
-from bench.chaos_scenario.plan import (
+from testkit.chaos_scenario.config import ChaosConfig, stack_env, worker_groups
+from testkit.chaos_scenario.killer import Kill, Killer, killable
+from testkit.chaos_scenario.plan import (
     EFFECT_OPERATIONS,
     PROVIDER_OF_TLD,
     Plan,
@@ -40,9 +40,9 @@ from bench.chaos_scenario.plan import (
     plan_jobs,
     prepare,
 )
-from bench.chaos_scenario.producers import SubmitLog, submit_all
-from bench.chaos_scenario.report import ChaosReport, Counts, check
-from bench.chaos_scenario.run import ChaosRun, load_records, run_chaos, wait_all_final
+from testkit.chaos_scenario.producers import SubmitLog, submit_all
+from testkit.chaos_scenario.report import ChaosReport, Counts, check
+from testkit.chaos_scenario.run import ChaosRun, load_records, run_chaos, wait_all_final
 
 __all__ = [
     "EFFECT_OPERATIONS",

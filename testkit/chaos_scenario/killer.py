@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bench.chaos_scenario.config import ChaosConfig
+from testkit.chaos_scenario.config import ChaosConfig
 from workers.embedded.stack import Stack, WorkerGroup
 
 log = logging.getLogger("regq.chaos")
@@ -25,6 +25,7 @@ class Kill:
     at: float  # seconds since the killer started
     worker: str
     restarted_in: float  # seconds until the new worker answered a ping
+    wall: float = 0.0  # time.time() of the kill, to compare with the store's timestamps
 
 
 class Killer:
@@ -48,7 +49,7 @@ class Killer:
         low, high = self.config.kill_interval
         while not self._stop.wait(self.rng.uniform(low, high)):
             group = self.rng.choice(self.groups)
-            at = time.monotonic()
+            at, wall = time.monotonic(), time.time()
             try:
                 self.stack.kill_worker(group.name)
                 self.stack.start_worker(group)
@@ -56,7 +57,8 @@ class Killer:
             except Exception as exc:  # noqa: BLE001 - reported as a problem
                 self.errors.append(f"kill/restart of {group.name}: {type(exc).__name__}: {exc}")
                 return
-            self.kills.append(Kill(round(at - self._started, 1), group.name, round(time.monotonic() - at, 1)))
+            restarted = round(time.monotonic() - at, 1)
+            self.kills.append(Kill(round(at - self._started, 1), group.name, restarted, wall))
             log.info("killed and restarted %s (%d kills)", group.name, len(self.kills))
 
     def stop(self) -> list[Kill]:

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bench.chaos_scenario.config import ChaosConfig
-from bench.chaos_scenario.killer import Killer, killable
-from bench.chaos_scenario.plan import Plan, plan_jobs, prepare
-from bench.chaos_scenario.producers import SubmitLog, submit_all
-from bench.chaos_scenario.report import ChaosReport, check
 from shared.jobs import FINAL_STATUSES
 from shared.store import Store
 from shared.store.jobs import JobRecord
 from shared.store.schema import JobRow
+from testkit.chaos_scenario.config import ChaosConfig
+from testkit.chaos_scenario.killer import Killer, killable
+from testkit.chaos_scenario.plan import Plan, plan_jobs, prepare
+from testkit.chaos_scenario.producers import SubmitLog, submit_all
+from testkit.chaos_scenario.report import ChaosReport, check
 from workers.embedded.stack import Stack
 
 

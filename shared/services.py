@@ -1,0 +1,174 @@
+"""The composition root: everything a delivery needs, built from one ``Settings``, closed by one ``close()``.
+
+::
+
+    Settings ──> Services
+                  ├─ store          Store(REGQ_DATABASE_URL)
+                  ├─ connection     shared.backends.connect(REGQ_REDIS_URL): ONE Redis pool per process
+                  │    ├─ limiter   LIMITERS  ┐
+                  │    ├─ breaker   BREAKERS  ├ built on that one pool (memory:// -> in-process backends)
+                  │    └─ locks     LOCKS     ┘
+                  ├─ guard          LimiterGuard(limiter, settings, breaker)
+                  ├─ gateway(name)  gateway_for(name, settings, store.audit, guard, store.contacts)
+                  └─ runner         JobRunner(store, settings, breaker, gateway, locks)
+
+Every part is built on first use and kept (``regq jobs`` needs no Redis, a lookup worker no Gandi token).
+Celery's part (the producer app) is added on top by ``tasks.runtime``; the CLI and the benchmarks use the
+same objects. :class:`PerProcess` is the per-process accessor: built on first use, built again in a
+forked child (pid check), after ``close()`` and when the settings changed, so nothing needs resetting.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, cast
+
+from shared.backends import Connection, connect
+from shared.breaker import BREAKERS, Breaker, BreakerConfig
+from shared.execution.guard import LimiterGuard
+from shared.execution.runner import JobRunner
+from shared.gateways.base import Gateway
+from shared.gateways.registry import gateway_for
+from shared.locks import LOCKS, DomainLock
+from shared.ratelimit import LIMITERS, Limiter
+from shared.settings import Settings
+from shared.store import Store
+
+T = TypeVar("T")
+
+
+class Services:
+    """The store, the Redis-backed families, the guard, the gateways and the runner for ``settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.closed = False
+        self._parts: dict[str, Any] = {}
+        self._gateways: dict[str, Gateway] = {}
+        self._lock = threading.RLock()  # reentrant: building the runner builds the breaker, the store...
+
+    def _part(self, name: str, build: Callable[[], T]) -> T:
+        with self._lock:
+            if name not in self._parts:
+                self._parts[name] = build()
+            return cast(T, self._parts[name])
+
+    def built(self, name: str) -> bool:
+        """Whether the part ``name`` (store, connection, producer, ...) exists yet."""
+        return name in self._parts
+
+    @property
+    def store(self) -> Store:
+        return self._part("store", lambda: Store(self.settings.database_url))
+
+    @property
+    def connection(self) -> Connection:
+        """The process's connection for REGQ_REDIS_URL (shared with every other user of that URL)."""
+        return self._part("connection", lambda: connect(self.settings.effective_redis_url))
+
+    # limiter_from_url(url, ...) is LIMITERS.from_url(url, ...) = connect(url).build(LIMITERS, ...): the
+    # same call, on the connection these services hold (and close).
+    @property
+    def limiter(self) -> Limiter:
+        return self._part("limiter", lambda: self.connection.build(LIMITERS, self.settings.redis_prefix))
+
+    @property
+    def breaker(self) -> Breaker:
+        config = BreakerConfig.from_settings(self.settings)
+        return self._part(
+            "breaker",
+            lambda: self.connection.build(
+                BREAKERS, self.settings.redis_prefix, config, self.store.breaker_events
+            ),
+        )
+
+    @property
+    def locks(self) -> DomainLock:
+        return self._part("locks", lambda: self.connection.build(LOCKS, self.settings.redis_prefix))
+
+    @property
+    def guard(self) -> LimiterGuard:
+        return self._part("guard", lambda: LimiterGuard(self.limiter, self.settings, self.breaker))
+
+    def gateway(self, registrar: str) -> Gateway:
+        """The gateway for ``registrar``, built once (ConfigError if its credentials are missing)."""
+        with self._lock:
+            if registrar not in self._gateways:
+                self._gateways[registrar] = gateway_for(
+                    registrar,
+                    self.settings,
+                    audit=self.store.audit,
+                    guard=self.guard,
+                    contacts=self.store.contacts,
+                )
+            return self._gateways[registrar]
+
+    @property
+    def runner(self) -> JobRunner:
+        return self._part(
+            "runner", lambda: JobRunner(self.store, self.settings, self.breaker, self.gateway, self.locks)
+        )
+
+    def close(self) -> None:
+        """Close the gateways, the database pool and the Redis pool. Safe to call twice."""
+        with self._lock:
+            self.closed = True
+            parts, self._parts = self._parts, {}
+            gateways, self._gateways = list(self._gateways.values()), {}
+        for gateway in gateways:
+            gateway.close()
+        self._close_parts(parts)
+
+    def _close_parts(self, parts: dict[str, Any]) -> None:
+        """Close the built parts (a subclass adding parts closes its own, then calls this)."""
+        if "store" in parts:
+            parts["store"].dispose()
+        if "connection" in parts:
+            parts["connection"].close()
+
+    def abandon(self) -> None:
+        """Drop what a forked child inherited without closing it: the parent still uses those sockets."""
+        with self._lock:
+            self.closed = True
+            parts, self._parts, self._gateways = self._parts, {}, {}
+        if "store" in parts:
+            parts["store"].db.engine.dispose(close=False)  # SQLAlchemy's recipe for a forked child
+
+
+S = TypeVar("S", bound=Services)
+
+
+class PerProcess(Generic[S]):
+    """This process's services for the current settings: ``get()`` builds them on first use and again
+    when they no longer fit, i.e. in a forked child (another pid: the inherited ones are abandoned, not
+    closed), after ``close()``, or when ``settings()`` now reads other values (the replaced ones are
+    closed). ``settings`` is called on every ``get()``: pass a cached reader."""
+
+    def __init__(self, build: Callable[[Settings], S], settings: Callable[[], Settings]) -> None:
+        self._build = build
+        self._settings = settings
+        self._current: S | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # another thread may have held it at the fork
+
+    def get(self) -> S:
+        settings = self._settings()
+        with self._lock:
+            current, stale = self._current, None
+            if current is not None and self._pid != os.getpid():
+                current.abandon()
+                current = None
+            elif current is not None and (current.closed or current.settings != settings):
+                current, stale = None, current
+            if current is None:
+                current = self._current = self._build(settings)
+                self._pid = os.getpid()
+        if stale is not None:
+            stale.close()
+        return current
