@@ -17,8 +17,17 @@ Result codes:
 * ``50014`` bad domain password (not 6-40 characters with an upper, a lower and a digit)
 * ``50102``/``50106``/``50122``/``50125``/``50129``/``50137`` contact validation: see
   :mod:`sandbox.rotld_contacts`
-* ``50300`` domain not available (already registered, by us or someone else)
-* ``50301`` domain not in this registrar's account (renew, info, reset-ns, check-renewal-availability)
+* ``50300`` domain not available (already registered, by us or someone else); the code is our guess (no
+  public source gives it): config ``register_taken_code`` changes it, so tests can show the gateway does
+  not depend on it (it asks check-availability first)
+* ``50002`` also answers renew, info, reset-ns and check-renewal-availability for a domain that is not in
+  this registrar's account, as the independent stand-in of issue 8 does and as the reference lists 50002
+  ("invalid domain"); config ``not_ours_code`` picks another (``50301``, our earlier guess, or ``10002``,
+  which public clients read from domain-info as "no longer ours")
+
+Glue: ``nameserver-create`` (``nameserver``, ``ips`` comma-separated: our reading of the manual's
+command list in the reference; the parameter names are a guess) records the addresses of a host inside
+one of our domains; ``domain-reset-ns`` then accepts that in-zone host, and answers 10502 without it.
 
 Stats operation names are the command names (``unknown`` when missing or unknown). Effects:
 ``create`` (domain-register), ``renew`` (domain-renew), ``nameservers`` (domain-reset-ns).
@@ -26,7 +35,9 @@ Stats operation names are the command names (``unknown`` when missing or unknown
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
+import time
 import re
 from collections.abc import Callable
 from http import HTTPStatus
@@ -71,19 +82,27 @@ def period(form: dict[str, str]) -> int:
     return int(raw)
 
 
-def nameserver_list(raw: str, domain: str) -> list[str]:
+def nameserver_list(raw: str, domain: str, glue: dict[str, list[str]] | None = None) -> list[str]:
     hosts = [normalize_fqdn(h) for h in raw.split(",") if h.strip()]
     for host in hosts:
         if not is_valid_fqdn(host):
             raise RotldError("10501", f"Invalid nameserver: {host}")
-        if host == domain or host.endswith("." + domain):
+        if (host == domain or host.endswith("." + domain)) and host not in (glue or {}):
             raise RotldError("10502", f"Nameserver {host} is in-zone and has no glue record")
     return hosts
 
 
 class RotldProvider(Provider):
     name = "rotld"
-    default_config: dict[str, Any] = {}
+    default_config: dict[str, Any] = {
+        "not_ours_code": "50002",
+        "register_taken_code": "50300",
+        # {command: [code, message]}: answer that command with this error envelope (a business error
+        # outside any table, e.g. insufficient balance), to test codes no public source lists
+        "command_errors": {},
+        # after domain-renew, domain-info keeps showing the old expiry this long (a lagging registry)
+        "renew_lag_seconds": 0.0,
+    }
 
     def __init__(
         self,
@@ -97,6 +116,8 @@ class RotldProvider(Provider):
         self.digest = DigestAuthority(realm, username, password)
         self.store = DomainStore(DEFAULT_NAMESERVERS)
         self.contacts: dict[str, dict[str, str]] = {}
+        self.glue: dict[str, list[str]] = {}
+        self.lagging: dict[str, tuple[Any, float]] = {}  # domain -> (expiry still shown, shown until)
         self._cids = itertools.count(FIRST_CID)
         self.balance = 0.0
         self.commands: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -110,6 +131,7 @@ class RotldProvider(Provider):
             "domain-renew": self._domain_renew,
             "domain-info": self._domain_info,
             "domain-reset-ns": self._domain_reset_ns,
+            "nameserver-create": self._nameserver_create,
         }
         stats.declare_operations(tuple(self.commands))
         self.reset_state()
@@ -143,6 +165,8 @@ class RotldProvider(Provider):
         with self.store.lock:
             self.store.clear()
             self.contacts.clear()
+            self.glue.clear()
+            self.lagging.clear()
             self.balance = 100_000.0
 
     def seed(self, entries: Any) -> list[str]:
@@ -162,6 +186,9 @@ class RotldProvider(Provider):
             command = self.commands.get(form["command"].strip())
             if command is None:
                 raise RotldError("10002", f"Unknown command: {form['command']}")
+            injected = (self.config.get("command_errors") or {}).get(form["command"].strip())
+            if injected:
+                raise RotldError(str(injected[0]), str(injected[1]))
             return json_response(200, envelope(command(form)))
         except BadRequestBody as exc:
             return json_response(200, error_envelope(RotldError("10003", str(exc))))
@@ -172,7 +199,7 @@ class RotldProvider(Provider):
     def _ours(self, domain: str) -> Domain:
         dom = self.store.get_ours(domain)
         if dom is None:
-            raise RotldError("50301", f"Domain {domain} is not in your account")
+            raise RotldError(str(self.config["not_ours_code"]), f"Invalid domain: {domain}")
         return dom
 
     def _hello(self, form: dict[str, str]) -> dict[str, Any]:
@@ -225,7 +252,8 @@ class RotldProvider(Provider):
             if cid not in self.contacts:
                 raise RotldError("50006", f"Contact {cid} not found")
             if domain in self.store.domains:
-                raise RotldError("50300", f"Domain {domain} is not available")
+                code = str(self.config["register_taken_code"])
+                raise RotldError(code, f"Domain {domain} is not available")
             dom = Domain(domain, "us", now, add_years(now, years), hosts, registrant_id=cid)
             dom.authinfo = form["domain_password"]
             self.store.domains[domain] = dom
@@ -239,6 +267,9 @@ class RotldProvider(Provider):
         years = period(form)
         with self.store.lock:
             dom = self._ours(domain)
+            lag = float(self.config.get("renew_lag_seconds") or 0.0)
+            if lag > 0:
+                self.lagging[domain] = (dom.ends_at, time.monotonic() + lag)
             dom.ends_at = add_years(dom.ends_at, years)
             dom.updated_at = utcnow()
             self.balance -= PRICE_PER_YEAR * years
@@ -249,10 +280,13 @@ class RotldProvider(Provider):
         domain = ro_domain(form)
         with self.store.lock:
             dom = self._ours(domain)
+            shown, until = self.lagging.get(domain, (dom.ends_at, 0.0))
+            if time.monotonic() >= until:
+                shown = dom.ends_at
             return {
                 "domain": domain,
                 "registration_date": dom.created_at.date().isoformat(),
-                "expiration_date": dom.ends_at.date().isoformat(),
+                "expiration_date": shown.date().isoformat(),
                 "statuses": ["OK"],
                 "nameservers": list(dom.nameservers),
                 "registrant_id": dom.registrant_id,
@@ -261,7 +295,9 @@ class RotldProvider(Provider):
     def _domain_reset_ns(self, form: dict[str, str]) -> dict[str, Any]:
         require(form, "domain", "nameservers")
         domain = ro_domain(form)
-        hosts = nameserver_list(form["nameservers"], domain)
+        with self.store.lock:
+            glue = dict(self.glue)
+        hosts = nameserver_list(form["nameservers"], domain, glue)
         if not hosts:
             raise RotldError("10001", "Missing required parameter: nameservers", {"parameter": "nameservers"})
         with self.store.lock:
@@ -270,3 +306,21 @@ class RotldProvider(Provider):
             dom.updated_at = utcnow()
             self.stats.effect(domain, "nameservers")
         return {"domain": domain, "nameservers": hosts}
+
+    def _nameserver_create(self, form: dict[str, str]) -> dict[str, Any]:
+        require(form, "nameserver", "ips")
+        host = normalize_fqdn(form["nameserver"])
+        if not is_valid_fqdn(host):
+            raise RotldError("10501", f"Invalid nameserver: {host}")
+        ips = [a.strip() for a in form["ips"].split(",") if a.strip()]
+        for raw in ips:
+            try:
+                ipaddress.ip_address(raw)
+            except ValueError:
+                raise RotldError("10003", f"Invalid ip: {raw}", {"parameter": "ips"}) from None
+        with self.store.lock:
+            parent = next((d for d in self.store.domains if host.endswith("." + d)), None)
+            if parent is None or self.store.get_ours(parent) is None:
+                raise RotldError(str(self.config["not_ours_code"]), f"Invalid domain for nameserver {host}")
+            self.glue[host] = ips
+        return {"nameserver": host, "ips": ips}

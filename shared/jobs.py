@@ -248,7 +248,8 @@ def _problems(exc: ValidationError) -> list[FieldProblem]:
     problems = []
     for error in exc.errors():
         loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-", "tagged-union"))]
-        loc = [p for p in loc if p not in set(JobKind)]
+        if loc and loc[0] in set(JobKind):  # the union's tag, not a field
+            loc = loc[1:]
         message = str(error["msg"]).removeprefix("Value error, ")
         field = ".".join(loc)
         if error["type"] in ("union_tag_invalid", "union_tag_not_found"):

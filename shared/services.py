@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
@@ -76,13 +77,11 @@ class Services:
 
     @property
     def breaker(self) -> Breaker:
+        return self._part("breaker", self._build_breaker)
+
+    def _build_breaker(self) -> Breaker:
         config = BreakerConfig.from_settings(self.settings)
-        return self._part(
-            "breaker",
-            lambda: self.connection.build(
-                BREAKERS, self.settings.redis_prefix, config, self.store.breaker_events
-            ),
-        )
+        return self.connection.build(BREAKERS, self.settings.redis_prefix, config, self.store.breaker_events)
 
     @property
     def locks(self) -> DomainLock:
@@ -129,10 +128,11 @@ class Services:
             parts["connection"].close()
 
     def abandon(self) -> None:
-        """Drop what a forked child inherited without closing it: the parent still uses those sockets."""
-        with self._lock:
-            self.closed = True
-            parts, self._parts, self._gateways = self._parts, {}, {}
+        """Drop what a forked child inherited without closing it: the parent still uses those sockets.
+
+        Takes no lock: a thread of the parent may have held it at the fork, and that thread is gone."""
+        self.closed = True
+        parts, self._parts, self._gateways = self._parts, {}, {}
         if "store" in parts:
             parts["store"].db.engine.dispose(close=False)  # SQLAlchemy's recipe for a forked child
 
@@ -144,7 +144,8 @@ class PerProcess(Generic[S]):
     """This process's services for the current settings: ``get()`` builds them on first use and again
     when they no longer fit, i.e. in a forked child (another pid: the inherited ones are abandoned, not
     closed), after ``close()``, or when ``settings()`` now reads other values (the replaced ones are
-    closed). ``settings`` is called on every ``get()``: pass a cached reader."""
+    closed). ``settings`` is called on every ``get()``: give it a cheap reader
+    (``shared.settings.get_settings`` parses again only when a ``REGQ_*`` variable changed)."""
 
     def __init__(self, build: Callable[[Settings], S], settings: Callable[[], Settings]) -> None:
         self._build = build
@@ -152,10 +153,7 @@ class PerProcess(Generic[S]):
         self._current: S | None = None
         self._pid = 0
         self._lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._after_fork)
-
-    def _after_fork(self) -> None:
-        self._lock = threading.Lock()  # another thread may have held it at the fork
+        _accessors.add(self)
 
     def get(self) -> S:
         settings = self._settings()
@@ -164,7 +162,7 @@ class PerProcess(Generic[S]):
             if current is not None and self._pid != os.getpid():
                 current.abandon()
                 current = None
-            elif current is not None and (current.closed or current.settings != settings):
+            elif current is not None and (current.closed or settings is not current.settings != settings):
                 current, stale = None, current
             if current is None:
                 current = self._current = self._build(settings)
@@ -172,3 +170,14 @@ class PerProcess(Generic[S]):
         if stale is not None:
             stale.close()
         return current
+
+
+_accessors: weakref.WeakSet[PerProcess[Any]] = weakref.WeakSet()
+
+
+def _fresh_locks_in_child() -> None:
+    for accessor in list(_accessors):
+        accessor._lock = threading.Lock()  # a thread of the parent may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_fresh_locks_in_child)

@@ -6,7 +6,9 @@ expected. Defaults live in :mod:`shared.defaults`.
 
 from __future__ import annotations
 
+import os
 import re
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
@@ -181,9 +183,21 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def get_settings() -> Settings:
-    """The settings the environment names now (no cache: whoever needs them for long keeps them).
+    """The settings the environment names now, parsed again only when a ``REGQ_*`` variable changed.
 
-    Called where a setting is used, never at import: a bad value then fails the command or process that
-    needs it, as a ConfigError naming the variable.
+    Cheap enough to call on every use (``tasks.runtime.get()`` does), so nothing needs reading at import
+    and nothing needs resetting: a bad value fails the command or process that uses it, as a ConfigError
+    naming the variable.
     """
+    return _settings_for(_regq_environment())
+
+
+def _regq_environment() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)))
+
+
+@lru_cache(maxsize=8)
+def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
+    # ``environment`` is the cache key only: Settings reads os.environ itself. A bad value raises and so
+    # is never cached.
     return load_settings()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init  # forked pool processes: tasks.runtime.get() checks the pid
+from celery.signals import worker_init
 
 from celeryconfig import celery_config
 from shared.errors import ConfigError

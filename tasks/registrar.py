@@ -12,6 +12,7 @@ from shared.execution import Defer, Done
 from shared.jobs import JobOutcome
 from tasks import runtime
 from tasks.app import app
+from tasks.publish import publish_record
 
 log = logging.getLogger(__name__)
 _HOST = socket.gethostname()
@@ -25,7 +26,21 @@ def deliver(task: Task, key: str) -> dict[str, object] | None:
         log.info("job %s deferred %.1f s: %s", key, step.countdown, step.reason)
         raise task.retry(countdown=step.countdown, max_retries=None)
     assert isinstance(step, Done)
+    _publish_follow_up(step.outcome)
     return _summary(step.outcome)
+
+
+def _publish_follow_up(outcome: JobOutcome | None) -> None:
+    """A register that left its nameserver step to a follow-up job (stored by the runner): publish it
+    now; should this publish be lost, the sweep republishes the stored, unpublished job."""
+    follow = (outcome.result or {}).get("follow_up") if outcome is not None else None
+    if not isinstance(follow, str):
+        return
+    rt = runtime.get()
+    record = rt.store.jobs.get(follow)
+    if record is not None and record.published_at is None:
+        publish_record(rt.producer, record)
+        rt.store.jobs.mark_published(follow)
 
 
 def _summary(outcome: JobOutcome | None) -> dict[str, object] | None:

@@ -1,4 +1,4 @@
-"""Shared fixtures: real Redis and real Postgres (see tests/services.py), unique namespaces per test."""
+"""Shared fixtures: real Redis and real Postgres (see testkit/services.py), unique namespaces per test."""
 
 from __future__ import annotations
 

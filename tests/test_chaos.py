@@ -57,6 +57,10 @@ def test_exactly_once_under_faults_duplicates_and_killed_workers(chaos_stack: St
     taken = sum(1 for j in run.plan.registers if j.taken)
     assert report.failed == taken and report.succeeded == report.submitted - taken
     assert len(report.kills) >= CONFIG.min_kills
+    # Recovery: every job final within 90 s of the last kill, and no job left due with no delivery for
+    # longer than the sweep's grace and back-off allow (a lost retry: grace + one sweep interval).
+    assert report.final_after_last_kill <= 90, report.table()
+    assert report.longest_due_wait <= 60, report.table()
     # Both kinds of injected fault really happened, at both providers.
     for provider in ("gandi", "rotld"):
         assert report.faults_injected[provider].get("commit_drop", 0) > 0, report.faults_injected

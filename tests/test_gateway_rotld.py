@@ -151,7 +151,7 @@ def test_info_and_not_found(sb: Sandbox, env: Env) -> None:
     for domain in ("altul.ro", "absent.ro"):
         with pytest.raises(NotFound) as caught:
             env.gw.info(domain, CTX)
-        assert caught.value.upstream_code == "50301"
+        assert caught.value.upstream_code == "50002"  # what the registry answers for an unknown domain
 
 
 # -- register and contacts ----------------------------------------------------------------------------

@@ -6,10 +6,12 @@ call plays the next delivery (also what a redelivery after a crash looks like).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,10 +68,18 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
-@pytest.fixture
-def rig(sandbox: Sandbox, tmp_path: Path) -> Iterator[Rig]:
+@contextmanager
+def build_rig(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    guard_wrapper: Callable[[LimiterGuard], Any] | None = None,
+    gateway_options: dict[str, dict[str, Any]] | None = None,
+    **overrides: Any,
+) -> Iterator[Rig]:
+    """A runner over real gateways and the sandbox; ``guard_wrapper`` may wrap the limiter guard (to
+    throttle chosen requests), ``gateway_options[name]`` go to that gateway's constructor."""
     sandbox.reset()
-    settings = load_settings(
+    values: dict[str, Any] = dict(
         gandi_api_url=sandbox.gandi_url,
         gandi_token="sandbox-token",
         rotld_api_url=sandbox.rotld_url,
@@ -85,6 +95,8 @@ def rig(sandbox: Sandbox, tmp_path: Path) -> Iterator[Rig]:
         rotld_rate="1000/s",
         rotld_burst=100,
     )
+    values.update(overrides)
+    settings = load_settings(**values)
     store = Store(f"sqlite:///{tmp_path / 'regq.db'}")
     store.upgrade()
     breaker = MemoryBreaker(
@@ -92,15 +104,31 @@ def rig(sandbox: Sandbox, tmp_path: Path) -> Iterator[Rig]:
     )
     limiter = MemoryLimiter()
     guard = LimiterGuard(limiter, settings, breaker)
+    wrapped = guard_wrapper(guard) if guard_wrapper else guard
     gateways = {
-        name: gateway_for(name, settings, store.audit, guard, store.contacts, sleep=lambda _s: None)
+        name: gateway_for(
+            name,
+            settings,
+            store.audit,
+            wrapped,
+            store.contacts,
+            **{"sleep": lambda _s: None, **(gateway_options or {}).get(name, {})},
+        )
         for name in ("gandi", "rotld")
     }
     runner = JobRunner(store, settings, breaker, gateways.__getitem__, MemoryDomainLock())
-    yield Rig(sandbox, store, runner, breaker, limiter)
-    for gateway in gateways.values():
-        gateway.close()
-    store.dispose()
+    try:
+        yield Rig(sandbox, store, runner, breaker, limiter)
+    finally:
+        for gateway in gateways.values():
+            gateway.close()
+        store.dispose()
+
+
+@pytest.fixture
+def rig(sandbox: Sandbox, tmp_path: Path) -> Iterator[Rig]:
+    with build_rig(sandbox, tmp_path) as built:
+        yield built
 
 
 # --- register -------------------------------------------------------------------------------------------

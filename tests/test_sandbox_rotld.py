@@ -200,9 +200,9 @@ def test_renew_and_info_need_our_domain(rotld: Any, sb: Sandbox) -> None:
             {"fqdn": "al-meu.ro", "owner": "us", "expires": "2031-03-04"},
         ],
     )
-    fails(rotld("domain-renew", domain="al-lor.ro", domain_period=1), "50301")
-    fails(rotld("domain-info", domain="al-lor.ro"), "50301")
-    fails(rotld("domain-info", domain="nimic.ro"), "50301")
+    fails(rotld("domain-renew", domain="al-lor.ro", domain_period=1), "50002")
+    fails(rotld("domain-info", domain="al-lor.ro"), "50002")
+    fails(rotld("domain-info", domain="nimic.ro"), "50002")
     assert ok(rotld("domain-info", domain="al-meu.ro"))["expiration_date"] == "2031-03-04"
     ok(rotld("domain-renew", domain="al-meu.ro", domain_period=1))
     assert ok(rotld("domain-info", domain="al-meu.ro"))["expiration_date"] == "2032-03-04"

@@ -14,7 +14,7 @@ the same way: an abstract base, a Redis backend, a memory backend, and a ``*_fro
 
 An unknown scheme is a :class:`~shared.errors.ConfigError` naming ``REGQ_REDIS_URL`` (never the URL: it
 may carry a password). Lua files stay beside the backend that runs them and are loaded through
-:func:`lua_script` (``importlib.resources``, read once per process, registered once per Redis client).
+:func:`lua_script` (package resources, read once per process, registered once per Redis client).
 """
 
 from shared.backends.base import Connection

@@ -32,6 +32,14 @@ _open: dict[str, Connection] = {}
 _open_lock = threading.Lock()
 
 
+def _fresh_lock_in_child() -> None:
+    global _open_lock
+    _open_lock = threading.Lock()  # a thread of the parent may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_fresh_lock_in_child)
+
+
 def connection_class(url: str) -> type[Connection]:
     """The connection class for ``url``'s scheme; ConfigError naming REGQ_REDIS_URL (not the URL) if none."""
     scheme = urlsplit(url).scheme.lower()

@@ -2,7 +2,8 @@
 
 After a create, a failure here never fails the register: the domain exists and is ours. The step is
 then reported in ``warnings`` and left to a follow-up ``nameservers`` job (stored by the runner), which
-compares what the registry shows with what was asked and changes only what differs.
+compares what the registry shows with what was asked and changes only what differs. A mere wait (our
+limiter, a 429) is not a failure: the register waits and resumes at this step.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ def _same(shown: list[str] | None, wanted: list[str]) -> bool:
 
 
 def complete_nameservers(ex: Execution, job: RegisterJob, shown: list[str] | None) -> dict[str, Any]:
-    """Make the nameservers what ``job`` asks, after the domain exists. Never raises an upstream error:
-    a failure becomes a warning and ``nameservers_pending`` (the runner then stores a follow-up job)."""
+    """Make the nameservers what ``job`` asks, after the domain exists. A wait (throttled, rate limited)
+    goes up: the job waits and resumes here (its create is recorded). A failure never fails the job: it
+    becomes a warning and ``nameservers_pending`` (the runner then stores a follow-up job)."""
     if not job.nameservers or _same(shown, job.nameservers):
         return {"warnings": [], "nameservers_pending": False}
     try:
@@ -30,6 +32,8 @@ def complete_nameservers(ex: Execution, job: RegisterJob, shown: list[str] | Non
     except LeaseLost:
         raise
     except RegqError as exc:
+        if exc.disposition == "wait":
+            raise
         warning = (
             f"the domain is registered, but setting its nameservers failed ({exc}); left to a follow-up job"
         )

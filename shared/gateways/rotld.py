@@ -90,6 +90,8 @@ PASSWORD_LENGTH = 16
 CLAIM_SECONDS = 60.0
 CONTACT_PENDING_RETRY_SECONDS = 5.0
 POLL_FIRST, POLL_MAX = 0.5, 2.0
+#: Commands about a domain already in our account: the registry's not-found answers mean NotFound.
+ON_OUR_DOMAIN = frozenset({"domain-info", "domain-renew", "domain-reset-ns", "check-renewal-availability"})
 log = get_logger("regq.gateways.rotld")
 
 
@@ -146,6 +148,8 @@ def envelope_data(response: HttpResponse) -> dict[str, Any]:
     if not isinstance(code, str | int) or "error" not in body:
         raise ProtocolError("answer is not a ROTLD envelope", provider=PROVIDER, status=status)
     code = str(code).strip()
+    if code.isdigit():  # "00200" and 200 alike: some answers carry the code as a JSON number
+        code = code.zfill(5)
     data = body.get("data")
     if code == SUCCESS and str(body.get("error")) in ("0", "False"):
         return data if isinstance(data, dict) else {}
@@ -254,6 +258,22 @@ class RotldGateway(Gateway):
         """One command. ``effect``: this request makes the job's effect (domain-register, domain-renew):
         the job's ``sending`` phase is recorded right before it leaves with credentials."""
         form = {"command": command, "lang": "en", "format": "json", **params}
+        try:
+            return self._send(command, form, ctx, idempotent=idempotent, effect=effect)
+        except (ValidationRejected, RegistryRefused) as exc:
+            # A command on a domain of ours answered "no such domain": NotFound, not a rejection.
+            if command in ON_OUR_DOMAIN and (exc.upstream_code or "") in NOT_FOUND_ON_INFO:
+                raise NotFound(
+                    f"{params.get('domain', '')} is not in our account ({exc.upstream_code}: {exc.message})",
+                    provider=PROVIDER,
+                    status=exc.status,
+                    upstream_code=exc.upstream_code,
+                ) from None
+            raise
+
+    def _send(
+        self, command: str, form: dict[str, str], ctx: CallContext, *, idempotent: bool, effect: bool
+    ) -> dict[str, Any]:
         return self.client.call(
             "POST",
             self.url,
@@ -358,10 +378,10 @@ class RotldGateway(Gateway):
         for any other registry error (the job then waits instead of re-sending a create)."""
         try:
             return self.info(domain, ctx)
-        except (ValidationRejected, RegistryRefused, NotFound) as exc:
+        except NotFound:
+            return None
+        except (ValidationRejected, RegistryRefused) as exc:
             code = exc.upstream_code or ""
-            if code in NOT_FOUND_ON_INFO:
-                return None
             raise NeedsOperator(
                 PROVIDER,
                 float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),

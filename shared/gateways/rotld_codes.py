@@ -41,8 +41,9 @@ RESULT_CODES: dict[str, tuple[type[UpstreamError], str | None]] = {
     "50301": (NotFound, None),  # [ours] not in our account
 }
 
-#: Answers to ``domain-info`` that mean "no such domain in our account": a reconciliation reads them
-#: as "our create never happened", never as a rejection of the job.
+#: Answers to ``domain-info`` (and the other commands on a domain of ours: renew, reset-ns) that mean "no
+#: such domain in our account": NotFound; a reconciliation reads them as "our create never happened",
+#: never as a rejection of the job.
 NOT_FOUND_ON_INFO: dict[str, str] = {
     "50002": "[ref] invalid domain: what the registry answers for a domain that does not exist",
     "10002": "[clients] read by public clients as 'no longer ours'",
