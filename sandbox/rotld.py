@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import time
 import re
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any

@@ -38,6 +38,20 @@ RDAP_BURST = 3
 WHOIS_RATE = "1/s"
 WHOIS_BURST = 2
 
+# --- RDAP (shared/registrydata/rdap) ------------------------------------------------------------------
+#: A refreshed IANA bootstrap copy lives here (one file per registry); the packaged snapshot otherwise.
+RDAP_BOOTSTRAP_DIR = "var/rdap-bootstrap"
+#: IANA serves the bootstrap with max-age=86400; a missing or unparsable Cache-Control is taken as a day.
+RDAP_BOOTSTRAP_MAX_AGE_SECONDS = 86400
+#: A running process looks for a newer refreshed copy this often (the maintenance task refreshes weekly).
+RDAP_BOOTSTRAP_RECHECK_SECONDS = 300
+#: RDAP answers are small (a domain ~10 KB, a RIR network ~100 KB); 1 MiB leaves room, stops hostile ones.
+RDAP_MAX_RESPONSE_BYTES = 1024 * 1024
+#: A lookup is a read: an RDAP server silent for 10 s is better skipped for the next listed one or WHOIS.
+RDAP_READ_TIMEOUT_SECONDS = 10.0
+#: A 403/422/notice rate limit without a stated wait: LACNIC blocks for about 5 minutes (upstreams.md).
+RDAP_RATE_LIMIT_WAIT_SECONDS = 300.0
+
 # --- circuit breaker ---------------------------------------------------------------------------------
 #: Five consecutive transient failures is a pattern, not bad luck.
 BREAKER_FAILURES = 5
@@ -63,6 +77,30 @@ HTTP_TRIES = 3
 HTTP_BACKOFF_SECONDS = (0.5, 1.0, 2.0)
 #: Polling for the read-after-create race at Gandi: total seconds to wait for the domain to appear.
 GANDI_VISIBILITY_WAIT_SECONDS = 20.0
+
+# --- lookups: DNS, caches, singleflight (shared/registrydata/dns, cache, singleflight) ---------------
+#: One A or AAAA query, every server and retry included: a resolver silent for 5 s is down for a lookup.
+DNS_TIMEOUT_SECONDS = 5.0
+#: One server's try within that: after 2 s of silence the query goes again (UDP loss) or to the next one.
+DNS_TRY_TIMEOUT_SECONDS = 2.0
+#: Registration data moves rarely (expiry once a year, statuses on transfers): an hour spares RDAP/WHOIS.
+LOOKUP_DOMAIN_TTL_SECONDS = 3600
+#: Nameserver addresses: most zones publish their NS glue with TTLs of an hour or more.
+LOOKUP_NS_TTL_SECONDS = 3600
+#: Who holds an address changes with a reallocation, months apart; RIRs throttle hardest (LACNIC ~10/min).
+LOOKUP_IPREG_TTL_SECONDS = 86400
+#: A "not found" may be registered a minute later: short, yet long enough to absorb a burst of repeats.
+LOOKUP_NEGATIVE_TTL_SECONDS = 300
+#: A singleflight leader's lease, renewed every third of it: a dead leader holds its key this long at most.
+LOOKUP_FLIGHT_LEASE_SECONDS = 5.0
+#: A follower waits this long for the leader: more than an RDAP exchange with its registrar hop takes.
+LOOKUP_FLIGHT_WAIT_SECONDS = 20.0
+#: A finished flight's result stays readable this long for its followers (they poll far more often).
+LOOKUP_FLIGHT_RESULT_TTL_SECONDS = 30.0
+#: Followers poll from 10 ms, growing by half each time up to 100 ms: quick hand-over, light on Redis.
+LOOKUP_FLIGHT_POLL_SECONDS = (0.01, 0.1)
+#: A follower whose leader failed without naming a wait tries again after this long (not at once).
+LOOKUP_FLIGHT_FAILED_RETRY_SECONDS = 5.0
 
 # --- tasks and delivery ------------------------------------------------------------------------------
 #: Redis broker redelivers an unacked message after this long; every countdown stays far below it.

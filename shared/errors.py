@@ -98,7 +98,7 @@ class FieldProblem:
 class JobValidationError(RegqError):
     """A job failed validation; ``problems`` names each field and why."""
 
-    final_status = "rejected"
+    final_status: ClassVar[FinalStatus] = "rejected"
 
     def __init__(self, problems: list[FieldProblem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))
@@ -136,13 +136,13 @@ class Inconsistent(RegqError):
     must look; the job fails rather than guess."""
 
     code = "inconsistent"
-    breaker = "success"
+    breaker: ClassVar[BreakerVerdict] = "success"
 
 
 class Throttled(RegqError):
     """The shared limiter (or an active block window) says wait ``retry_after`` seconds before calling."""
 
-    disposition = "wait"
+    disposition: ClassVar[Disposition] = "wait"
 
     def __init__(self, provider: str, retry_after: float, reason: str = "rate limit") -> None:
         super().__init__(f"{provider}: throttled by {reason}, retry in {retry_after:.3f} s")
@@ -180,7 +180,7 @@ class UpstreamError(RegqError):
     """An upstream call failed. ``code`` says how; the class attributes say what the runner does."""
 
     code: RegistrarErrorCode = RegistrarErrorCode.PROTOCOL
-    breaker = "success"  # an answer came back: the upstream is alive
+    breaker: ClassVar[BreakerVerdict] = "success"  # an answer came back: the upstream is alive
 
     def __init__(
         self,
@@ -207,7 +207,7 @@ class ValidationRejected(UpstreamError):
     """``fields`` names what the registrar rejected (e.g. ``owner.phone``, ``domain_password``)."""
 
     code = RegistrarErrorCode.VALIDATION
-    final_status = "rejected"
+    final_status: ClassVar[FinalStatus] = "rejected"
 
     def __init__(self, message: str, *, fields: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -231,20 +231,20 @@ class RegistryRefused(UpstreamError):
 
 class RateLimited(UpstreamError):
     code = RegistrarErrorCode.RATE_LIMITED
-    disposition = "wait"
+    disposition: ClassVar[Disposition] = "wait"
 
 
 class AnswerPending(UpstreamError):
     """The upstream answered "ask again later": retriable, but no sign of sickness for the breaker."""
 
     code = RegistrarErrorCode.TRANSIENT
-    disposition = "retry"
+    disposition: ClassVar[Disposition] = "retry"
 
 
 class TransientError(UpstreamError):
     code = RegistrarErrorCode.TRANSIENT
-    disposition = "retry"
-    breaker = "failure"
+    disposition: ClassVar[Disposition] = "retry"
+    breaker: ClassVar[BreakerVerdict] = "failure"
 
 
 class NotSentError(TransientError):
@@ -257,8 +257,8 @@ class AmbiguousError(TransientError):
 
 class ProtocolError(UpstreamError):
     code = RegistrarErrorCode.PROTOCOL
-    disposition = "retry"
-    breaker = "failure"
+    disposition: ClassVar[Disposition] = "retry"
+    breaker: ClassVar[BreakerVerdict] = "failure"
 
 
 class ResponseTooLarge(ProtocolError):
@@ -267,5 +267,5 @@ class ResponseTooLarge(ProtocolError):
 
 class BreakerOpen(UpstreamError):
     code = RegistrarErrorCode.BREAKER_OPEN
-    disposition = "wait"
-    breaker = "none"
+    disposition: ClassVar[Disposition] = "wait"
+    breaker: ClassVar[BreakerVerdict] = "none"

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     whois_iana_server: Annotated[tuple[str, int], NoDecode] = _host_port(defaults.WHOIS_IANA_SERVER, 43)
     whois_servers: Annotated[dict[str, tuple[str, int]], NoDecode] = Field(default_factory=dict)
     dns_nameservers: Annotated[list[tuple[str, int]], NoDecode] = Field(default_factory=list)
+    dns_timeout_seconds: float = Field(defaults.DNS_TIMEOUT_SECONDS, gt=0)
+    lookup_domain_ttl_seconds: float = Field(defaults.LOOKUP_DOMAIN_TTL_SECONDS, gt=0)
+    lookup_ns_ttl_seconds: float = Field(defaults.LOOKUP_NS_TTL_SECONDS, gt=0)
+    lookup_ipreg_ttl_seconds: float = Field(defaults.LOOKUP_IPREG_TTL_SECONDS, gt=0)
+    lookup_negative_ttl_seconds: float = Field(defaults.LOOKUP_NEGATIVE_TTL_SECONDS, gt=0)
+    lookup_flight_lease_seconds: float = Field(defaults.LOOKUP_FLIGHT_LEASE_SECONDS, gt=0)
+    lookup_flight_wait_seconds: float = Field(defaults.LOOKUP_FLIGHT_WAIT_SECONDS, gt=0)
 
     outbound_allow_private: bool = defaults.OUTBOUND_ALLOW_PRIVATE
     connect_timeout_seconds: float = Field(defaults.CONNECT_TIMEOUT_SECONDS, gt=0)

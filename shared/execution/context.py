@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.gateways.base import CallContext, Gateway
-from shared.jobs import LookupJob, RegisterJob, RenewJob
+from shared.jobs import AnyJob
 from shared.settings import Settings
 from shared.store import Store
 from shared.store.jobs import JobRecord
@@ -23,7 +23,7 @@ class Execution:
     settings: Settings
     gateway: Gateway
     record: JobRecord
-    job: RegisterJob | RenewJob | LookupJob
+    job: AnyJob
     owner: str
     #: raises LeaseLost once the lease or the domain lock is no longer ours (LeaseKeeper.check)
     check_alive: Callable[[], None] | None = None

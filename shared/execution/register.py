@@ -18,7 +18,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from shared.errors import DomainUnavailable, Inconsistent, ValidationRejected
+from shared import defaults
+from shared.errors import DomainUnavailable, Inconsistent, NeedsOperator, RegqError, ValidationRejected
 from shared.execution.context import Execution
 from shared.execution.dates import TOLERANCE, add_years
 from shared.execution.nameservers import complete_nameservers
@@ -54,7 +55,18 @@ def reconcile_register(ex: Execution, job: RegisterJob, settle: bool) -> dict[st
     the gateway's ``find``: the job waits; it never re-sends the create on a guess."""
     data = ex.record.phase_data or {}
     sent_on = date.fromisoformat(data.get("sent_on", utcnow().date().isoformat()))
-    info = ex.gateway.find(job.domain, ex.call, settle=settle)
+    try:
+        info = ex.gateway.find(job.domain, ex.call, settle=settle)
+    except RegqError as exc:
+        if exc.disposition != "final":
+            raise  # a wait or a retry: ask again later
+        # Refused (auth, a rule of ours...): we cannot tell whether our create happened. Neither fail the
+        # job (the domain may be ours) nor send again: wait for a human.
+        raise NeedsOperator(
+            ex.gateway.name,
+            float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
+            f"reconciling {job.domain} failed ({exc}); cannot tell whether our create happened",
+        ) from None
     if info is None:
         return None
     if not _consistent(info, job, sent_on):

@@ -38,7 +38,7 @@ from shared.execution.register import SENDING, reconcile_register, run_register
 from shared.execution.renew import run_renew
 from shared.execution.steps import Defer, Done, Step
 from shared.gateways.base import Gateway
-from shared.jobs import JobStatus, LookupJob, NameserversJob, RegisterJob, RenewJob, parse_job
+from shared.jobs import AnyJob, JobStatus, NameserversJob, RegisterJob, RenewJob, parse_job
 from shared.locks import DomainLock
 from shared.names import parse_domain, registrar_for
 from shared.settings import Settings
@@ -46,7 +46,6 @@ from shared.store import ClaimState, Store
 from shared.store.jobs import JobRecord
 from shared.store.schema import utcnow
 
-AnyJob = RegisterJob | RenewJob | LookupJob | NameserversJob
 log = logging.getLogger(__name__)
 
 HANDLERS: dict[str, Callable[[Execution], dict[str, Any]]] = {
@@ -258,4 +257,5 @@ class JobRunner:
 
 def _code(exc: Exception) -> str:
     code = getattr(exc, "code", None)
-    return str(code.value if hasattr(code, "value") else code or type(exc).__name__)
+    value = getattr(code, "value", code)
+    return str(value or type(exc).__name__)

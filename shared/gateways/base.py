@@ -131,8 +131,11 @@ def parse_day(value: Any) -> date | None:
 
 
 class ContactClaimLike(Protocol):
-    contact_id: str | None
-    claimed: bool
+    @property
+    def contact_id(self) -> str | None: ...
+
+    @property
+    def claimed(self) -> bool: ...
 
 
 class ContactDirectory(Protocol):

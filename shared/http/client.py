@@ -202,8 +202,8 @@ class OutboundClient:
         """Like :meth:`request`, with ``interpret`` mapping the answer to a value or a typed error.
 
         An error raised by ``interpret`` is recorded in the audit row and takes part in the retry decision.
-        ``before_request`` runs before every request (retries included), before its token: the job's
-        lease check raises there once another delivery took the job over.
+        ``before_request`` runs right before every request leaves (retries included, after its token):
+        the job's lease check raises there once another delivery took the job over.
         ``before_send`` runs right before a request that can have an effect leaves (after its limiter
         token; with Digest auth, before the send that carries credentials, not the one that earns the
         challenge). Gateways pass it only for the request that makes the job's effect.
@@ -272,10 +272,10 @@ class OutboundClient:
         target = self._preflight(url)
         redirects = 0
         while True:
-            if before_request is not None:
-                before_request()  # e.g. the job's lease check: LeaseLost stops the call before its token
             if self.guard is not None:
-                self.guard.before_request(self.provider, operation)
+                self.guard.before_request(self.provider, operation)  # may sleep a little for its token
+            if before_request is not None:
+                before_request()  # the job's lease check, as late as possible: LeaseLost stops the send
             started = time.monotonic()
             status: int | None = None
             retry_after: float | None = None

@@ -39,7 +39,7 @@ class DigestState:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.chal: dict[str, str] = {}
+        self.chal: dict[str, str | None] = {}
         self.last_nonce = ""
         self.nonce_count = 0
         self.challenges = 0  # 401 challenges seen by this process (for tests and the demo's figures)
@@ -51,7 +51,7 @@ class DigestState:
             self.challenges += 1
             self.chal = chal
             # build_digest_header counts from here: the next header carries nc=00000001 for this nonce.
-            self.last_nonce = chal.get("nonce", "")
+            self.last_nonce = chal.get("nonce") or ""
             self.nonce_count = 0
 
 
@@ -95,7 +95,7 @@ class MeteredDigestAuth(HTTPDigestAuth):
         super().__init__(username, password)
         self._before_resend = before_resend
         self.state = state
-        self._thread_local = _SharedLocal(state)
+        self._thread_local = _SharedLocal(state)  # type: ignore[assignment]  # same attributes, shared
         self._armed = threading.local()
 
     def init_per_thread_state(self) -> None:

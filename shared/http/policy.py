@@ -35,9 +35,12 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 @dataclass(frozen=True)
 class OutboundPolicy:
-    """What one client may reach. ``resolver`` is ``socket.getaddrinfo`` (replaceable in tests)."""
+    """What one client may reach. ``resolver`` is ``socket.getaddrinfo`` (replaceable in tests).
 
-    allowed_hosts: frozenset[str]
+    ``allowed_hosts`` None: any host whose addresses pass the vetting (RDAP servers named by the IANA
+    bootstrap or a ``related`` link); the scheme and address checks still apply to every request."""
+
+    allowed_hosts: frozenset[str] | None
     allow_private: bool = False
     connect_timeout: float = defaults.CONNECT_TIMEOUT_SECONDS
     read_timeout: float = defaults.READ_TIMEOUT_SECONDS
@@ -140,7 +143,7 @@ def check_url(url: str, policy: OutboundPolicy) -> SplitResult:
         raise OutboundRefused(f"URL {_safe_url(url)!r} has no host")
     if parts.username is not None or parts.password is not None:
         raise OutboundRefused("URLs with user-info are refused (credentials go in headers)")
-    if host not in policy.allowed_hosts:
+    if policy.allowed_hosts is not None and host not in policy.allowed_hosts:
         allowed = ", ".join(sorted(policy.allowed_hosts))
         raise OutboundRefused(f"host {host!r} is not on the allowlist ({allowed})")
     scheme = parts.scheme.lower()

@@ -11,7 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from shared.errors import IdempotencyConflict, JobNotFound
-from shared.jobs import FINAL_STATUSES, JobKind, JobOutcome, JobStatus, LookupJob, RegisterJob, RenewJob
+from shared.jobs import (
+    FINAL_STATUSES,
+    AnyJob,
+    JobKind,
+    JobOutcome,
+    JobStatus,
+)
 from shared.store.database import Database
 from shared.store.schema import JobRow, UTCDateTime, utcnow
 
@@ -114,7 +120,7 @@ class JobStore:
         self.db = db
 
     # --- producing -------------------------------------------------------------------------------------
-    def create(self, key: str, job: RegisterJob | RenewJob | LookupJob) -> tuple[JobRecord, bool]:
+    def create(self, key: str, job: AnyJob) -> tuple[JobRecord, bool]:
         """Insert the job, or return the existing one for the same key and parameters.
 
         Raises IdempotencyConflict when the key exists with other parameters.

@@ -1,0 +1,121 @@
+"""What a lookup answers. The JSON shape (``DomainLookup.to_dict()``) is an interface: producers, the
+``regq lookup`` command and the lookup job's ``result`` all use it::
+
+    {"domain", "apex", "registered": true|false|null,
+     "registration": null | {"source": "rdap"|"whois", "server", "registrar", "created", "expires",
+                             "updated", "statuses": [], "nameservers": [], "registrant"},
+     "nameservers": [{"host", "ips": []}], "ip_registrants": {"<ip>": "<name>"},
+     "partial": false, "reason": null, "retry_after": null}
+
+Dates are ISO 8601 (``YYYY-MM-DD`` when the source gives a day, else the UTC instant), host names lower
+case without a trailing dot, unknown values ``None``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+Source = Literal["rdap", "whois"]
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def host_name(raw: str) -> str:
+    """A host name as regq shows it: lower case, no trailing dot, A-label kept as given."""
+    return raw.strip().rstrip(".").lower()
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One registry's (or registrar's) view of a domain, from RDAP or WHOIS."""
+
+    source: Source
+    server: str  # the RDAP base URL or WHOIS host that answered
+    registrar: str | None = None
+    created: date | datetime | None = None
+    expires: date | datetime | None = None
+    updated: date | datetime | None = None
+    statuses: list[str] = field(default_factory=list)
+    nameservers: list[str] = field(default_factory=list)
+    registrant: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "server": self.server,
+            "registrar": self.registrar,
+            "created": _iso(self.created),
+            "expires": _iso(self.expires),
+            "updated": _iso(self.updated),
+            "statuses": list(self.statuses),
+            "nameservers": list(self.nameservers),
+            "registrant": self.registrant,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Registration:
+        def day(value: Any) -> date | datetime | None:
+            if not value:
+                return None
+            return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+
+        return cls(
+            source=data["source"],
+            server=data["server"],
+            registrar=data.get("registrar"),
+            created=day(data.get("created")),
+            expires=day(data.get("expires")),
+            updated=day(data.get("updated")),
+            statuses=list(data.get("statuses") or []),
+            nameservers=list(data.get("nameservers") or []),
+            registrant=data.get("registrant"),
+        )
+
+
+@dataclass(frozen=True)
+class DomainAnswer:
+    """What a registration-data source says of one domain: registered with its data, or not registered.
+
+    ``registered`` is None only when the source could not tell (then ``registration`` is None too)."""
+
+    registered: bool | None
+    registration: Registration | None = None
+
+
+@dataclass(frozen=True)
+class NameserverAddresses:
+    host: str
+    ips: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "ips": list(self.ips)}
+
+
+@dataclass
+class DomainLookup:
+    domain: str
+    apex: str
+    registered: bool | None = None
+    registration: Registration | None = None
+    nameservers: list[NameserverAddresses] = field(default_factory=list)
+    ip_registrants: dict[str, str | None] = field(default_factory=dict)
+    partial: bool = False
+    reason: str | None = None
+    retry_after: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "apex": self.apex,
+            "registered": self.registered,
+            "registration": self.registration.to_dict() if self.registration else None,
+            "nameservers": [n.to_dict() for n in self.nameservers],
+            "ip_registrants": dict(self.ip_registrants),
+            "partial": self.partial,
+            "reason": self.reason,
+            "retry_after": self.retry_after,
+        }
