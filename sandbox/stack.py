@@ -8,6 +8,7 @@ import urllib.request
 from types import TracebackType
 from typing import Any
 
+from sandbox.dns import DnsServer
 from sandbox.gandi import GandiProvider
 from sandbox.httpbase import SandboxServer
 from sandbox.rotld import RotldProvider
@@ -124,7 +125,13 @@ class Sandbox(SandboxClient):
         super().__init__(self.gandi_server.base_url, self.rotld_server.base_url)
         self.gandi_url = self.gandi_server.base_url + "/v5"
         self.rotld_url = self.rotld_server.base_url
+        self.dns = DnsServer(host)  # A/AAAA for lookups: seed with self.dns.zone.seed({host: [ip]})
         self._started = False
+
+    @property
+    def dns_address(self) -> tuple[str, int]:
+        """(ip, port) of the DNS stand-in, UDP and TCP (for REGQ_DNS_NAMESERVERS: dns.nameservers_setting)."""
+        return self.dns.address
 
     def urls(self) -> dict[str, str]:
         return {
@@ -138,12 +145,14 @@ class Sandbox(SandboxClient):
         if not self._started:
             self.gandi_server.start()
             self.rotld_server.start()
+            self.dns.start()
             self._started = True
         return self
 
     def close(self) -> None:
         self.gandi_server.stop()
         self.rotld_server.stop()
+        self.dns.stop()
         self._started = False
 
     def __enter__(self) -> Sandbox:

@@ -186,3 +186,19 @@ def test_a_delivery_frozen_past_its_lease_stops_before_its_next_call(
         assert steps == [Done(None)]  # it noticed and stopped
         assert rig.requests("gandi") == requests_before  # no request after the thaw
         assert rig.effects("gandi", "inghetat.com") == {"create": 1}
+
+
+def test_the_worst_case_block_of_one_request_is_explicit() -> None:
+    from shared import defaults
+    from shared.backoff import jitter, worst_case_request_seconds
+
+    assert jitter(10.0, lambda: 0.0) == 10.0 and jitter(10.0, lambda: 1.0) == 11.0  # +1 s at most
+    assert jitter(0.4, lambda: 1.0) == pytest.approx(0.6)  # a quarter, plus 0.1 s of room
+    worst = worst_case_request_seconds(
+        defaults.HTTP_TRIES,
+        defaults.CONNECT_TIMEOUT_SECONDS,
+        defaults.READ_TIMEOUT_SECONDS,
+        defaults.HTTP_BACKOFF_SECONDS,
+        defaults.MAX_INLINE_WAIT_MS,
+    )
+    assert worst == pytest.approx(3 * (5 + 30 + 0.3) + (0.5 + 0.225) + (1.0 + 0.35))

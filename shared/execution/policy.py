@@ -11,8 +11,9 @@ tree and the table are in :mod:`shared.errors`); this module only reads them, pl
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
+
+from shared import backoff
 
 from shared.breaker.base import Breaker, Permit
 from shared.errors import BreakerVerdict, Disposition, FinalStatus, RegqError
@@ -52,10 +53,10 @@ def may_retry(attempt: int, max_attempts: int) -> bool:
 
 def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
     """Exponential backoff after failed attempt ``attempt``, at least the upstream's ``retry_after``."""
-    wait = min(base * 2 ** max(0, attempt - 1), cap)
+    wait = backoff.exponential(attempt, base, cap)
     return max(wait, retry_after) if retry_after is not None else wait
 
 
 def jitter(seconds: float) -> float:
-    """The one jitter regq uses for a wait it schedules: up to +25 %, at most 1 s, never less."""
-    return seconds + random.uniform(0, min(1.0, seconds / 4 + 0.1))
+    """The one jitter (:func:`shared.backoff.jitter`): never shorter, up to a quarter longer."""
+    return backoff.jitter(seconds)

@@ -15,7 +15,8 @@ Per request (retries and the one followed redirect included), in order:
    :class:`~shared.audit.ApiCall` row: path only, status, latency, error code, job key, attempt.
 
 Retries inside one call: up to ``tries`` (settings.http_tries), backoff ``HTTP_BACKOFF_SECONDS`` with
-+-25 % jitter through an injectable ``sleep``. A NotSentError is always retried (nothing reached the
+the one jitter (:mod:`shared.backoff`: never shorter, up to a quarter longer) through an injectable
+``sleep``. A NotSentError is always retried (nothing reached the
 server). Other transient errors (read timeout, dropped connection, 5xx without ``Retry-After``) are retried
 only for ``idempotent`` requests: a register/renew POST that may have reached the server is never re-sent
 blindly; its AmbiguousError goes up so the task layer reconciles.
@@ -37,7 +38,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
 
-from shared import defaults
+from shared import backoff, defaults
 from shared.audit import ApiCall, AuditSink
 from shared.errors import (
     NotSentError,
@@ -247,7 +248,7 @@ class OutboundClient:
 
     def _delay(self, number: int) -> float:
         base = self.backoff[min(number - 1, len(self.backoff) - 1)]
-        return max(0.0, base * (0.75 + 0.5 * self.rng()))
+        return backoff.jitter(base, self.rng)
 
     def _preflight(self, url: str) -> SplitResult:
         try:

@@ -43,10 +43,14 @@ class DnsResolver:
         try:
             self._resolver = dns.resolver.Resolver(configure=not nameservers)
         except dns.resolver.NoResolverConfiguration:
-            raise ConfigError(NAMESERVERS_VARIABLE, "no system resolver configured; set ip[:port],...") from None
+            raise ConfigError(
+                NAMESERVERS_VARIABLE, "no system resolver configured; set ip[:port],..."
+            ) from None
         if nameservers:
             try:
-                self._resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
+                self._resolver.nameservers = [
+                    dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers
+                ]
             except ValueError:
                 raise ConfigError(NAMESERVERS_VARIABLE, "each entry must be an IP address[:port]") from None
         self._resolver.cache = None
