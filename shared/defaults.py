@@ -37,6 +37,14 @@ RDAP_BURST = 3
 #: WHOIS servers answer throttling as plain text and block for minutes: stay slow.
 WHOIS_RATE = "1/s"
 WHOIS_BURST = 2
+#: A WHOIS throttling text without a figure (PIR, CZ.NIC, DENIC): wait a minute before that host again.
+WHOIS_THROTTLE_SECONDS = 60
+#: The whole WHOIS answer (not each recv) must arrive within this; real answers take well under a second.
+WHOIS_READ_DEADLINE_SECONDS = 15.0
+#: Real WHOIS answers are a few KiB (the longest sample is about 10 KiB); more is hostile or broken.
+WHOIS_MAX_RESPONSE_BYTES = 256 * 1024
+#: IANA's referral for a TLD changes a few times a year: a process asks IANA once a day per TLD.
+WHOIS_REFERRAL_TTL_SECONDS = 86400
 
 # --- RDAP (shared/registrydata/rdap) ------------------------------------------------------------------
 #: A refreshed IANA bootstrap copy lives here (one file per registry); the packaged snapshot otherwise.

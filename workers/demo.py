@@ -86,6 +86,9 @@ def build_batch(total: int, seed: int = 7) -> Batch:
     for i in range(n_ro):
         owner = person(rng, "RO") if i % 3 else company(rng)
         job = {"kind": "register", "domain": f"demo{run}-{i}.ro", "years": 1, "owner": owner}
+        if i == 0:  # an in-zone nameserver: its glue record is created at the registry first
+            job["nameservers"] = [f"ns1.demo{run}-0.ro", "ns2.example.net"]
+            job["glue"] = {f"ns1.demo{run}-0.ro": ["185.199.108.153"]}
         batch.add(job, "register")
         registered.append(job)
     for i in range(n_renew):

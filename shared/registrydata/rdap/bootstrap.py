@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 from shared import defaults
 from shared.errors import ConfigError, RegqError
+from shared.registrydata.rdap.store import BootstrapStore
 from shared.settings import Settings
 
 FILES = ("dns.json", "ipv4.json", "ipv6.json")
@@ -163,6 +164,19 @@ def bootstrap_directory(settings: Settings) -> Path | None:
     return path
 
 
+def load_stored(store: BootstrapStore) -> Bootstrap | None:
+    """The refreshed copy in ``store`` when all three files are there and well-formed, else None."""
+    entries = {name: store.load(name) for name in FILES}
+    if any(entry is None for entry in entries.values()):
+        return None
+    docs = {name: entry.document for name, entry in entries.items() if entry is not None}
+    fetched = max(entry.fetched_at for entry in entries.values() if entry is not None)
+    try:
+        return Bootstrap.from_documents(docs, f"refreshed copy (fetched at {fetched:.0f})")
+    except BootstrapError:
+        return None
+
+
 class BootstrapSource:
     """The bootstrap a process matches against now.
 
@@ -174,7 +188,7 @@ class BootstrapSource:
     def __init__(
         self,
         settings: Settings,
-        store: Any = None,
+        store: BootstrapStore | None = None,
         *,
         recheck_seconds: float = defaults.RDAP_BOOTSTRAP_RECHECK_SECONDS,
         clock: Callable[[], float] = time.monotonic,
@@ -206,11 +220,7 @@ class BootstrapSource:
             return self._current
 
     def _stored(self) -> Bootstrap | None:
-        if self.store is None:
-            return None
-        from shared.registrydata.rdap.refresh import load_stored  # refresh imports this module
-
-        return load_stored(self.store)
+        return load_stored(self.store) if self.store is not None else None
 
     def domain_servers(self, name: str) -> list[str]:
         return self.current().domain_servers(name, allow_http=self.allow_http)
