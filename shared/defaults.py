@@ -162,3 +162,5 @@ REGISTRY_LAG_RECHECK_SECONDS = 60
 REGISTRY_LAG_LIMIT_SECONDS = 3600
 #: A reconciliation the registry answered ambiguously is re-read this often while it waits for a human.
 NEEDS_OPERATOR_RECHECK_SECONDS = 600
+#: A lookup sub-step that was throttled or down without saying for how long is asked again after this.
+LOOKUP_RETRY_AFTER_SECONDS = 30

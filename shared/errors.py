@@ -11,7 +11,8 @@
     ├── Throttled                   our shared limiter says wait                     wait / - / -
     │   ├── ContactPending          another job is creating the same contact         wait / - / -
     │   ├── AwaitingRegistry        change accepted; the registry does not show it   wait / - / -
-    │   └── NeedsOperator           ambiguous registry answer: a human must look     wait / - / -
+    │   ├── NeedsOperator           ambiguous registry answer: a human must look     wait / - / -
+    │   └── PartialLookup           a lookup answered part of its data (.result)      wait / - / -
     └── UpstreamError               an upstream call failed; .code (RegistrarErrorCode)
         ├── AuthError               401/403: bad or expired credentials, never retried  final / ok / failed
         ├── ValidationRejected      the registrar rejected the content; .fields      final / ok / rejected
@@ -174,6 +175,15 @@ class NeedsOperator(Throttled):
 
     def __init__(self, provider: str, retry_after: float, reason: str) -> None:
         super().__init__(provider, retry_after, f"needs an operator: {reason}")
+
+
+class PartialLookup(Throttled):
+    """A lookup's sub-step was throttled or down: ``result`` holds what is known (``partial: true``); the
+    job is stored as ``partial`` and runs again after ``retry_after`` for the rest (not an attempt)."""
+
+    def __init__(self, retry_after: float, reason: str, result: dict[str, Any]) -> None:
+        super().__init__("lookup", retry_after, f"partial lookup: {reason}")
+        self.result = result
 
 
 class UpstreamError(RegqError):

@@ -49,6 +49,7 @@ class JobStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     WAITING = "waiting"
+    PARTIAL = "partial"  # a lookup that answered part of its data; it runs again for the rest
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REJECTED = "rejected"
@@ -213,9 +214,13 @@ class RenewJob(_RegistrarJob):
 
 
 class LookupJob(_JobBase):
-    """Look up a domain's availability and registration data."""
+    """Look up a domain's registration data (registrar, dates, statuses, nameservers and their addresses,
+    who holds those addresses); with ``availability``, ask its registrar whether it can be registered."""
 
     kind: Literal["lookup"] = "lookup"
+    availability: bool = Field(
+        False, description="Ask the domain's registrar whether it is available (and its price) instead"
+    )
 
 
 class NameserversJob(_NameserverSet, _RegistrarJob):

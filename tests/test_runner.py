@@ -320,16 +320,18 @@ def test_dry_run_validates_at_the_registrar_without_acting(rig: Rig) -> None:
 
 def test_lookup_answers_availability_and_pending_does_not_trip_the_breaker(rig: Rig) -> None:
     rig.sandbox.seed_domains("gandi", [{"fqdn": "seen.com", "owner": "other", "expires": "2030-01-01"}])
-    free = rig.until_final(rig.submit({"kind": "lookup", "domain": "free-name.com"}))
-    taken = rig.until_final(rig.submit({"kind": "lookup", "domain": "seen.com"}))
+    free = rig.until_final(rig.submit({"kind": "lookup", "domain": "free-name.com", "availability": True}))
+    taken = rig.until_final(rig.submit({"kind": "lookup", "domain": "seen.com", "availability": True}))
     assert free.status is taken.status is JobStatus.SUCCEEDED
     assert free.result["available"] is True and taken.result["available"] is False
-    step = rig.deliver(rig.submit({"kind": "lookup", "domain": "pending-name.com"}))
+    step = rig.deliver(rig.submit({"kind": "lookup", "domain": "pending-name.com", "availability": True}))
     assert isinstance(step, Defer) and step.counted
     assert rig.breaker.state("gandi").failures == 0
-    unsupported = rig.until_final(rig.submit({"kind": "lookup", "domain": "example.de"}))
+    unsupported = rig.until_final(
+        rig.submit({"kind": "lookup", "domain": "example.de", "availability": True})
+    )
     assert (
-        unsupported.status is JobStatus.REJECTED and "no lookup source for .de" in unsupported.error_message
+        unsupported.status is JobStatus.REJECTED and "no registrar handles .de" in unsupported.error_message
     )
 
 

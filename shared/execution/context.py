@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.gateways.base import CallContext, Gateway
 from shared.jobs import AnyJob
+from shared.registrydata.pipeline import Pipeline
 from shared.settings import Settings
 from shared.store import Store
 from shared.store.jobs import JobRecord
@@ -21,13 +22,22 @@ class LeaseLost(Exception):
 class Execution:
     store: Store
     settings: Settings
-    gateway: Gateway
+    gateway: Gateway | None  # the registrar's; None for a registration-data lookup
     record: JobRecord
     job: AnyJob
     owner: str
     #: raises LeaseLost once the lease or the domain lock is no longer ours (LeaseKeeper.check)
     check_alive: Callable[[], None] | None = None
+    #: the registration-data lookups (RDAP/WHOIS/DNS), for a lookup job
+    lookups: Pipeline | None = None
     _armed: tuple[str, dict[str, Any] | None] | None = field(default=None, repr=False)
+
+    @property
+    def registrar(self) -> Gateway:
+        """The registrar's gateway (register, renew, nameservers and availability jobs have one)."""
+        if self.gateway is None:
+            raise RuntimeError(f"{self.record.key}: this job has no registrar gateway")
+        return self.gateway
 
     @property
     def key(self) -> str:

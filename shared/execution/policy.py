@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import backoff
-
 from shared.breaker.base import Breaker, Permit
 from shared.errors import BreakerVerdict, Disposition, FinalStatus, RegqError
 

@@ -56,14 +56,14 @@ def reconcile_register(ex: Execution, job: RegisterJob, settle: bool) -> dict[st
     data = ex.record.phase_data or {}
     sent_on = date.fromisoformat(data.get("sent_on", utcnow().date().isoformat()))
     try:
-        info = ex.gateway.find(job.domain, ex.call, settle=settle)
+        info = ex.registrar.find(job.domain, ex.call, settle=settle)
     except RegqError as exc:
         if exc.disposition != "final":
             raise  # a wait or a retry: ask again later
         # Refused (auth, a rule of ours...): we cannot tell whether our create happened. Neither fail the
         # job (the domain may be ours) nor send again: wait for a human.
         raise NeedsOperator(
-            ex.gateway.name,
+            ex.registrar.name,
             float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
             f"reconciling {job.domain} failed ({exc}); cannot tell whether our create happened",
         ) from None
@@ -82,10 +82,10 @@ def run_register(ex: Execution) -> dict[str, Any]:
     job = ex.job
     assert isinstance(job, RegisterJob)
     if job.dry_run:
-        verdict = ex.gateway.dry_run_register(job, ex.call)
+        verdict = ex.registrar.dry_run_register(job, ex.call)
         if not verdict.ok:
             detail = "; ".join(verdict.errors or verdict.messages) or "refused"
-            raise ValidationRejected(f"dry run refused: {detail}", provider=ex.gateway.name)
+            raise ValidationRejected(f"dry run refused: {detail}", provider=ex.registrar.name)
         return verdict.to_dict()
     data = ex.record.phase_data or {}
     if ex.record.phase == SENT:  # the create was answered and recorded; finish the steps after it
@@ -100,7 +100,7 @@ def run_register(ex: Execution) -> dict[str, Any]:
         ex.set_phase(CHECKED, {**data, "checked_at": utcnow().isoformat()})
     ex.arm(SENDING, {"sent_on": utcnow().date().isoformat(), "fingerprint": job.params_hash()[:16]})
     try:
-        registered = ex.gateway.register(job, ex.call)
+        registered = ex.registrar.register(job, ex.call)
     except DomainUnavailable:
         # Taken: by someone else, or by our own earlier send that the registrar had not shown yet.
         if sent_before:

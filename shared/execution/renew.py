@@ -36,8 +36,8 @@ def _still_lagging(ex: Execution, job: RenewJob, expected: date, target: date, s
     waited = (utcnow() - datetime.fromisoformat(since)).total_seconds()
     reason = f"{job.domain}: the renewal was accepted but the registrar still shows {expected}, not {target}"
     if waited > defaults.REGISTRY_LAG_LIMIT_SECONDS:
-        raise NeedsOperator(ex.gateway.name, float(defaults.REGISTRY_LAG_RECHECK_SECONDS), reason)
-    raise AwaitingRegistry(ex.gateway.name, float(defaults.REGISTRY_LAG_RECHECK_SECONDS), reason)
+        raise NeedsOperator(ex.registrar.name, float(defaults.REGISTRY_LAG_RECHECK_SECONDS), reason)
+    raise AwaitingRegistry(ex.registrar.name, float(defaults.REGISTRY_LAG_RECHECK_SECONDS), reason)
 
 
 def run_renew(ex: Execution) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def run_renew(ex: Execution) -> dict[str, Any]:
     data = ex.record.phase_data or {}
     if ex.record.phase == SENT:  # answered and recorded; only the outcome was not: finish from the record
         return {"expires_at": data["expires_at"], "previous_expiry": data.get("expected"), "reconciled": True}
-    info = ex.gateway.info(job.domain, ex.call)  # NotFound: not in our account
+    info = ex.registrar.info(job.domain, ex.call)  # NotFound: not in our account
     current = info.expires_at
     if current is None:
         raise Inconsistent(f"the registrar shows no expiry date for {job.domain}")
@@ -68,7 +68,7 @@ def run_renew(ex: Execution) -> dict[str, Any]:
         _still_lagging(ex, job, expected, target, data.get("answered_at", utcnow().isoformat()))
     ex.arm(SENDING, {"expected": expected.isoformat(), "years": job.years})
     try:
-        renewed = ex.gateway.renew(job, ex.call, expected=target)
+        renewed = ex.registrar.renew(job, ex.call, expected=target)
     except AwaitingRegistry:
         answered = {"expected": expected.isoformat(), "years": job.years, "answered_at": utcnow().isoformat()}
         ex.set_phase(ANSWERED, answered)

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from shared.breaker.base import Breaker
-from shared.errors import JobValidationError, RegqError
+from shared.breaker.base import Breaker, Permit
+from shared.errors import JobValidationError, PartialLookup, RegqError
 from shared.execution import policy
 from shared.execution.context import Execution, LeaseLost
 from shared.execution.lease import LeaseKeeper
@@ -38,9 +38,10 @@ from shared.execution.register import SENDING, reconcile_register, run_register
 from shared.execution.renew import run_renew
 from shared.execution.steps import Defer, Done, Step
 from shared.gateways.base import Gateway
-from shared.jobs import AnyJob, JobStatus, NameserversJob, RegisterJob, RenewJob, parse_job
+from shared.jobs import AnyJob, JobStatus, LookupJob, NameserversJob, RegisterJob, RenewJob, parse_job
 from shared.locks import DomainLock
 from shared.names import parse_domain, registrar_for
+from shared.registrydata.pipeline import Pipeline
 from shared.settings import Settings
 from shared.store import ClaimState, Store
 from shared.store.jobs import JobRecord
@@ -48,6 +49,8 @@ from shared.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 
+#: The pseudo-provider of registration-data lookups (no registrar, no registrar breaker).
+REGISTRY_DATA = "registrydata"
 HANDLERS: dict[str, Callable[[Execution], dict[str, Any]]] = {
     "register": run_register,
     "renew": run_renew,
@@ -64,12 +67,14 @@ class JobRunner:
         breaker: Breaker,
         gateways: Callable[[str], Gateway],
         locks: DomainLock,
+        lookups: Callable[[], Pipeline] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.breaker = breaker
         self.gateways = gateways
         self.locks = locks
+        self.lookups = lookups
 
     def run(self, key: str, owner: str) -> Step:
         claim = self.store.jobs.claim(key, owner, self.settings.lease_seconds)
@@ -113,15 +118,26 @@ class JobRunner:
                 owner,
                 JobStatus.REJECTED,
                 code="unsupported",
-                message=f"no lookup source for .{parse_domain(job.domain).tld} yet",
+                message=f"no registrar handles .{parse_domain(job.domain).tld}: ask without availability",
             )
         if not policy.may_run(record.attempts, self.settings.max_attempts):
             return self._give_up(record, owner, job, provider, keeper, "attempts exhausted")
-        permit = self.breaker.before_call(provider)
-        if not permit.allowed:
-            reason = f"circuit breaker for {provider} is {permit.state}; retry in {permit.retry_after:.0f} s"
-            return self._defer(record, owner, permit.retry_after, reason, counted=False)
-        ex = Execution(self.store, self.settings, self.gateways(provider), record, job, owner, keeper.check)
+        if provider == REGISTRY_DATA:
+            # RDAP/WHOIS/DNS hosts are many: each has its own limiter key and block windows; the
+            # registrar breakers are not theirs to trip.
+            permit = Permit(allowed=True, probe=False, state="closed", retry_after=0.0)
+            ex = Execution(
+                self.store, self.settings, None, record, job, owner, keeper.check, self._pipeline()
+            )
+        else:
+            permit = self.breaker.before_call(provider)
+            if not permit.allowed:
+                reason = (
+                    f"circuit breaker for {provider} is {permit.state}; retry in {permit.retry_after:.0f} s"
+                )
+                return self._defer(record, owner, permit.retry_after, reason, counted=False)
+            gateway = self.gateways(provider)
+            ex = Execution(self.store, self.settings, gateway, record, job, owner, keeper.check)
         try:
             result = HANDLERS[job.kind](ex)
         except LeaseLost:
@@ -150,7 +166,8 @@ class JobRunner:
         retry_after = getattr(exc, "retry_after", None)
         if decision.disposition == "wait":
             wait = retry_after if retry_after is not None else self._default_wait(exc)
-            return self._defer(record, owner, wait, str(exc), counted=False)
+            partial = exc.result if isinstance(exc, PartialLookup) else None
+            return self._defer(record, owner, wait, str(exc), counted=False, partial=partial)
         if decision.disposition == "retry":
             if not policy.may_retry(record.attempts, self.settings.max_attempts):
                 return self._give_up(record, owner, job, provider, keeper, f"{_code(exc)}: {exc}")
@@ -172,12 +189,21 @@ class JobRunner:
 
     @staticmethod
     def _provider(job: AnyJob) -> str | None:
+        """The registrar a job talks to; REGISTRY_DATA for a registration-data lookup."""
         if isinstance(job, RegisterJob | RenewJob | NameserversJob):
             return job.registrar.value if job.registrar else None
+        assert isinstance(job, LookupJob)
+        if not job.availability:
+            return REGISTRY_DATA
         try:
             return registrar_for(parse_domain(job.domain)).value
         except ValueError:
             return None
+
+    def _pipeline(self) -> Pipeline:
+        if self.lookups is None:
+            raise RuntimeError("this runner was built without the lookup pipeline")
+        return self.lookups()
 
     def _update_inventory(self, job: AnyJob, provider: str, result: dict[str, Any]) -> None:
         if isinstance(job, RegisterJob | RenewJob) and not getattr(job, "dry_run", False):
@@ -214,10 +240,18 @@ class JobRunner:
             return Done(None)
         return Done(finished.outcome())
 
-    def _defer(self, record: JobRecord, owner: str, seconds: float, reason: str, counted: bool) -> Step:
+    def _defer(
+        self,
+        record: JobRecord,
+        owner: str,
+        seconds: float,
+        reason: str,
+        counted: bool,
+        partial: dict[str, Any] | None = None,
+    ) -> Step:
         countdown = min(policy.jitter(max(seconds, 0.05)), float(self.settings.max_countdown_seconds))
         due = utcnow() + timedelta(seconds=countdown)
-        if not self.store.jobs.defer(record.key, owner, due, reason, count_attempt=counted):
+        if not self.store.jobs.defer(record.key, owner, due, reason, count_attempt=counted, partial=partial):
             return Done(None)
         return Defer(countdown, reason, counted)
 

@@ -21,7 +21,7 @@ from shared.jobs import (
 from shared.store.database import Database
 from shared.store.schema import JobRow, UTCDateTime, utcnow
 
-_OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value)
+_OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value, JobStatus.PARTIAL.value)
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class JobRecord:
 
     def outcome(self, duplicate: bool = False) -> JobOutcome:
         result = self.result
-        if self.status is JobStatus.WAITING and self.wait_reason:
+        if self.status in (JobStatus.WAITING, JobStatus.PARTIAL) and self.wait_reason:
             result = {**(result or {}), "waiting_reason": self.wait_reason}
         return JobOutcome(
             key=self.key,
@@ -287,10 +287,21 @@ class JobStore:
             ).one_or_none()
             return JobRecord.from_row(row) if row is not None else None
 
-    def defer(self, key: str, owner: str, due_at: datetime, reason: str, count_attempt: bool = True) -> bool:
-        """Give the job back as ``waiting`` until ``due_at``. A limiter or breaker wait is not an attempt."""
+    def defer(
+        self,
+        key: str,
+        owner: str,
+        due_at: datetime,
+        reason: str,
+        count_attempt: bool = True,
+        partial: dict[str, Any] | None = None,
+    ) -> bool:
+        """Give the job back as ``waiting`` until ``due_at``. A limiter or breaker wait is not an attempt.
+
+        With ``partial`` (a lookup's incomplete answer) the job is ``partial`` and that answer is its
+        result until the next delivery completes it."""
         values: dict[str, Any] = dict(
-            status=JobStatus.WAITING.value,
+            status=JobStatus.PARTIAL.value if partial is not None else JobStatus.WAITING.value,
             lease_owner=None,
             lease_until=None,
             due_at=due_at,
@@ -299,6 +310,8 @@ class JobStore:
         )
         if not count_attempt:
             values["attempts"] = JobRow.attempts - 1
+        if partial is not None:
+            values["result"] = partial
         with self.db.session() as session:
             return (
                 session.execute(sa.update(JobRow).where(self._owned(key, owner)).values(**values)).rowcount

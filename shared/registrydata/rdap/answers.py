@@ -21,7 +21,13 @@ from typing import Any
 
 from shared.errors import ProtocolError, RateLimited, TransientError, UpstreamError
 from shared.http.client import HttpResponse
-from shared.registrydata.rdap.parse import error_body, error_text, is_rate_limit_text, rate_limit_notice, stated_wait
+from shared.registrydata.rdap.parse import (
+    error_body,
+    error_text,
+    is_rate_limit_text,
+    rate_limit_notice,
+    stated_wait,
+)
 
 
 def _decoded(response: HttpResponse) -> Any:
@@ -75,7 +81,7 @@ def interpret(response: HttpResponse, default_wait: float) -> dict[str, Any] | N
         notice = rate_limit_notice(body)
         if 200 <= effective < 300:
             effective = 429 if notice else 502
-        return _error_for(effective, notice or text, response, default_wait, str(code) if code else None)
+        raise _error_for(effective, notice or text, response, default_wait, str(code) if code else None)
     if status == 404:
         return None
     if 200 <= status < 300:
@@ -83,9 +89,9 @@ def interpret(response: HttpResponse, default_wait: float) -> dict[str, Any] | N
             response.json()  # raises the ProtocolError that names the content type
             raise ProtocolError("answer is not a JSON object", provider=response.provider, status=status)
         if "objectClassName" not in body and rate_limit_notice(body):
-            return _error_for(429, rate_limit_notice(body) or "", response, default_wait, None)
+            raise _error_for(429, rate_limit_notice(body) or "", response, default_wait, None)
         return body
     text = (rate_limit_notice(body) or error_text(body)) if isinstance(body, dict) else ""
     if not text:
         text = " ".join(response.text.split())[:300]  # a plain-text or HTML error page
-    return _error_for(status, text, response, default_wait, None)
+    raise _error_for(status, text, response, default_wait, None)

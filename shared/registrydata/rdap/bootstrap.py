@@ -67,7 +67,9 @@ def _services(doc: Any, name: str) -> list[tuple[list[str], list[str]]]:
         if not (isinstance(entries, list) and isinstance(urls, list)):
             raise BootstrapError(f"{name}: a service is not [entries, urls]")
         clean = [u.strip() for u in urls if isinstance(u, str) and u.strip()]
-        out.append(([str(e).strip() for e in entries if str(e).strip()], [u.rstrip("/") + "/" for u in clean]))
+        out.append(
+            ([str(e).strip() for e in entries if str(e).strip()], [u.rstrip("/") + "/" for u in clean])
+        )
     return out
 
 
@@ -82,7 +84,7 @@ class Bootstrap:
 
     @classmethod
     def from_documents(cls, docs: Mapping[str, Any], origin: str) -> Bootstrap:
-        """Build from the decoded ``dns.json``, ``ipv4.json``, ``ipv6.json``; BootstrapError when malformed."""
+        """Build from the decoded ``dns.json``, ``ipv4.json``, ``ipv6.json``; BootstrapError if malformed."""
         domains: dict[str, tuple[str, ...]] = {}
         for entries, urls in _services(docs.get("dns.json"), "dns.json"):
             for entry in entries:

@@ -35,7 +35,12 @@ class StoredFile:
 
     def dumps(self) -> str:
         return json.dumps(
-            {"url": self.url, "fetched_at": self.fetched_at, "max_age": self.max_age, "document": self.document}
+            {
+                "url": self.url,
+                "fetched_at": self.fetched_at,
+                "max_age": self.max_age,
+                "document": self.document,
+            }
         )
 
     @classmethod

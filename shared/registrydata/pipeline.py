@@ -1,0 +1,261 @@
+"""The lookup pipeline: who registered a domain, where its nameservers are, who holds those addresses.
+
+::
+
+    lookup_domain(name)
+      ├─ normalise (IDNA, as for jobs) and reduce to the apex (eTLD+1, tldextract's bundled snapshot)
+      ├─ domain:<apex> cached and complete ──────────────────────────────> the snapshot, no upstream
+      ├─ registration: reg:<apex> cached, else RDAP (bootstrap; registry -> registrar hop), falling back
+      │    to WHOIS when the bootstrap has no entry or RDAP is down             (one fetch per stampede)
+      ├─ each nameserver: ns:<host> cached, else DNS A/AAAA                      (one fetch per stampede)
+      └─ each address: ipreg:<ip> cached, else RDAP IP registrant                (one fetch per stampede)
+
+Every sub-result is cached as soon as it is known, the whole snapshot only when complete. A sub-step that
+is throttled (our shared limiter, a 429, a WHOIS throttle text) or transiently down does not fail the
+lookup: it answers what it has, ``partial: true`` with the reason and ``retry_after``; asking again later
+reuses the cached sub-results, so only the missing requests reach the upstreams.
+
+A lookup that cannot start at all (bad input) raises JobValidationError; a registration source that
+refuses for good (OutboundRefused, a protocol error at every source) raises its error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from shared import defaults
+from shared.errors import (
+    FieldProblem,
+    JobValidationError,
+    NotFound,
+    ProtocolError,
+    RateLimited,
+    RegqError,
+    Throttled,
+    TransientError,
+)
+from shared.names import parse_domain, parse_hostname
+from shared.registrydata.cache import LookupCache
+from shared.registrydata.model import DomainAnswer, DomainLookup, NameserverAddresses, Registration
+
+T = TypeVar("T")
+
+
+class RegistrationSource(Protocol):
+    def domain(self, apex: str) -> DomainAnswer: ...
+
+
+class AddressSource(Protocol):
+    def resolve(self, host: str) -> NameserverAddresses: ...
+
+
+class IpRegistrantSource(Protocol):
+    def ip_registrant(self, ip: str) -> str | None: ...
+
+
+class Flight(Protocol):
+    """Fleet-wide singleflight: ``fetch`` runs once for ``key`` however many callers ask at once."""
+
+    def do(self, key: str, fetch: Callable[[], T]) -> T: ...
+
+
+class NoFlight:
+    """Every caller fetches (one process, no sharing): for ``regq lookup`` without Redis, and tests."""
+
+    def do(self, key: str, fetch: Callable[[], T]) -> T:
+        return fetch()
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Why a sub-step could not finish now, and when to ask again."""
+
+    reason: str
+    retry_after: float
+
+
+def _wait_of(exc: RegqError) -> Wait | None:
+    """A throttle or a transient failure of a sub-step: a reason to answer partially (else None)."""
+    if isinstance(exc, Throttled):
+        return Wait(str(exc), exc.retry_after)
+    if isinstance(exc, RateLimited):
+        seconds = exc.retry_after if exc.retry_after is not None else defaults.LOOKUP_RETRY_AFTER_SECONDS
+        return Wait(f"rate limited: {exc}", seconds)
+    if isinstance(exc, TransientError):
+        return Wait(f"unavailable: {exc}", float(defaults.LOOKUP_RETRY_AFTER_SECONDS))
+    return None
+
+
+def apex_of(name: str) -> tuple[str, str]:
+    """``(domain, apex)``: the IDNA A-label form of ``name`` and its registrable part (eTLD+1)."""
+    try:
+        parsed = parse_domain(name)
+    except ValueError as exc:
+        raise JobValidationError([FieldProblem("domain", str(exc))]) from None
+    apex = parsed.registrable
+    if not apex:
+        raise JobValidationError([FieldProblem("domain", f"{parsed.ascii} is a public suffix, not a domain")])
+    return parsed.ascii, apex
+
+
+class Pipeline:
+    """The three lookups over their sources, the caches and the singleflight.
+
+    ``fallback`` lists the errors of ``rdap`` after which ``whois`` is asked instead (no bootstrap entry,
+    RDAP down)."""
+
+    def __init__(
+        self,
+        rdap: RegistrationSource,
+        whois: RegistrationSource,
+        dns: AddressSource,
+        ip_registrants: IpRegistrantSource,
+        cache: LookupCache,
+        flight: Flight | None = None,
+        fallback: tuple[type[Exception], ...] = (TransientError, ProtocolError),
+    ) -> None:
+        self.rdap, self.whois, self.dns, self.ips = rdap, whois, dns, ip_registrants
+        self.cache = cache
+        self.flight: Flight = flight or NoFlight()
+        self.fallback = fallback
+
+    # --- the three lookups -------------------------------------------------------------------------
+    def lookup_domain(self, name: str) -> DomainLookup:
+        domain, apex = apex_of(name)
+        hit = self.cache.get("domain", apex)
+        if hit is not None:
+            return _snapshot(hit.value, domain)
+        result = DomainLookup(domain=domain, apex=apex)
+        waits: list[Wait] = []
+        try:
+            answer = self.registration(apex)
+        except RegqError as exc:
+            wait = _wait_of(exc)
+            if wait is None:
+                raise
+            waits.append(wait)
+            return _partial(result, waits)
+        result.registered = answer.registered
+        result.registration = answer.registration
+        hosts = answer.registration.nameservers if answer.registration else []
+        for host in hosts:
+            try:
+                addresses = self.lookup_nameserver(host)
+            except RegqError as exc:
+                wait = _wait_of(exc)
+                if wait is None:
+                    raise
+                waits.append(wait)
+                result.nameservers.append(NameserverAddresses(host, []))
+                continue
+            result.nameservers.append(addresses)
+            for ip in addresses.ips:
+                if ip in result.ip_registrants:
+                    continue
+                try:
+                    result.ip_registrants[ip] = self.lookup_ip_registrant(ip)
+                except RegqError as exc:
+                    wait = _wait_of(exc)
+                    if wait is None:
+                        raise
+                    waits.append(wait)
+        if waits:
+            return _partial(result, waits)
+        if result.registered is not None:
+            self.cache.put("domain", apex, result.to_dict(), negative=not result.registered)
+        return result
+
+    def registration(self, apex: str) -> DomainAnswer:
+        """The registration data of ``apex`` (RDAP, else WHOIS), through the ``reg:`` cache."""
+        hit = self.cache.get("reg", apex)
+        if hit is not None:
+            return _answer(hit.value)
+
+        def fetch() -> dict[str, Any]:
+            again = self.cache.get("reg", apex)  # a leader that finished just before us
+            if again is not None:
+                return dict(again.value)
+            answer = self._fetch_registration(apex)
+            value = _answer_dict(answer)
+            if answer.registered is not None:
+                self.cache.put("reg", apex, value, negative=not answer.registered)
+            return value
+
+        return _answer(self.flight.do(f"reg:{apex}", fetch))
+
+    def _fetch_registration(self, apex: str) -> DomainAnswer:
+        try:
+            return self.rdap.domain(apex)
+        except self.fallback:
+            return self.whois.domain(apex)
+
+    def lookup_nameserver(self, host: str) -> NameserverAddresses:
+        name = parse_hostname(host)
+        cached = self.cache.get_nameserver(name)
+        if cached is not None:
+            return cached
+
+        def fetch() -> dict[str, Any]:
+            again = self.cache.get_nameserver(name)
+            if again is not None:
+                return again.to_dict()
+            addresses = self.dns.resolve(name)
+            self.cache.put_nameserver(addresses)
+            return addresses.to_dict()
+
+        value = self.flight.do(f"ns:{name}", fetch)
+        return NameserverAddresses(value["host"], list(value["ips"]))
+
+    def lookup_ip_registrant(self, ip: str) -> str | None:
+        try:
+            address = str(ipaddress.ip_address(ip.strip()))
+        except ValueError:
+            raise JobValidationError([FieldProblem("ip", f"{ip[:60]!r} is not an IP address")]) from None
+        hit = self.cache.get("ipreg", address)
+        if hit is not None:
+            return hit.value  # type: ignore[no-any-return]
+
+        def fetch() -> str | None:
+            again = self.cache.get("ipreg", address)
+            if again is not None:
+                return again.value  # type: ignore[no-any-return]
+            try:
+                name = self.ips.ip_registrant(address)
+            except NotFound:
+                name = None
+            self.cache.put("ipreg", address, name, negative=name is None)
+            return name
+
+        return self.flight.do(f"ipreg:{address}", fetch)
+
+
+def _partial(result: DomainLookup, waits: list[Wait]) -> DomainLookup:
+    result.partial = True
+    result.reason = "; ".join(dict.fromkeys(w.reason for w in waits))
+    result.retry_after = max(w.retry_after for w in waits)
+    return result
+
+
+def _answer_dict(answer: DomainAnswer) -> dict[str, Any]:
+    reg = answer.registration.to_dict() if answer.registration else None
+    return {"registered": answer.registered, "registration": reg}
+
+
+def _answer(value: dict[str, Any]) -> DomainAnswer:
+    reg = value.get("registration")
+    return DomainAnswer(value.get("registered"), Registration.from_dict(reg) if reg else None)
+
+
+def _snapshot(value: dict[str, Any], domain: str) -> DomainLookup:
+    reg = value.get("registration")
+    return DomainLookup(
+        domain=domain,
+        apex=value["apex"],
+        registered=value.get("registered"),
+        registration=Registration.from_dict(reg) if reg else None,
+        nameservers=[NameserverAddresses(n["host"], list(n["ips"])) for n in value.get("nameservers", [])],
+        ip_registrants=dict(value.get("ip_registrants", {})),
+    )

@@ -1,0 +1,228 @@
+"""``RdapClient``: domain and IP queries (RFC 7482) to the servers the IANA bootstrap names.
+
+Every request goes through :class:`~shared.http.client.OutboundClient`, one per RDAP host:
+
+* the policy allows ANY host (``allowed_hosts=None``: bootstrap entries and ``related`` links name
+  servers nobody can list beforehand) but keeps the SSRF guard: vetted public addresses only, https only,
+  unless REGQ_OUTBOUND_ALLOW_PRIVATE; answers capped at ``RDAP_MAX_RESPONSE_BYTES``; a read timeout of at
+  most ``RDAP_READ_TIMEOUT_SECONDS``;
+* the limiter key is the host name, of rate class ``rdap`` (REGQ_RDAP_RATE/BURST): the client adds
+  ``host -> "rdap"`` to the guard's ``rate_class`` map (LimiterGuard) when it first meets a host;
+* ``Accept: application/rdap+json`` (RFC 7480 4.2).
+
+``domain(apex)``: the registry's server first; a 404 is "not registered". A thin registry's answer
+(Verisign) carries a ``related`` link of type ``application/rdap+json`` to the registrar's server, which
+holds the registrant: that one hop is followed through the same policy, and when it fails or is refused
+(private address, rate limit, anything) the registry answer still stands. Listed base URLs are tried in
+order; the next one only after a transport failure or a 5xx (a rate limit or a malformed answer is the
+answer). One client per thread (each OutboundClient holds one ``requests.Session``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from shared import defaults
+from shared.audit import AuditSink
+from shared.errors import (
+    OutboundRefused,
+    ProtocolError,
+    RateLimited,
+    Throttled,
+    TransientError,
+    UpstreamError,
+)
+from shared.http.client import CallGuard, OutboundClient
+from shared.http.policy import OutboundPolicy, normalize_host
+from shared.registrydata.model import DomainAnswer, Registration
+from shared.registrydata.rdap.answers import interpret
+from shared.registrydata.rdap.bootstrap import Bootstrap, BootstrapSource, NoRdapService
+from shared.registrydata.rdap.ip import ip_registrant
+from shared.registrydata.rdap.parse import RDAP_MEDIA_TYPE, merge, parse_domain, related_links
+from shared.registrydata.rdap.store import store_for
+from shared.settings import Settings
+
+log = logging.getLogger("regq.rdap")
+RATE_CLASS = "rdap"
+
+
+def route_to_rate_class(guard: CallGuard | None, host: str, rate_class: str = RATE_CLASS) -> None:
+    """Map limiter key ``host`` to ``rate_class`` in a guard that has a ``rate_class`` map (LimiterGuard)."""
+    mapping = getattr(guard, "rate_class", None)
+    if isinstance(mapping, dict):
+        mapping.setdefault(host, rate_class)
+
+
+def any_host_policy(settings: Settings, max_bytes: int = defaults.RDAP_MAX_RESPONSE_BYTES) -> OutboundPolicy:
+    """Any vetted host (see :class:`OutboundPolicy`), RDAP's size cap and read timeout."""
+    return OutboundPolicy(
+        allowed_hosts=None,
+        allow_private=settings.outbound_allow_private,
+        connect_timeout=settings.connect_timeout_seconds,
+        read_timeout=min(settings.read_timeout_seconds, defaults.RDAP_READ_TIMEOUT_SECONDS),
+        max_bytes=max_bytes,
+    )
+
+
+class RdapClient:
+    """RDAP queries for the lookup pipeline. ``bootstrap``: a :class:`BootstrapSource` (default: from
+    ``settings``, refreshed copy from :func:`~shared.registrydata.rdap.store.store_for`) or a fixed
+    :class:`Bootstrap`. ``policies`` overrides the policy of a host (a private CA for one server)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        audit: AuditSink,
+        guard: CallGuard | None,
+        bootstrap: BootstrapSource | Bootstrap | None = None,
+        *,
+        policies: Mapping[str, OutboundPolicy] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.audit = audit
+        self.guard = guard
+        self.bootstrap = (
+            bootstrap if bootstrap is not None else BootstrapSource(settings, store_for(settings))
+        )
+        self.policy = any_host_policy(settings)
+        self.policies = {normalize_host(h): p for h, p in (policies or {}).items()}
+        self.sleep = sleep
+        self.default_wait = defaults.RDAP_RATE_LIMIT_WAIT_SECONDS
+        self._clients: dict[str, OutboundClient] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    # -- public API ---------------------------------------------------------------------------------
+    def domain(self, apex: str) -> DomainAnswer:
+        """What RDAP says of ``apex`` (an A-label eTLD+1). Raises NoRdapService (no bootstrap entry: use
+        WHOIS), RateLimited, Throttled (our limiter), TransientError (every listed server failed),
+        ProtocolError (a malformed or error answer), OutboundRefused."""
+        name = _a_label(apex)
+        servers = self._domain_servers(name)
+        if not servers:
+            raise NoRdapService(name, "dns.json")
+        base, obj = self._first_answer(servers, "domain/" + quote(name), "domain")
+        if obj is None:
+            return DomainAnswer(registered=False)
+        if str(obj.get("objectClassName", "domain")).lower() != "domain":
+            raise ProtocolError(f"answer is a {obj.get('objectClassName')!r}, not a domain", provider=base)
+        registry = parse_domain(obj, base)
+        registrar = self._registrar_view(obj, base + "domain/" + quote(name))
+        return DomainAnswer(
+            registered=True, registration=merge(registry, registrar) if registrar else registry
+        )
+
+    def ip_registrant(self, ip: str) -> str | None:
+        """Who holds ``ip`` (the registrant's name, else the network's name); None when the RIR answers
+        404 or names nobody. Raises like :meth:`domain` (NoRdapService: no bootstrap prefix)."""
+        address = str(ipaddress.ip_address(ip.strip()))  # ValueError for a non-address: bad input
+        servers = self._ip_servers(address)
+        if not servers:
+            raise NoRdapService(address, "ipv6.json" if ":" in address else "ipv4.json")
+        _base, obj = self._first_answer(servers, "ip/" + quote(address, safe=":."), "ip")
+        return ip_registrant(obj) if obj is not None else None
+
+    def fetch(self, url: str, operation: str) -> dict[str, Any] | None:
+        """One RDAP GET through the host's client: the object, None for 404, or a typed error."""
+        host = normalize_host(urlsplit(url).hostname or "")
+        client = self._client(host)
+        try:
+            return client.call(
+                "GET",
+                url,
+                operation=operation,
+                interpret=lambda response: interpret(response, self.default_wait),
+                idempotent=True,
+                headers={"Accept": RDAP_MEDIA_TYPE},
+            )
+        except RateLimited as exc:
+            raise self._rate_limited(host, exc) from None
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _domain_servers(self, name: str) -> list[str]:
+        if isinstance(self.bootstrap, Bootstrap):
+            return self.bootstrap.domain_servers(name, allow_http=self.settings.outbound_allow_private)
+        return self.bootstrap.domain_servers(name)
+
+    def _ip_servers(self, address: str) -> list[str]:
+        if isinstance(self.bootstrap, Bootstrap):
+            return self.bootstrap.ip_servers(address, allow_http=self.settings.outbound_allow_private)
+        return self.bootstrap.ip_servers(address)
+
+    def _client(self, host: str) -> OutboundClient:
+        with self._lock:
+            client = self._clients.get(host)
+            if client is None:
+                route_to_rate_class(self.guard, host)
+                client = self._clients[host] = OutboundClient(
+                    host,
+                    self.policies.get(host, self.policy),
+                    self.audit,
+                    self.guard,
+                    tries=self.settings.http_tries,
+                    sleep=self.sleep,
+                )
+            return client
+
+    def _rate_limited(self, host: str, exc: RateLimited) -> RateLimited:
+        """A rate limit with the wait we will honour, reported to the guard as the 429 it means, so the
+        fleet's block window for ``host`` covers 403/422/notice limits and wait-less 429s too."""
+        wait = exc.retry_after if exc.retry_after is not None else self.default_wait
+        if self.guard is not None and (exc.status not in (429, 503) or exc.retry_after is None):
+            self.guard.after_response(host, 429, wait)
+        return RateLimited(
+            exc.message, provider=host, status=exc.status, retry_after=wait, upstream_code=exc.upstream_code
+        )
+
+    def _first_answer(
+        self, servers: list[str], path: str, operation: str
+    ) -> tuple[str, dict[str, Any] | None]:
+        """The first listed server's answer; the next one only after a transport failure, a 5xx or a
+        refused address. The last error when every one failed."""
+        last: UpstreamError | OutboundRefused | None = None
+        for base in servers:
+            try:
+                return base, self.fetch(base + path, operation)
+            except (TransientError, OutboundRefused) as exc:
+                log.info("rdap %s%s failed (%s); %d more listed", base, path, exc, len(servers) - 1)
+                last = exc
+        assert last is not None
+        raise last
+
+    def _registrar_view(self, obj: dict[str, Any], asked: str) -> Registration | None:
+        """The registrar's answer behind the first ``related`` RDAP link; None when there is none or the
+        hop failed or was refused (the registry answer stands)."""
+        for href in related_links(obj):
+            if href.rstrip("/").lower() == asked.rstrip("/").lower():
+                continue  # a link back to the question: no second hop
+            try:
+                answer = self.fetch(href, "related")
+            except (UpstreamError, OutboundRefused, Throttled) as exc:
+                log.info("rdap related hop to %s not used: %s", urlsplit(href).hostname, exc)
+                return None
+            if answer is None or str(answer.get("objectClassName", "domain")).lower() != "domain":
+                return None
+            parts = urlsplit(href)
+            return parse_domain(answer, f"{parts.scheme}://{parts.netloc}/")
+        return None
+
+
+def _a_label(name: str) -> str:
+    text = name.strip().rstrip(".").lower()
+    try:
+        text.encode("ascii")
+    except UnicodeEncodeError:
+        text = text.encode("idna").decode("ascii")
+    return text

@@ -1,0 +1,1 @@
+"""The IANA RDAP bootstrap snapshot shipped with regq (package data; sources in SOURCES.md)."""
