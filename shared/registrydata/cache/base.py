@@ -27,8 +27,10 @@ from shared import defaults
 from shared.registrydata.model import NameserverAddresses, host_name
 from shared.settings import Settings
 
-Kind = Literal["domain", "ns", "ipreg"]
-KINDS: tuple[Kind, ...] = ("domain", "ns", "ipreg")
+Kind = Literal["domain", "ns", "ipreg", "reg"]
+#: ``reg:<apex>`` holds a domain's registration answer (RDAP/WHOIS) as soon as it is known, with the
+#: domain TTL, so a partial lookup's retry does not ask the registry again.
+KINDS: tuple[Kind, ...] = ("domain", "ns", "ipreg", "reg")
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class CacheTTLs:
         )
 
     def for_entry(self, kind: Kind, negative: bool) -> float:
-        return self.negative if negative else float(getattr(self, kind))
+        return self.negative if negative else float(getattr(self, "domain" if kind == "reg" else kind))
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def normalise_key(kind: Kind, key: str) -> str:
     """The key as stored: a host name for domain/ns, a canonical address for ipreg (ValueError if not)."""
     if kind == "ipreg":
         return str(ipaddress.ip_address(key.strip()))
-    if kind in ("domain", "ns"):
+    if kind in ("domain", "ns", "reg"):
         return host_name(key)
     raise ValueError(f"cache kind must be one of {KINDS}, got {kind!r}")
 

@@ -49,7 +49,8 @@ class DnsResolver:
         if nameservers:
             try:
                 self._resolver.nameservers = [
-                    dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers
+                    dns.nameserver.Do53Nameserver(str(ipaddress.ip_address(ip)), port)
+                    for ip, port in nameservers
                 ]
             except ValueError:
                 raise ConfigError(NAMESERVERS_VARIABLE, "each entry must be an IP address[:port]") from None

@@ -1,0 +1,1 @@
+"""Data the sandbox serves (package data)."""

@@ -1,0 +1,1 @@
+"""Real RDAP answers served by sandbox/rdap.py (sources in SOURCES.md)."""

@@ -1,0 +1,181 @@
+"""The lookup pipeline over counting sources: fallback, caches, partial then complete.
+
+The sources here are in-process stand-ins that count their calls; the real RDAP, WHOIS and DNS clients
+are tested against the sandbox in their own modules, and the whole path in tests/test_lookup_e2e.py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from shared.errors import JobValidationError, RateLimited, Throttled, TransientError
+from shared.registrydata.cache import CacheTTLs, MemoryLookupCache
+from shared.registrydata.model import DomainAnswer, NameserverAddresses, Registration
+from shared.registrydata.pipeline import Pipeline
+
+
+class NoRdap(Exception):
+    """What an RDAP client raises when the bootstrap has no entry for the TLD."""
+
+
+class Sources:
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.rdap_error: Callable[[], Exception] | None = None
+        self.dns_error: dict[str, Callable[[], Exception]] = {}
+        self.ip_error: Callable[[], Exception] | None = None
+        self.registered = True
+
+    def _registration(self, source: str, apex: str) -> DomainAnswer:
+        if not self.registered:
+            return DomainAnswer(False)
+        reg = Registration(
+            source=source,  # type: ignore[arg-type]
+            server=f"{source}.example",
+            registrar="Example Registrar",
+            created=date(2001, 2, 3),
+            expires=date(2031, 2, 3),
+            statuses=["client transfer prohibited"],
+            nameservers=[f"ns1.{apex}", "ns.shared.net"],
+        )
+        return DomainAnswer(True, reg)
+
+    # the three source interfaces
+    def rdap_domain(self, apex: str) -> DomainAnswer:
+        self.calls["rdap"] += 1
+        if self.rdap_error is not None:
+            raise self.rdap_error()
+        return self._registration("rdap", apex)
+
+    def whois_domain(self, apex: str) -> DomainAnswer:
+        self.calls["whois"] += 1
+        return self._registration("whois", apex)
+
+    def resolve(self, host: str) -> NameserverAddresses:
+        self.calls[f"dns:{host}"] += 1
+        if host in self.dns_error:
+            raise self.dns_error[host]()
+        return NameserverAddresses(
+            host, ["192.0.2.1", "2001:db8::1"] if host.startswith("ns1") else ["198.51.100.7"]
+        )
+
+    def ip_registrant(self, ip: str) -> str | None:
+        self.calls[f"ip:{ip}"] += 1
+        if self.ip_error is not None:
+            raise self.ip_error()
+        return None if ip == "198.51.100.7" else f"holder of {ip}"
+
+
+class Fn:
+    def __init__(self, fn: Callable[[str], object]) -> None:
+        self.fn = fn
+
+    def domain(self, apex: str) -> object:
+        return self.fn(apex)
+
+
+@pytest.fixture
+def src() -> Sources:
+    return Sources()
+
+
+@pytest.fixture
+def pipeline(src: Sources) -> Pipeline:
+    return Pipeline(
+        rdap=Fn(src.rdap_domain),  # type: ignore[arg-type]
+        whois=Fn(src.whois_domain),  # type: ignore[arg-type]
+        dns=src,
+        ip_registrants=src,
+        cache=MemoryLookupCache(CacheTTLs()),
+        fallback=(NoRdap, TransientError),
+    )
+
+
+def test_a_complete_lookup_has_every_part_and_is_cached_whole(pipeline: Pipeline, src: Sources) -> None:
+    answer = pipeline.lookup_domain("WWW.Exemple.co.uk")
+    data = answer.to_dict()
+    assert (data["domain"], data["apex"], data["registered"], data["partial"]) == (
+        "www.exemple.co.uk",
+        "exemple.co.uk",
+        True,
+        False,
+    )
+    assert data["registration"]["source"] == "rdap" and data["registration"]["expires"] == "2031-02-03"
+    assert data["nameservers"] == [
+        {"host": "ns1.exemple.co.uk", "ips": ["192.0.2.1", "2001:db8::1"]},
+        {"host": "ns.shared.net", "ips": ["198.51.100.7"]},
+    ]
+    assert data["ip_registrants"] == {
+        "192.0.2.1": "holder of 192.0.2.1",
+        "2001:db8::1": "holder of 2001:db8::1",
+        "198.51.100.7": None,
+    }
+    before = sum(src.calls.values())
+    again = pipeline.lookup_domain("exemple.co.uk")
+    assert sum(src.calls.values()) == before  # the whole snapshot came from the cache
+    assert again.to_dict() == {**data, "domain": "exemple.co.uk"}
+
+
+def test_whois_answers_when_rdap_has_no_service_or_is_down(pipeline: Pipeline, src: Sources) -> None:
+    src.rdap_error = lambda: NoRdap("no RDAP service for .ro")
+    assert pipeline.lookup_domain("exemplu.ro").registration.source == "whois"  # type: ignore[union-attr]
+    src.rdap_error = lambda: TransientError("503", provider="rdap")
+    assert pipeline.lookup_domain("other.ro").registration.source == "whois"  # type: ignore[union-attr]
+    assert src.calls["whois"] == 2
+
+
+def test_a_throttled_registry_gives_a_partial_answer_never_not_registered(
+    pipeline: Pipeline, src: Sources
+) -> None:
+    src.rdap_error = lambda: RateLimited("429", provider="rdap.example", retry_after=42)
+    answer = pipeline.lookup_domain("rar.example.com")
+    assert answer.partial and answer.registered is None and answer.retry_after == 42
+    assert "rate limited" in (answer.reason or "") and src.calls["whois"] == 0
+
+
+def test_partial_then_complete_asks_only_for_what_was_missing(pipeline: Pipeline, src: Sources) -> None:
+    src.dns_error["ns.shared.net"] = lambda: Throttled("dns", 7.0)
+    src.ip_error = lambda: RateLimited("429", provider="rdap.arin.net", retry_after=None)
+    first = pipeline.lookup_domain("pe-bucati.com")
+    assert first.partial and first.registered is True and first.retry_after == 30  # the default wait
+    assert first.nameservers[1].ips == [] and first.ip_registrants == {}
+    assert (src.calls["rdap"], src.calls["dns:ns1.pe-bucati.com"], src.calls["dns:ns.shared.net"]) == (
+        1,
+        1,
+        1,
+    )
+    src.dns_error.clear()
+    src.ip_error = None
+    second = pipeline.lookup_domain("pe-bucati.com")
+    assert not second.partial and second.nameservers[1].ips == ["198.51.100.7"]
+    assert len(second.ip_registrants) == 3
+    # Registration and ns1 came from the cache: only the missing requests went out.
+    assert (src.calls["rdap"], src.calls["dns:ns1.pe-bucati.com"], src.calls["dns:ns.shared.net"]) == (
+        1,
+        1,
+        2,
+    )
+
+
+def test_not_registered_is_a_complete_answer_with_a_short_negative_entry(
+    pipeline: Pipeline, src: Sources
+) -> None:
+    src.registered = False
+    answer = pipeline.lookup_domain("liber-acum.com")
+    assert answer.to_dict()["registered"] is False and not answer.partial and answer.registration is None
+    hit = pipeline.cache.get("domain", "liber-acum.com")
+    assert hit is not None and hit.negative
+
+
+def test_bad_input_names_the_field() -> None:
+    pipeline = Pipeline(None, None, None, None, MemoryLookupCache(CacheTTLs()))  # type: ignore[arg-type]
+    with pytest.raises(JobValidationError, match="domain"):
+        pipeline.lookup_domain("co.uk")
+    with pytest.raises(JobValidationError, match="domain"):
+        pipeline.lookup_domain("-bad-.com")
+    with pytest.raises(JobValidationError, match="ip"):
+        pipeline.lookup_ip_registrant("300.1.1.1")
