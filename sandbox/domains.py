@@ -71,6 +71,7 @@ class Domain:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     contacts: dict[str, Any] = field(default_factory=dict)
     registrant_id: str = ""
+    glue: dict[str, list[str]] = field(default_factory=dict)  # in-zone host label -> its addresses
     updated_at: datetime = field(default_factory=utcnow)
 
     def public(self) -> dict[str, Any]:

@@ -49,6 +49,8 @@ ROUTES = {
     ("GET", "renew"): "renew_info",
     ("PUT", "nameservers"): "nameservers",
     ("GET", "nameservers"): "nameservers_info",
+    ("POST", "hosts"): "hosts",
+    ("GET", "hosts"): "hosts_info",
 }
 
 
@@ -88,7 +90,7 @@ def _route(path: str) -> tuple[str, str | None]:
     fqdn = normalize_fqdn(parts[2])
     if len(parts) == 3:
         return "domain", fqdn
-    if len(parts) == 4 and parts[3] in ("renew", "nameservers"):
+    if len(parts) == 4 and parts[3] in ("renew", "nameservers", "hosts"):
         return parts[3], fqdn
     return "", None
 
@@ -101,7 +103,7 @@ class GandiProvider(Provider):
         super().__init__(stats, config)
         self._token = token
         self.store = DomainStore(DEFAULT_NAMESERVERS)
-        stats.declare_operations(("check", "create", "info", "renew", "renew_info", "nameservers"))
+        stats.declare_operations(("check", "create", "info", "renew", "renew_info", "nameservers", "hosts"))
 
     def validate_config(self, config: dict[str, Any]) -> None:
         super().validate_config(config)
@@ -271,13 +273,46 @@ class GandiProvider(Provider):
         dom = self.store.get_ours(fqdn)
         if dom is None:
             return not_found()
+        hosts = [normalize_fqdn(n) for n in body["nameservers"]]
+        for (
+            host
+        ) in hosts:  # an in-zone nameserver needs its glue record first (DNS delegation, RFC 1034 4.2.1)
+            if host.endswith("." + fqdn) and host.removesuffix("." + fqdn) not in dom.glue:
+                return json_response(400, error("body", "nameservers", f"{host} has no glue record"))
         if _dry_run(req):
             return json_response(200, {"status": "success"})
         with self.store.lock:
-            dom.nameservers = [normalize_fqdn(n) for n in body["nameservers"]]
+            dom.nameservers = hosts
             dom.updated_at = utcnow()
             self.stats.effect(fqdn, "nameservers")
         return json_response(202, {"message": "Nameservers updated."})
+
+    def _hosts(self, req: Request, fqdn: str) -> Response:
+        """Create a glue record: ``POST /domain/domains/{fqdn}/hosts`` with ``{"name": "ns1", "ips": [...]}``.
+
+        Source: Gandi's glue-record API as public SDKs and tools use it (the Pulumi gandi provider's
+        GlueRecord: zone, name, ips; a Gandi MCP server's domain_glue_record_create: host under the
+        domain, ips). The answer shape is our guess: 202 with a message, like the nameservers PUT."""
+        body = req.json()
+        name = body.get("name") if isinstance(body, dict) else None
+        ips = body.get("ips") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name or "." in name.strip("."):
+            return json_response(400, error("body", "name", "Expected the host label under the domain"))
+        if not isinstance(ips, list) or not ips or not all(isinstance(ip, str) for ip in ips):
+            return json_response(400, error("body", "ips", "Expected a list of IP addresses"))
+        dom = self.store.get_ours(fqdn)
+        if dom is None:
+            return not_found()
+        with self.store.lock:
+            dom.glue[name.lower()] = list(ips)
+        return json_response(202, {"message": "The host is being created."})
+
+    def _hosts_info(self, req: Request, fqdn: str) -> Response:
+        dom = self.store.get_ours(fqdn)
+        if dom is None:
+            return not_found()
+        with self.store.lock:
+            return json_response(200, [{"name": n, "ips": ips} for n, ips in sorted(dom.glue.items())])
 
     def _nameservers_info(self, req: Request, fqdn: str) -> Response:
         dom = self.store.get_ours(fqdn)

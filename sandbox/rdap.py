@@ -75,7 +75,12 @@ def _load(name: str) -> dict[str, Any]:
 
 def error_body(code: int, title: str, description: str) -> dict[str, Any]:
     """RFC 9083 section 6."""
-    return {"rdapConformance": ["rdap_level_0"], "errorCode": code, "title": title, "description": [description]}
+    return {
+        "rdapConformance": ["rdap_level_0"],
+        "errorCode": code,
+        "title": title,
+        "description": [description],
+    }
 
 
 def _networks(obj: dict[str, Any]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -145,7 +150,9 @@ class RdapProvider(Provider):
 
     def seed(self, entries: Any) -> list[str]:
         """Add RDAP domain objects (``[{"objectClassName": "domain", "ldhName": ..., ...}]``)."""
-        if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("ldhName") for e in entries):
+        if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and e.get("ldhName") for e in entries
+        ):
             raise ValueError("expected a list of RDAP domain objects with an ldhName")
         with self._lock:
             for entry in entries:
@@ -217,7 +224,9 @@ class RdapProvider(Provider):
         if registrar and not thin:
             return self._json(404, error_body(404, "Not Found", f"{name} is not a registrar's domain here"))
         self_url = f"{base}{REGISTRAR if registrar else REGISTRY}domain/{name}"
-        links: list[dict[str, Any]] = [{"rel": "self", "type": MEDIA_TYPE, "href": self_url, "value": self_url}]
+        links: list[dict[str, Any]] = [
+            {"rel": "self", "type": MEDIA_TYPE, "href": self_url, "value": self_url}
+        ]
         if registrar:
             answer["entities"] = [*answer.get("entities", []), copy.deepcopy(self._registrant)]
         elif thin:
@@ -246,7 +255,9 @@ class RdapProvider(Provider):
         docs = self.bootstrap(base)
         if name not in docs:
             return self._json(404, error_body(404, "Not Found", f"no bootstrap file {name}"))
-        response = json_response(200, docs[name], {"Cache-Control": f"max-age={self.config['bootstrap_max_age']}"})
+        response = json_response(
+            200, docs[name], {"Cache-Control": f"max-age={self.config['bootstrap_max_age']}"}
+        )
         return response
 
     def bootstrap(self, base_url: str) -> dict[str, Any]:

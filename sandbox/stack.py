@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import urllib.error
 import urllib.request
 from types import TracebackType
@@ -11,6 +13,7 @@ from typing import Any
 from sandbox.dns import DnsServer
 from sandbox.gandi import GandiProvider
 from sandbox.httpbase import SandboxServer
+from sandbox.rdap import RdapProvider, write_bootstrap
 from sandbox.rotld import RotldProvider
 from sandbox.stats import Stats
 
@@ -27,16 +30,24 @@ class SandboxAdminError(RuntimeError):
 class SandboxClient:
     """Talks HTTP to the ``/_sandbox/*`` admin endpoints of both servers (any process)."""
 
-    def __init__(self, gandi_admin: str, rotld_admin: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, gandi_admin: str, rotld_admin: str, timeout: float = 10.0, rdap_admin: str | None = None
+    ) -> None:
         self.gandi_admin = gandi_admin.rstrip("/")
         self.rotld_admin = rotld_admin.rstrip("/")
+        self.rdap_admin = rdap_admin.rstrip("/") if rdap_admin else None
         self.timeout = timeout
+
+    def _names(self) -> tuple[str, ...]:
+        return PROVIDERS + (("rdap",) if self.rdap_admin else ())
 
     def _base(self, provider: str) -> str:
         if provider == "gandi":
             return self.gandi_admin
         if provider == "rotld":
             return self.rotld_admin
+        if provider == "rdap" and self.rdap_admin:
+            return self.rdap_admin
         raise ValueError(f"provider must be one of {PROVIDERS}, got {provider!r}")
 
     def _call(self, provider: str, method: str, path: str, payload: Any = None) -> Any:
@@ -59,7 +70,7 @@ class SandboxClient:
 
     def reset(self, provider: str | None = None) -> None:
         """Clear state, stats and faults (and config back to startup) of one provider or both."""
-        for name in (provider,) if provider else PROVIDERS:
+        for name in (provider,) if provider else self._names():
             self._call(name, "POST", "reset", {})
 
     def set_faults(
@@ -72,7 +83,7 @@ class SandboxClient:
         return self._call(provider, "GET", "faults")
 
     def clear_faults(self, provider: str | None = None) -> None:
-        for name in (provider,) if provider else PROVIDERS:
+        for name in (provider,) if provider else self._names():
             self._call(name, "DELETE", "faults")
 
     def seed_domains(self, provider: str, domains: list[dict[str, Any]]) -> list[str]:
@@ -122,7 +133,21 @@ class Sandbox(SandboxClient):
         except OSError:
             self.gandi_server.server_close()
             raise
-        super().__init__(self.gandi_server.base_url, self.rotld_server.base_url)
+        rdap_stats = Stats()
+        rdap = RdapProvider(rdap_stats)
+        try:
+            self.rdap_server = SandboxServer((host, 0), rdap, rdap_stats, log_requests)
+        except OSError:
+            self.gandi_server.server_close()
+            self.rotld_server.server_close()
+            raise
+        # an IANA-style bootstrap naming the RDAP stand-in: REGQ_RDAP_BOOTSTRAP_URL=<rdap_bootstrap_dir>
+        rdap_dir = tempfile.mkdtemp(prefix="regq-rdap-bootstrap-")
+        write_bootstrap(rdap_dir, rdap, self.rdap_server.base_url)
+        self.rdap_bootstrap_dir = rdap_dir
+        super().__init__(
+            self.gandi_server.base_url, self.rotld_server.base_url, rdap_admin=self.rdap_server.base_url
+        )
         self.gandi_url = self.gandi_server.base_url + "/v5"
         self.rotld_url = self.rotld_server.base_url
         self.dns = DnsServer(host)  # A/AAAA for lookups: seed with self.dns.zone.seed({host: [ip]})
@@ -132,6 +157,11 @@ class Sandbox(SandboxClient):
     def dns_address(self) -> tuple[str, int]:
         """(ip, port) of the DNS stand-in, UDP and TCP (for REGQ_DNS_NAMESERVERS: dns.nameservers_setting)."""
         return self.dns.address
+
+    @property
+    def rdap_url(self) -> str:
+        """Base URL of the RDAP stand-in (registry/, registrar/, rir/, bootstrap/ beneath it)."""
+        return self.rdap_server.base_url
 
     def urls(self) -> dict[str, str]:
         return {
@@ -145,6 +175,7 @@ class Sandbox(SandboxClient):
         if not self._started:
             self.gandi_server.start()
             self.rotld_server.start()
+            self.rdap_server.start()
             self.dns.start()
             self._started = True
         return self
@@ -152,6 +183,8 @@ class Sandbox(SandboxClient):
     def close(self) -> None:
         self.gandi_server.stop()
         self.rotld_server.stop()
+        self.rdap_server.stop()
+        shutil.rmtree(self.rdap_bootstrap_dir, ignore_errors=True)
         self.dns.stop()
         self._started = False
 

@@ -173,10 +173,6 @@ class _NameserverSet(BaseModel):
                     f"nameservers.{index}: {host} is inside {domain} and needs glue: "
                     f"give its addresses in glue[{host!r}]"
                 )
-            if in_zone(host, domain) and registrar is not Registrar.ROTLD:
-                raise ValueError(
-                    f"nameservers.{index}: in-zone nameservers (with glue) are supported for .ro only so far"
-                )
         for host in self.glue:
             if host not in self.nameservers:
                 raise ValueError(f"glue.{host}: not one of the nameservers")

@@ -343,3 +343,15 @@ def test_expiration_dates_in_the_formats_rotld_sends(raw: str, day: date) -> Non
 def test_any_other_expiration_date_fails_loudly(raw: str) -> None:
     with pytest.raises(ProtocolError, match="not an ISO date"):
         registry_day({"expiration_date": raw}, "expiration_date")
+
+
+def test_a_gandi_in_zone_nameserver_gets_its_glue_record_first(scripted: tuple[Rig, ScriptedGuard]) -> None:
+    rig, _guard = scripted
+    job = register("zona-gandi.com", nameservers=["ns1.zona-gandi.com", "ns.extern.net"])
+    job["glue"] = {"ns1.zona-gandi.com": ["8.8.8.8", "2001:4860:4860::8888"]}
+    outcome = rig.until_final(rig.submit(job))
+    assert outcome.status is JobStatus.SUCCEEDED and (outcome.result or {})["warnings"] == [], outcome
+    stats = rig.sandbox.stats("gandi")
+    assert stats["by_operation"]["hosts"] == 1 and stats["effects"]["zona-gandi.com"]["create"] == 1
+    domain = next(d for d in rig.sandbox.domains("gandi") if d["fqdn"] == "zona-gandi.com")
+    assert domain["nameservers"] == ["ns1.zona-gandi.com", "ns.extern.net"]

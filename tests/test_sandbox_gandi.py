@@ -260,7 +260,7 @@ def test_stats_counters(api: requests.Session, sb: Sandbox) -> None:
     sb.stats("gandi")  # admin calls are not counted
     stats = sb.stats("gandi")
     assert stats["requests"] == 5
-    zeros = {"renew": 0, "renew_info": 0, "nameservers": 0}
+    zeros = {"renew": 0, "renew_info": 0, "nameservers": 0, "hosts": 0}
     assert stats["by_operation"] == {"check": 3, "create": 1, "info": 1, **zeros}
     assert stats["by_status"] == {"200": 3, "202": 1, "404": 1}
     assert stats["effects"] == {"a.com": {"create": 1}}

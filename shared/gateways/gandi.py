@@ -302,7 +302,7 @@ class GandiGateway(Gateway):
 
     def _create_body(self, job: RegisterJob) -> dict[str, Any]:
         body: dict[str, Any] = {"fqdn": job.domain, "owner": gandi_contact(job.owner), "duration": job.years}
-        if job.nameservers:
+        if job.nameservers and not job.glue:  # in-zone ones need their glue first: a step after the create
             body["nameservers"] = list(job.nameservers)
         return body
 
@@ -414,9 +414,12 @@ class GandiGateway(Gateway):
         *,
         glue: Mapping[str, list[str]] | None = None,
     ) -> None:
-        if glue:  # refused at submit for Gandi (jobs.py); kept loud should a caller bypass validation
-            raise ValueError("glue records are not supported for Gandi yet")
         fqdn = ascii_domain(domain, PROVIDER)
+        for host, addresses in (glue or {}).items():  # glue records first: POST .../hosts {name, ips}
+            label = host.removesuffix("." + fqdn)
+            path = self._domain_path(fqdn, "/hosts")
+            body_glue = {"name": label, "ips": list(addresses)}
+            self._call("POST", path, ctx, "hosts", _accepted, idempotent=True, body=body_glue)
         path = self._domain_path(fqdn, "/nameservers")
         body = {"nameservers": list(hosts)}
         self._call("PUT", path, ctx, "nameservers", _accepted, idempotent=True, body=body)

@@ -7,7 +7,7 @@ In this order, so that a throttling text can never read as "not found" or as a r
    that names that domain (an answer may carry other objects first: IANA's part, Verisign's old
    "Server Name" lookalikes);
 3. the fields are taken from the entries by the key names each registry uses (tables below);
-4. a record with data (registrar, a date or a name server) is ``registered: True``; else a known
+4. a record with data (registrar, a date, a name server or the registrant) is ``registered: True``; else a known
    "not found" text gives ``registered: False``; else a generic rate-limit wording raises RateLimited;
    else the answer is unreadable: ProtocolError (never a guess either way).
 
@@ -82,7 +82,7 @@ REGISTRANT_KEYS = (
     "[registrant]",
     "[organization]",
 )
-#: Inside a "Registrar"/"Registrant" section: which line names it (.it Organization, .eu Name, .uk first line).
+#: In a "Registrar"/"Registrant" section, the line that names it (.it Organization, .eu Name, .uk line 1).
 NAMED_SECTION_KEYS = ("organization", "organisation", "name", "")
 #: Sections whose "Key: value" lines count as top level (Nominet groups the dates).
 TRANSPARENT_SECTIONS = frozenset({"relevant dates", "important dates", "dates"})
@@ -246,7 +246,13 @@ def read_record(text: str, server: str, domain: str | None = None) -> WhoisRecor
     )
     referral = _first(top, REFERRAL_KEYS)
     has_data = any(
-        (registration.registrar, registration.created, registration.expires, registration.nameservers)
+        (
+            registration.registrar,
+            registration.created,
+            registration.expires,
+            registration.nameservers,
+            registration.registrant,  # a registrar's answer may hold only that (shazow.net.txt)
+        )
     )
     if has_data:
         return WhoisRecord(DomainAnswer(True, registration), host_name(referral) if referral else None)

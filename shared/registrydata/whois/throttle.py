@@ -8,7 +8,8 @@ Known texts (``../shared/fixtures/whois-throttled/`` and ``../shared/reference/u
 
 * .org (PIR): ``WHOIS LIMIT EXCEEDED - SEE WWW.PIR.ORG/WHOIS FOR DETAILS``
 * .cz (CZ.NIC): ``Your connection limit exceeded. Please slow down and try again later.``
-* .uk (Nominet): ``The WHOIS query quota for 127.0.0.1 has been exceeded and will be replenished in 50 seconds.``
+* .uk (Nominet): ``The WHOIS query quota for 127.0.0.1 has been exceeded and will be replenished in
+  50 seconds.``
 * .de (DENIC): ``% Error: 55000000002 Connection refused; access control limit reached.``
 * .eu (EURid): ``Still in grace period, wait N seconds`` (wording from the reference; no captured sample)
 
@@ -43,7 +44,9 @@ GENERIC: tuple[re.Pattern[str], ...] = (
     re.compile(r"\btoo many (?:queries|requests|connections)", re.I),
     re.compile(r"\b(?:number of )?allowed queries exceeded", re.I),
     re.compile(r"\bquota (?:exceeded|reached)", re.I),
-    re.compile(r"\bexceeded (?:the )?(?:maximum|allowed|query) (?:number of )?(?:queries|requests|rate)", re.I),
+    re.compile(
+        r"\bexceeded (?:the )?(?:maximum|allowed|query) (?:number of )?(?:queries|requests|rate)", re.I
+    ),
     re.compile(r"\bplease (?:slow down|try again later)", re.I),
 )
 

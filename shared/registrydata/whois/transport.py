@@ -71,7 +71,8 @@ def _read(sock: socket.socket, name: str, limits: Limits) -> bytes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TransientError(
-                f"no complete answer within {limits.read_deadline:g} s ({len(body)} bytes so far)", provider=name
+                f"no complete answer within {limits.read_deadline:g} s ({len(body)} bytes so far)",
+                provider=name,
             )
         sock.settimeout(remaining)
         try:
@@ -83,7 +84,9 @@ def _read(sock: socket.socket, name: str, limits: Limits) -> bytes:
                 raise ProtocolError(
                     f"answer cut off after {len(body)} bytes ({type(exc).__name__})", provider=name
                 ) from None
-            raise TransientError(f"connection lost before any answer ({type(exc).__name__})", provider=name) from None
+            raise TransientError(
+                f"connection lost before any answer ({type(exc).__name__})", provider=name
+            ) from None
         if not chunk:
             return bytes(body)
         body += chunk
