@@ -12,19 +12,24 @@ Faults (:meth:`Zone.set_fault`), per name or for every name (``"*"``), optionall
 times: ``servfail`` (rcode SERVFAIL), ``nxdomain`` (even for a known name), ``timeout`` (no answer at all:
 the UDP datagram is dropped, a TCP connection is held open, then closed, without a reply).
 
+Seeding: :meth:`Zone.seed` takes ``{host: [ip, ...]}``; :meth:`Zone.seed_rdap` takes the nameservers of
+an RDAP domain (or nameserver) answer, such as the sandbox RDAP server's, with the addresses it lists or
+stable documentation addresses (:func:`synthetic_addresses`) where it lists none.
+
 Counters (:meth:`Zone.stats`): ``queries``, ``by_transport``, ``by_qtype``, ``by_name``, ``by_rcode``,
 ``dropped``, ``truncated``, ``faults_injected``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
 import socketserver
 import struct
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +51,27 @@ ANY_NAME = "*"
 
 def zone_name(raw: str) -> str:
     return raw.strip().rstrip(".").lower()
+
+
+def synthetic_addresses(host: str) -> list[str]:
+    """Two stable documentation addresses for ``host``: one in 198.51.100.0/24, one in 2001:db8::/32."""
+    digest = hashlib.sha256(zone_name(host).encode()).digest()
+    v6 = ipaddress.IPv6Address(int.from_bytes(b"\x20\x01\x0d\xb8" + digest[:12], "big"))
+    return [f"198.51.100.{1 + digest[12] % 254}", str(v6)]
+
+
+def rdap_nameservers(obj: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``{host: [ip, ...]}`` of an RDAP domain or nameserver object (its ``ipAddresses`` v4 and v6; an
+    empty list where it gives none)."""
+    servers = [obj] if obj.get("objectClassName") == "nameserver" else list(obj.get("nameservers") or [])
+    found: dict[str, list[str]] = {}
+    for server in servers:
+        name = server.get("ldhName") or server.get("unicodeName")
+        if not name:
+            continue
+        given = server.get("ipAddresses") or {}
+        found[zone_name(str(name))] = [str(ip) for version in ("v4", "v6") for ip in given.get(version) or []]
+    return found
 
 
 @dataclass
@@ -86,6 +112,16 @@ class Zone:
         }
         with self._lock:
             self._records.update(parsed)
+
+    def seed_rdap(
+        self, obj: Mapping[str, Any], fill: Callable[[str], list[str]] | None = synthetic_addresses
+    ) -> dict[str, list[str]]:
+        """Seed the nameservers of an RDAP domain or nameserver object: the addresses it gives, else
+        ``fill(host)`` (stable documentation addresses by default; None: the host exists without any).
+        Returns what was seeded."""
+        records = {host: ips or (fill(host) if fill else []) for host, ips in rdap_nameservers(obj).items()}
+        self.seed(records)
+        return records
 
     def remove(self, host: str) -> None:
         with self._lock:
@@ -253,11 +289,16 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
     return data
 
 
+def family_of(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 class _UdpServer(socketserver.ThreadingUDPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], zone: Zone) -> None:
         self.zone = zone
+        self.address_family = family_of(address[0])
         super().__init__(address, _UdpHandler)
 
 
@@ -268,6 +309,7 @@ class _TcpServer(socketserver.ThreadingTCPServer):
     def __init__(self, address: tuple[str, int], zone: Zone, stopping: threading.Event) -> None:
         self.zone = zone
         self.stopping = stopping
+        self.address_family = family_of(address[0])
         super().__init__(address, _TcpHandler)
 
 

@@ -22,7 +22,8 @@ answers what real RDAP servers send (upstreams.md, RDAP rate limiting): 429 "Too
 422 "Your access is too fast,please try again later.", 5xx an error body. Config (``/_sandbox/config``):
 ``registrar_host`` (the host name put in ``related`` links, e.g. ``localhost`` to make the hop go to
 another limiter key and a private-address check), ``bootstrap_max_age``, ``oversize_bytes`` (pad every
-answer past that many bytes: the oversized-answer fault; 0 = off).
+answer past that many bytes: the oversized-answer fault; 0 = off), ``strict_accept`` (406 unless the
+request's Accept names ``application/rdap+json``).
 """
 
 from __future__ import annotations
@@ -62,10 +63,11 @@ REGISTRANT_FILE = "entity-rfc9083-fig15.json"
 #: Thin registries' answers whose registrar also gets a text/html ``related`` link first: such links
 #: exist (APNIC's, whoisit__ip_v4.json) and must be skipped (upstreams.md).
 HTML_RELATED = frozenset({"themarquetry.com"})
+#: 403 and 422: upstreams.md, "RDAP rate limiting"; 429: RFC 7480 5.5.
 FAULT_TEXT = {
-    403: ("Forbidden", "Number of allowed queries exceeded."),  # upstreams.md; .club/other registries
-    422: ("Unprocessable Entity", "Your access is too fast,please try again later."),  # upstreams.md (CNNIC)
-    429: ("Too Many Requests", "Query rate limit exceeded."),  # RFC 7480 5.5
+    403: ("Forbidden", "Number of allowed queries exceeded."),
+    422: ("Unprocessable Entity", "Your access is too fast,please try again later."),
+    429: ("Too Many Requests", "Query rate limit exceeded."),
 }
 
 
@@ -115,7 +117,12 @@ def bootstrap_documents(base_url: str, domains: list[str], networks: list[str]) 
 
 class RdapProvider(Provider):
     name = "rdap"
-    default_config: dict[str, Any] = {"registrar_host": None, "bootstrap_max_age": 86400, "oversize_bytes": 0}
+    default_config: dict[str, Any] = {
+        "registrar_host": None,
+        "bootstrap_max_age": 86400,
+        "oversize_bytes": 0,
+        "strict_accept": False,
+    }
 
     def __init__(self, stats: Stats, config: dict[str, Any] | None = None) -> None:
         super().__init__(stats, config)
@@ -136,6 +143,8 @@ class RdapProvider(Provider):
             value = config[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{key} must be an integer >= 0")
+        if not isinstance(config["strict_accept"], bool):
+            raise ValueError("strict_accept must be true or false")
         host = config["registrar_host"]
         if host is not None and (not isinstance(host, str) or not host.strip()):
             raise ValueError("registrar_host must be a host name or null")
@@ -188,6 +197,10 @@ class RdapProvider(Provider):
             return self._json(405, error_body(405, "Method Not Allowed", "RDAP is read-only (GET, HEAD)"))
         base = f"http://{req.headers.get('Host') or 'localhost'}"
         operation = self.operation(req)
+        accept = (req.headers.get("Accept") or "").lower()
+        if self.config["strict_accept"] and operation != "bootstrap" and MEDIA_TYPE not in accept:
+            # RFC 7480 4.2: a client asks for application/rdap+json; strict servers refuse anything else
+            return self._json(406, error_body(406, "Not Acceptable", "Accept: application/rdap+json"))
         if operation == "bootstrap":
             return self._bootstrap(req, base)
         if operation == "ip":

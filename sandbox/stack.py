@@ -16,6 +16,7 @@ from sandbox.httpbase import SandboxServer
 from sandbox.rdap import RdapProvider, write_bootstrap
 from sandbox.rotld import RotldProvider
 from sandbox.stats import Stats
+from sandbox.whois import WhoisSandbox
 
 PROVIDERS = ("gandi", "rotld")
 DEFAULT_GANDI_TOKEN = "sandbox-token"
@@ -151,12 +152,19 @@ class Sandbox(SandboxClient):
         self.gandi_url = self.gandi_server.base_url + "/v5"
         self.rotld_url = self.rotld_server.base_url
         self.dns = DnsServer(host)  # A/AAAA for lookups: seed with self.dns.zone.seed({host: [ip]})
+        self.whois = WhoisSandbox(host)  # WHOIS on TCP, one loopback port per server role
         self._started = False
 
     @property
     def dns_address(self) -> tuple[str, int]:
         """(ip, port) of the DNS stand-in, UDP and TCP (for REGQ_DNS_NAMESERVERS: dns.nameservers_setting)."""
         return self.dns.address
+
+    @property
+    def whois_address(self) -> str:
+        """The WHOIS stand-in's IANA role, ``host:port`` (REGQ_WHOIS_IANA_SERVER); REGQ_WHOIS_SERVERS is
+        ``self.whois.servers_setting`` (the port of every registry and registrar role)."""
+        return self.whois.iana_address
 
     @property
     def rdap_url(self) -> str:
@@ -177,6 +185,7 @@ class Sandbox(SandboxClient):
             self.rotld_server.start()
             self.rdap_server.start()
             self.dns.start()
+            self.whois.start()
             self._started = True
         return self
 
@@ -186,6 +195,7 @@ class Sandbox(SandboxClient):
         self.rdap_server.stop()
         shutil.rmtree(self.rdap_bootstrap_dir, ignore_errors=True)
         self.dns.stop()
+        self.whois.stop()
         self._started = False
 
     def __enter__(self) -> Sandbox:

@@ -10,7 +10,10 @@
                   │    └─ locks     LOCKS     ┘
                   ├─ guard          LimiterGuard(limiter, settings, breaker)
                   ├─ gateway(name)  gateway_for(name, settings, store.audit, guard, store.contacts)
-                  └─ runner         JobRunner(store, settings, breaker, gateway, locks)
+                  ├─ lookups()      Pipeline(RDAP, WHOIS, DNS, RDAP IP, cache, singleflight), per thread
+                  │    ├─ cache     CACHES   ┐ on the same pool
+                  │    └─ flight    FLIGHTS  ┘
+                  └─ runner         JobRunner(store, settings, breaker, gateway, locks, lookups)
 
 Every part is built on first use and kept (``regq jobs`` needs no Redis, a lookup worker no Gandi token).
 Celery's part (the producer app) is added on top by ``tasks.runtime``; the CLI and the benchmarks use the
@@ -34,6 +37,12 @@ from shared.gateways.base import Gateway
 from shared.gateways.registry import gateway_for
 from shared.locks import LOCKS, DomainLock
 from shared.ratelimit import LIMITERS, Limiter
+from shared.registrydata.cache import CACHES, CacheTTLs, LookupCache
+from shared.registrydata.dns import resolver_for
+from shared.registrydata.pipeline import Pipeline
+from shared.registrydata.rdap import BootstrapSource, RdapClient, store_for
+from shared.registrydata.singleflight import FLIGHTS, FlightConfig, Singleflight
+from shared.registrydata.whois import WhoisClient
 from shared.settings import Settings
 from shared.store import Store
 
@@ -48,6 +57,7 @@ class Services:
         self.closed = False
         self._parts: dict[str, Any] = {}
         self._gateways: dict[str, Gateway] = {}
+        self._rdap_clients: list[RdapClient] = []
         self._lock = threading.RLock()  # reentrant: building the runner builds the breaker, the store...
 
     def _part(self, name: str, build: Callable[[], T]) -> T:
@@ -105,9 +115,49 @@ class Services:
             return self._gateways[registrar]
 
     @property
+    def cache(self) -> LookupCache:
+        ttls = CacheTTLs.from_settings(self.settings)
+        return self._part("cache", lambda: self.connection.build(CACHES, self.settings.redis_prefix, ttls))
+
+    @property
+    def flight(self) -> Singleflight:
+        config = FlightConfig.from_settings(self.settings)
+        return self._part(
+            "flight", lambda: self.connection.build(FLIGHTS, self.settings.redis_prefix, config)
+        )
+
+    @property
+    def bootstrap(self) -> BootstrapSource:
+        """The IANA RDAP bootstrap: the override directory, the fleet's refreshed copy, or the snapshot."""
+        return self._part("bootstrap", lambda: BootstrapSource(self.settings, store_for(self.settings)))
+
+    def lookups(self) -> Pipeline:
+        """This thread's lookup pipeline (its RDAP and WHOIS clients hold HTTP sessions and sockets);
+        the caches, the singleflight, the limiter and the bootstrap are shared by the process."""
+        local = self._part("lookup-threads", threading.local)
+        pipeline: Pipeline | None = getattr(local, "pipeline", None)
+        if pipeline is None:
+            rdap = RdapClient(self.settings, self.store.audit, self.guard, self.bootstrap)
+            pipeline = Pipeline(
+                rdap=rdap,
+                whois=WhoisClient(self.settings, self.guard),
+                dns=resolver_for(self.settings),
+                ip_registrants=rdap,
+                cache=self.cache,
+                flight=self.flight,
+            )
+            local.pipeline = pipeline
+            with self._lock:
+                self._rdap_clients.append(rdap)
+        return pipeline
+
+    @property
     def runner(self) -> JobRunner:
         return self._part(
-            "runner", lambda: JobRunner(self.store, self.settings, self.breaker, self.gateway, self.locks)
+            "runner",
+            lambda: JobRunner(
+                self.store, self.settings, self.breaker, self.gateway, self.locks, self.lookups
+            ),
         )
 
     def close(self) -> None:
@@ -116,8 +166,11 @@ class Services:
             self.closed = True
             parts, self._parts = self._parts, {}
             gateways, self._gateways = list(self._gateways.values()), {}
+            rdap_clients, self._rdap_clients = self._rdap_clients, []
         for gateway in gateways:
             gateway.close()
+        for client in rdap_clients:
+            client.close()
         self._close_parts(parts)
 
     def _close_parts(self, parts: dict[str, Any]) -> None:

@@ -121,12 +121,19 @@ def test_settings_nameservers_are_honoured(server: DnsServer) -> None:
 
 
 def test_the_environment_variable_is_honoured(server: DnsServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REGQ_DNS_NAMESERVERS", f"192.0.2.254:53,{server.nameservers_setting}")
+    monkeypatch.setenv("REGQ_DNS_NAMESERVERS", server.nameservers_setting)
     monkeypatch.setenv("REGQ_DNS_TIMEOUT_SECONDS", "3")
-    # the first server never answers (TEST-NET): the second one does within the budget
-    resolver = resolver_for(load_settings())
-    assert resolver.nameservers == ["192.0.2.254:53", server.nameservers_setting]
+    assert resolver_for(load_settings()).nameservers == [server.nameservers_setting]
     assert resolve("v6only.example.net").ips == ["2001:db8:1::1"]
+    assert server.zone.stats()["queries"] == 2
+
+
+def test_a_silent_first_server_is_passed_over_for_the_next(server: DnsServer) -> None:
+    with DnsServer() as silent:
+        silent.zone.set_fault("*", "timeout")
+        resolver = DnsResolver([silent.address, server.address], timeout_seconds=3, try_timeout_seconds=0.2)
+        assert resolver.resolve("v6only.example.net").ips == ["2001:db8:1::1"]
+        assert silent.zone.stats()["dropped"] >= 1
 
 
 def test_a_nameserver_that_is_not_an_address_is_a_config_error() -> None:
@@ -143,3 +150,10 @@ def test_no_system_resolver_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ConfigError) as info:
         DnsResolver()
     assert info.value.variable == "REGQ_DNS_NAMESERVERS"
+
+
+def test_an_ipv6_nameserver() -> None:
+    with DnsServer(host="::1", records={"ns1.example.com": ["192.0.2.1"]}) as server:
+        assert server.nameservers_setting.startswith("[::1]:")
+        settings = load_settings(dns_nameservers=server.nameservers_setting, dns_timeout_seconds=TIMEOUT)
+        assert resolve("ns1.example.com", settings).ips == ["192.0.2.1"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from shared.backends import connect
+from shared.backends import RedisConnection, connect
 from shared.errors import ConfigError
 from shared.registrydata.cache import (
     Cached,
@@ -119,6 +119,14 @@ def test_each_kind_lives_its_own_ttl(rig: Rig) -> None:
     rig.age(1800)
     assert rig.cache.get("domain", "example.com") is None
     assert rig.cache.get("ipreg", "192.0.2.1") is not None
+
+
+def test_a_registration_answer_lives_the_domain_ttl(rig: Rig) -> None:
+    rig.cache.put("reg", "Example.COM", {"registered": True})
+    rig.age(3599)
+    assert rig.cache.get("reg", "example.com") is not None
+    rig.age(2)
+    assert rig.cache.get("reg", "example.com") is None
 
 
 def test_not_found_is_cached_briefly(rig: Rig) -> None:
@@ -231,7 +239,9 @@ def test_built_from_the_url(redis_url: str, redis_prefix: str) -> None:
     assert isinstance(memory, MemoryLookupCache) and memory.ttls == CacheTTLs()
     cache = cache_from_url(redis_url, redis_prefix, TTLS)
     assert isinstance(cache, RedisLookupCache)
-    assert cache.client is connect(redis_url).client  # the process's one pool for that URL
+    connection = connect(redis_url)
+    assert isinstance(connection, RedisConnection)
+    assert cache.client is connection.client  # the process's one pool for that URL
     assert cache.ttls == TTLS
     with pytest.raises(ConfigError) as info:
         cache_from_url("http://user:hunter2@cache/", redis_prefix)

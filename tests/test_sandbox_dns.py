@@ -14,7 +14,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from sandbox.dns import DnsServer
+from sandbox.dns import DnsServer, synthetic_addresses
 from sandbox.stack import Sandbox
 
 RECORDS = {
@@ -130,3 +130,28 @@ def test_sandbox_starts_and_stops_the_dns_server() -> None:
         sock.settimeout(1)
         with pytest.raises(OSError):
             sock.connect((host, port))
+
+
+def test_seeded_from_an_rdap_answer(server: DnsServer) -> None:
+    domain = {  # the shape of an RDAP domain answer (RFC 9083 section 5.3)
+        "objectClassName": "domain",
+        "ldhName": "example.org",
+        "nameservers": [
+            {
+                "objectClassName": "nameserver",
+                "ldhName": "NS1.EXAMPLE.ORG",
+                "ipAddresses": {"v4": ["192.0.2.7"]},
+            },
+            {"objectClassName": "nameserver", "ldhName": "ns2.example.net."},
+        ],
+    }
+    seeded = server.zone.seed_rdap(domain)
+    assert seeded["ns1.example.org"] == ["192.0.2.7"]
+    assert seeded["ns2.example.net"] == synthetic_addresses("ns2.example.net")
+    v4, v6 = seeded["ns2.example.net"]
+    assert v4.startswith("198.51.100.") and v6.startswith("2001:db8:")
+    assert synthetic_addresses("NS2.example.net.") == seeded["ns2.example.net"]  # stable
+    assert addresses(ask(server, "ns2.example.net", "AAAA")) == [v6]
+    nameserver = {"objectClassName": "nameserver", "ldhName": "ns9.example.org"}
+    assert server.zone.seed_rdap(nameserver, fill=None) == {"ns9.example.org": []}
+    assert ask(server, "ns9.example.org", "A").rcode() == dns.rcode.NOERROR

@@ -3,6 +3,7 @@ leader's value or failure shared, bounded waits, a vanished leader replaced; the
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 import redis
 
-from shared.backends import connect
+from shared.backends import RedisConnection, connect
 from shared.errors import ConfigError, RateLimited, TransientError
 from shared.registrydata.model import NameserverAddresses
 from shared.registrydata.singleflight import (
@@ -85,9 +86,10 @@ def stampede(
     flight: Singleflight, pool: ThreadPoolExecutor, upstream: Upstream, **kwargs: Any
 ) -> list[Future[Any]]:
     """A leader blocked in ``upstream`` and FOLLOWERS callers provably waiting on it."""
-    futures = [pool.submit(flight.do, "domain:example.com", upstream, **kwargs)]
+    call = functools.partial(flight.do, "domain:example.com", upstream, **kwargs)
+    futures = [pool.submit(call)]
     assert upstream.entered.wait(10)
-    futures += [pool.submit(flight.do, "domain:example.com", upstream, **kwargs) for _ in range(FOLLOWERS)]
+    futures += [pool.submit(call) for _ in range(FOLLOWERS)]
     wait_until(lambda: flight.stats.waiting == FOLLOWERS)
     return futures
 
@@ -214,7 +216,13 @@ def test_a_leader_that_gives_up_hands_over_at_once(flight: Singleflight, pool: T
     leader = pool.submit(flight.do, "domain:example.com", upstream)
     assert upstream.entered.wait(10)
     successor = Upstream(value="successor", gated=False)
-    follower = pool.submit(flight.do, "domain:example.com", successor)
+    waiting_while_leading: list[int] = []
+
+    def take_over() -> Any:
+        waiting_while_leading.append(flight.stats.waiting)
+        return successor()
+
+    follower = pool.submit(flight.do, "domain:example.com", take_over)
     wait_until(lambda: flight.stats.waiting == 1)
     started = time.monotonic()
     upstream.gate.set()
@@ -222,6 +230,7 @@ def test_a_leader_that_gives_up_hands_over_at_once(flight: Singleflight, pool: T
     assert time.monotonic() - started < CONFIG.lease_seconds  # not left to a lapsing lease
     assert isinstance(leader.exception(timeout=10), Abandon)
     assert (successor.calls, flight.stats.took_over) == (1, 1)
+    assert waiting_while_leading == [0]  # the successor leads; it no longer counts as waiting
 
 
 def test_a_bad_wait_bound_is_refused(flight: Singleflight) -> None:
@@ -252,28 +261,63 @@ def test_the_lease_is_renewed_while_the_fetch_runs(
     assert upstream.calls == 1 and redis_flight.stats.took_over == 0
 
 
+def test_the_flight_counter_lives_as_long_as_the_lease_is_renewed(
+    redis_client: redis.Redis, redis_prefix: str, pool: ThreadPoolExecutor
+) -> None:
+    # numbers outlive outcomes by about 2 * 0.05 + 0.3 s; a fetch of 1.5 s must not let them restart
+    flight = RedisSingleflight(
+        redis_client, redis_prefix, FlightConfig(lease_seconds=0.3, result_ttl_seconds=0.05)
+    )
+    upstream = Upstream()
+    leader = pool.submit(flight.do, "domain:example.com", upstream)
+    assert upstream.entered.wait(10)
+    ends = time.monotonic() + 1.5
+    wait_until(lambda: time.monotonic() >= ends)
+    assert redis_client.get(f"{redis_prefix}:flight:seq:domain:example.com") == b"1"
+    upstream.gate.set()
+    leader.result(timeout=10)
+
+
 def test_a_finished_flight_leaves_no_lease_and_an_expiring_outcome(
     redis_flight: RedisSingleflight, redis_client: redis.Redis, redis_prefix: str
 ) -> None:
     redis_flight.do("ipreg:192.0.2.1", Upstream(value="Example Net", gated=False))
     assert redis_flight.leader("ipreg:192.0.2.1") is None
-    keys = [k.decode() for k in redis_client.scan_iter(match=f"{redis_prefix}:flight:*")]
-    assert len(keys) == 1 and keys[0].startswith(f"{redis_prefix}:flight:result:ipreg:192.0.2.1:")
+    base = f"{redis_prefix}:flight:"
+    keys = sorted(k.decode() for k in redis_client.scan_iter(match=f"{base}*"))
+    assert keys == [f"{base}done:ipreg:192.0.2.1", f"{base}seq:ipreg:192.0.2.1"]
+    assert redis_client.hgetall(keys[0]) == {b"seq": b"1", b"outcome": b'v"Example Net"'}
     assert 0 < redis_client.pttl(keys[0]) <= CONFIG.result_ttl_seconds * 1000
-    assert redis_client.get(keys[0]) == b'v"Example Net"'
+    assert redis_client.pttl(keys[0]) < redis_client.pttl(keys[1])  # numbers outlive the outcome
+
+
+def test_a_slow_leader_never_overwrites_its_successors_outcome(
+    redis_flight: RedisSingleflight, redis_client: redis.Redis, pool: ThreadPoolExecutor
+) -> None:
+    slow = Upstream(value="old")
+    first = pool.submit(redis_flight.do, "domain:example.com", slow)
+    assert slow.entered.wait(10)
+    redis_client.delete(redis_flight.lease_key("domain:example.com"))  # as if its lease had lapsed
+    assert redis_flight.do("domain:example.com", Upstream(value="new", gated=False)) == "new"
+    slow.gate.set()
+    assert first.result(timeout=10) == "old"  # its own caller still gets its value
+    done = redis_client.hgetall(f"{redis_flight.prefix}:flight:done:domain:example.com")
+    assert done == {b"seq": b"2", b"outcome": b'v"new"'}
 
 
 def test_a_dead_leaders_lease_lapses_and_a_follower_takes_over(
     redis_flight: RedisSingleflight, redis_client: redis.Redis
 ) -> None:
     lease_ms = 400
-    redis_client.set(redis_flight.lease_key("domain:example.com"), "dead-leader", px=lease_ms)
+    redis_client.set(
+        redis_flight.lease_key("domain:example.com"), "7", px=lease_ms
+    )  # flight 7, whose leader died
     started = time.monotonic()
     upstream = Upstream(value="fresh", gated=False)
     assert redis_flight.do("domain:example.com", upstream) == "fresh"
     elapsed = time.monotonic() - started
     assert lease_ms / 1000 * 0.8 <= elapsed < lease_ms / 1000 + 1.0
-    assert (upstream.calls, redis_flight.stats.took_over) == (1, 1)
+    assert (upstream.calls, redis_flight.stats.took_over, redis_flight.stats.waiting) == (1, 1, 0)
 
 
 def test_followers_across_instances_share_one_fetch(
@@ -300,7 +344,9 @@ def test_built_from_the_url(redis_url: str, redis_prefix: str) -> None:
     assert isinstance(singleflight_from_url("memory://", redis_prefix), MemorySingleflight)
     flight = singleflight_from_url(redis_url, redis_prefix, CONFIG)
     assert isinstance(flight, RedisSingleflight) and flight.config == CONFIG
-    assert flight.client is connect(redis_url).client
+    connection = connect(redis_url)
+    assert isinstance(connection, RedisConnection)
+    assert flight.client is connection.client
     with pytest.raises(ConfigError):
         singleflight_from_url("amqp://guest:guest@rabbit//", redis_prefix)
 

@@ -40,6 +40,7 @@ from shared.errors import (
 from shared.names import parse_domain, parse_hostname
 from shared.registrydata.cache import LookupCache
 from shared.registrydata.model import DomainAnswer, DomainLookup, NameserverAddresses, Registration
+from shared.registrydata.rdap.bootstrap import NoRdapService
 
 T = TypeVar("T")
 
@@ -115,7 +116,7 @@ class Pipeline:
         ip_registrants: IpRegistrantSource,
         cache: LookupCache,
         flight: Flight | None = None,
-        fallback: tuple[type[Exception], ...] = (TransientError, ProtocolError),
+        fallback: tuple[type[Exception], ...] = (NoRdapService, TransientError, ProtocolError),
     ) -> None:
         self.rdap, self.whois, self.dns, self.ips = rdap, whois, dns, ip_registrants
         self.cache = cache
@@ -224,7 +225,7 @@ class Pipeline:
                 return again.value  # type: ignore[no-any-return]
             try:
                 name = self.ips.ip_registrant(address)
-            except NotFound:
+            except (NotFound, NoRdapService):  # no registry serves that address: nobody to name
                 name = None
             self.cache.put("ipreg", address, name, negative=name is None)
             return name

@@ -1,4 +1,5 @@
-"""The lookup caches' interface: three granularities, a TTL each, short negative entries, JSON values.
+"""The lookup caches' interface: three granularities (and the registration answer of a domain), a TTL
+each, short negative entries, JSON values.
 
 =========  ===================  ==========================================  ============================
 kind       key                  value (JSON)                                negative ("not found")
@@ -6,6 +7,7 @@ kind       key                  value (JSON)                                nega
 domain     apex (eTLD+1)        a complete ``DomainLookup.to_dict()``       the domain is not registered
 ns         nameserver host      ``NameserverAddresses.to_dict()``           NXDOMAIN / no A or AAAA
 ipreg      IP address           the registrant's name (a string)            no registrant known (null)
+reg        apex (eTLD+1)        the RDAP/WHOIS answer (domain TTL)          the domain is not registered
 =========  ===================  ==========================================  ============================
 
 A positive entry lives its kind's TTL, a negative one ``negative`` seconds (both from settings). Keys are
@@ -71,7 +73,7 @@ class Cached:
 
 
 def normalise_key(kind: Kind, key: str) -> str:
-    """The key as stored: a host name for domain/ns, a canonical address for ipreg (ValueError if not)."""
+    """The key as stored: a host name for domain/ns/reg, a canonical address for ipreg (else ValueError)."""
     if kind == "ipreg":
         return str(ipaddress.ip_address(key.strip()))
     if kind in ("domain", "ns", "reg"):

@@ -25,9 +25,9 @@ Libraries looked at, none taken:
   time; its requests would bypass our outbound policy (SSRF guard, pinned vetted addresses, size cap),
   the fleet-wide limiter keyed by host, and the audit rows. Its parsing (``to_whois_dict``) flattens to
   WHOIS-like keys and does not follow ``related`` links.
-* ``rdap`` (openrdap's Python port, 1.7): a CLI and client with its own ``requests`` session and
-  bootstrap cache on disk; same problem: the HTTP layer is not ours to wrap, and the value we need from
-  it (five fields of a domain object) is a small part.
+* ``rdap`` (20C's, 1.7): a CLI-first client configured from a ``config.yaml`` home directory, with
+  its own ``requests`` session and by default a RIPE redirect service as its bootstrap; the same problem:
+  its HTTP layer is not ours to wrap, and the value we need from it (a handful of fields) is small.
 * ``ipwhois`` (1.3): IP only (no domains); its RDAP lookup starts with an ASN lookup over DNS/WHOIS and
   uses ``urllib`` directly; the registrant we need is one role search.
 * ``whoisit`` (4.1): the closest fit (domain, IP, bootstrap, flat results) and the source of several

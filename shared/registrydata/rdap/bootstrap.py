@@ -7,9 +7,8 @@ Three registries are used: ``dns.json``, ``ipv4.json``, ``ipv6.json``. Each is
   matching label sequence wins): ``www.example.co.uk`` tries ``www.example.co.uk``, ``example.co.uk``,
   ``co.uk``, ``uk``.
 * An address matches the longest CIDR prefix that contains it (RFC 9224 5.1).
-* Base URLs are tried in the order listed (RFC 9224 3); plain ``http`` entries (ARIN and AFRINIC list
-  both) are dropped unless plain http is allowed (REGQ_OUTBOUND_ALLOW_PRIVATE), as the outbound policy
-  would refuse them anyway.
+* Base URLs are given in the order listed (RFC 9224 3): the client tries them in that order, and skips
+  plain ``http`` ones (ARIN and AFRINIC list both) that its outbound policy would refuse.
 
 Where the registries come from (:class:`BootstrapSource`): REGQ_RDAP_BOOTSTRAP_URL naming a local
 directory -> its three files, read as they are and never refreshed; else the copy that
@@ -103,16 +102,16 @@ class Bootstrap:
         }
         return cls(domains, tuple(networks), origin, publication)
 
-    def domain_servers(self, name: str, *, allow_http: bool = False) -> list[str]:
+    def domain_servers(self, name: str) -> list[str]:
         """Base URLs for ``name`` (an A-label domain), in the listed order; [] when none."""
         labels = name.strip().rstrip(".").lower().split(".")
         for start in range(len(labels)):
             urls = self.domains.get(".".join(labels[start:]))
             if urls:
-                return _usable(urls, allow_http)
+                return list(urls)
         return []
 
-    def ip_servers(self, address: str, *, allow_http: bool = False) -> list[str]:
+    def ip_servers(self, address: str) -> list[str]:
         """Base URLs for ``address`` from the longest matching prefix; [] when none (or not an address)."""
         try:
             ip = ipaddress.ip_address(address.strip())
@@ -120,12 +119,8 @@ class Bootstrap:
             return []
         for network, urls in self.networks:
             if network.version == ip.version and ip in network:
-                return _usable(urls, allow_http)
+                return list(urls)
         return []
-
-
-def _usable(urls: tuple[str, ...], allow_http: bool) -> list[str]:
-    return [u for u in urls if allow_http or urlsplit(u).scheme.lower() == "https"]
 
 
 @lru_cache(maxsize=1)
@@ -204,10 +199,6 @@ class BootstrapSource:
         self._current: Bootstrap | None = None
         self._checked_at = 0.0
 
-    @property
-    def allow_http(self) -> bool:
-        return self.settings.outbound_allow_private
-
     def current(self) -> Bootstrap:
         with self._lock:
             if self._current is not None and (
@@ -225,7 +216,7 @@ class BootstrapSource:
         return load_stored(self.store) if self.store is not None else None
 
     def domain_servers(self, name: str) -> list[str]:
-        return self.current().domain_servers(name, allow_http=self.allow_http)
+        return self.current().domain_servers(name)
 
     def ip_servers(self, address: str) -> list[str]:
-        return self.current().ip_servers(address, allow_http=self.allow_http)
+        return self.current().ip_servers(address)

@@ -152,14 +152,17 @@ class RdapClient:
 
     # -- internals ----------------------------------------------------------------------------------
     def _domain_servers(self, name: str) -> list[str]:
-        if isinstance(self.bootstrap, Bootstrap):
-            return self.bootstrap.domain_servers(name, allow_http=self.settings.outbound_allow_private)
-        return self.bootstrap.domain_servers(name)
+        return self._usable(self.bootstrap.domain_servers(name))
 
     def _ip_servers(self, address: str) -> list[str]:
-        if isinstance(self.bootstrap, Bootstrap):
-            return self.bootstrap.ip_servers(address, allow_http=self.settings.outbound_allow_private)
-        return self.bootstrap.ip_servers(address)
+        return self._usable(self.bootstrap.ip_servers(address))
+
+    def _usable(self, urls: list[str]) -> list[str]:
+        """The listed base URLs the host's policy may reach by scheme (plain http only where allowed)."""
+        return [u for u in urls if urlsplit(u).scheme.lower() == "https" or self._policy_for(u).allow_private]
+
+    def _policy_for(self, url: str) -> OutboundPolicy:
+        return self.policies.get(normalize_host(urlsplit(url).hostname or ""), self.policy)
 
     def _client(self, host: str) -> OutboundClient:
         with self._lock:

@@ -1,16 +1,23 @@
--- Join the flight of a key: read the awaited flight's outcome, else lead if nobody does, else wait.
--- KEYS: [1] the lease "{prefix}:flight:lease:{key}" (a string: the leader's flight id, with a PX expiry),
---       [2] the outcome "{prefix}:flight:result:{key}:{awaited id}" of the flight the caller waits on
---       (on the first call: of the caller's own id, which cannot exist yet)
--- ARGV: [1] the caller's flight id, [2] lease in milliseconds (>= 1)
--- Returns: {"done", outcome} | {"lead", caller's id} (the caller holds the lease now) | {"wait", leader's id}
-local outcome = redis.call('GET', KEYS[2])
-if outcome then
-  return {'done', outcome}
+-- Join the flight of a key: the awaited outcome if a flight at least as new as the awaited one ended,
+-- else the lead if nobody leads (a new flight number), else the current leader's flight number.
+-- KEYS: [1] the lease "{prefix}:flight:lease:{key}" (a string: the leader's flight number, PX expiry),
+--       [2] the last outcome "{prefix}:flight:done:{key}" (a hash: seq = its flight number, outcome),
+--       [3] the flight counter "{prefix}:flight:seq:{key}" (a number, PX expiry)
+-- ARGV: [1] the flight number the caller waits on (0 on its first call: an ended flight is never
+--       served to a caller that did not wait for it), [2] lease in ms, [3] the counter's expiry in ms
+-- Returns: {"done", outcome} | {"lead", the caller's new flight number} | {"wait", the leader's number}
+local awaited = tonumber(ARGV[1]) or 0
+if awaited > 0 then
+  local done = redis.call('HMGET', KEYS[2], 'seq', 'outcome')
+  if done[1] and done[2] and tonumber(done[1]) >= awaited then
+    return {'done', done[2]}
+  end
 end
 local holder = redis.call('GET', KEYS[1])
 if holder then
   return {'wait', holder}
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return {'lead', ARGV[1]}
+local seq = redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+redis.call('SET', KEYS[1], seq, 'PX', ARGV[2])
+return {'lead', tostring(seq)}

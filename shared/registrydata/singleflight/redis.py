@@ -1,15 +1,20 @@
-"""Fleet-wide singleflight in Redis: a lease per key, an outcome per flight, followers polling.
+"""Fleet-wide singleflight in Redis: a lease per key, numbered flights, followers polling.
 
-Keys: ``{prefix}:flight:lease:{key}`` holds the leader's flight id with a PX expiry, renewed every third
-of ``lease_seconds`` by a thread while the fetch runs; ``{prefix}:flight:result:{key}:{id}`` holds that
-flight's outcome for ``result_ttl_seconds``. ``join.lua`` is one round trip per poll: the awaited
-outcome if written, else the lead if the lease is free (the first caller, or a follower whose leader
-died: its lease lapsed unrenewed), else the current leader's id, which the follower then waits on.
-``finish.lua`` writes the outcome and drops the lease (only if still ours) in one step.
+Keys per flight key: ``{prefix}:flight:lease:{key}`` holds the leader's flight number with a PX expiry,
+renewed every third of ``lease_seconds`` by a thread while the fetch runs; ``{prefix}:flight:seq:{key}``
+numbers the flights; ``{prefix}:flight:done:{key}`` (a hash) holds the last ended flight's number and
+outcome for ``result_ttl_seconds``.
 
-Why polling and not pub/sub: a follower needs no connection of its own (a pub/sub subscription holds
-one per waiting caller), the dead-leader case needs no separate timer (the same poll sees the lease
-gone), and the poll starts at 10 ms, so the hand-over costs a few milliseconds.
+``join.lua`` is one round trip per poll. A caller's first call never reads an ended flight's outcome
+(that flight is not the caller's to share); it leads if nobody does (the next number), else it waits on
+the leader's number N. Each later poll takes the outcome of any flight numbered N or above (N itself, or
+the successor of a leader that died: its lease lapsed unrenewed and a follower took the lead with N+1),
+else leads if the lease is free, else waits. ``finish.lua`` publishes the outcome (never over a newer
+flight's) and drops the lease (only if still ours) in one step.
+
+Why polling and not pub/sub: a follower needs no connection of its own (a subscription holds one per
+waiting caller), the dead-leader case needs no separate timer (the same poll sees the lease gone), and
+the poll starts at 10 ms, so the hand-over costs a few milliseconds.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
 
 import redis
@@ -49,15 +53,18 @@ class RedisSingleflight(Singleflight):
         self._join = lua_script(client, _SCRIPTS, "join")
         self._renew = lua_script(client, _SCRIPTS, "renew")
         self._finish = lua_script(client, _SCRIPTS, "finish")
+        # the counter outlives every outcome, so flight numbers never restart under a readable one
+        self._seq_ms = _ms(2 * self.config.result_ttl_seconds + self.config.lease_seconds)
 
     def lease_key(self, key: str) -> str:
         return f"{self.prefix}:flight:lease:{key}"
 
-    def result_key(self, key: str, flight_id: str) -> str:
-        return f"{self.prefix}:flight:result:{key}:{flight_id}"
+    def _keys(self, key: str) -> list[str]:
+        base = f"{self.prefix}:flight:"
+        return [f"{base}lease:{key}", f"{base}done:{key}", f"{base}seq:{key}"]
 
     def leader(self, key: str) -> str | None:
-        """The flight id leading ``key`` now, if any (for operators and tests)."""
+        """The flight number leading ``key`` now, if any (for operators and tests)."""
         value = self.client.get(self.lease_key(key))
         return None if value is None else text(value)
 
@@ -73,21 +80,23 @@ class RedisSingleflight(Singleflight):
         on_timeout: OnTimeout = "raise",
     ) -> T:
         bound = self._wait_bound(wait_seconds)
-        me = uuid.uuid4().hex
         started = time.monotonic()
-        awaited = me
+        awaited = "0"  # the flight this caller waits on; 0 until it has seen one
         delay, largest = self.config.poll_seconds
         waiting = False
         try:
             while True:
-                state, detail = self._call_join(key, me, awaited)
+                state, detail = self._call_join(key, awaited)
                 if state == "done":
                     return self._followed(key, detail, decode)
                 if state == "lead":
-                    if waiting:
+                    if waiting:  # its leader vanished: no longer waiting, leading
+                        waiting = False
+                        self.stats.add("waiting", -1)
                         self.stats.add("took_over")
-                    return self._lead(key, me, fetch, encode, lookup)
-                awaited = detail
+                    return self._lead(key, detail, fetch, encode, lookup)
+                if awaited == "0":
+                    awaited = detail
                 waited = time.monotonic() - started
                 if waited >= bound:
                     return self._timed_out(key, waited, fetch, lookup, on_timeout)
@@ -100,18 +109,17 @@ class RedisSingleflight(Singleflight):
             if waiting:
                 self.stats.add("waiting", -1)
 
-    def _call_join(self, key: str, me: str, awaited: str) -> tuple[str, str]:
+    def _call_join(self, key: str, awaited: str) -> tuple[str, str]:
         self.round_trips += 1
         state, detail = self._join(
-            keys=[self.lease_key(key), self.result_key(key, awaited)],
-            args=[me, _ms(self.config.lease_seconds)],
+            keys=self._keys(key), args=[awaited, _ms(self.config.lease_seconds), self._seq_ms]
         )
         return text(state), text(detail)
 
     def _lead(
         self,
         key: str,
-        me: str,
+        seq: str,
         fetch: Callable[[], T],
         encode: Callable[[T], str],
         lookup: Callable[[], T | None] | None,
@@ -119,7 +127,7 @@ class RedisSingleflight(Singleflight):
         self.stats.add("led")
         stop = threading.Event()
         keeper = threading.Thread(
-            target=self._keep_lease, args=(key, me, stop), daemon=True, name="flight-lease"
+            target=self._keep_lease, args=(key, seq, stop), daemon=True, name="flight-lease"
         )
         keeper.start()
         outcome = ""  # abandoned unless set: a follower takes the lead at once
@@ -134,17 +142,21 @@ class RedisSingleflight(Singleflight):
             keeper.join()
             self.round_trips += 1
             self._finish(
-                keys=[self.lease_key(key), self.result_key(key, me)],
-                args=[me, outcome, _ms(self.config.result_ttl_seconds)],
+                keys=self._keys(key),
+                args=[seq, outcome, _ms(self.config.result_ttl_seconds), self._seq_ms],
             )
 
-    def _keep_lease(self, key: str, me: str, stop: threading.Event) -> None:
+    def _keep_lease(self, key: str, seq: str, stop: threading.Event) -> None:
         """Renew the lease every third of it until ``stop``; give up once it is no longer ours."""
         interval = self.config.lease_seconds / 3
         while not stop.wait(interval):
             try:
                 self.round_trips += 1
-                if not self._renew(keys=[self.lease_key(key)], args=[me, _ms(self.config.lease_seconds)]):
+                renewed = self._renew(
+                    keys=[self.lease_key(key), self._keys(key)[2]],
+                    args=[seq, _ms(self.config.lease_seconds), self._seq_ms],
+                )
+                if not renewed:
                     return
             except redis.RedisError:
                 continue  # a blip: the lease has two more thirds; the next renewal may go through

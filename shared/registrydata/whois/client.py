@@ -14,7 +14,8 @@ unless ``REGQ_OUTBOUND_ALLOW_PRIVATE``), then ``guard.before_request(<server nam
 Throttled), the query to a vetted address, then ``guard.after_response(<server name>, status, wait)``
 with ``status`` 200 for an answer, 429 for a throttling answer (``wait`` its seconds: the guard opens a
 fleet-wide block window) and None when no answer came. The server name (``whois.eu``, or the target
-host of a TLD override) is the limiter key, of rate class "whois".
+host of a TLD override) is the limiter key, of rate class "whois" (added to a LimiterGuard's
+``rate_class`` map when first met, so ``REGQ_WHOIS_RATE``/``REGQ_WHOIS_BURST`` apply to every host).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from shared.registrydata.whois.servers import (
     referral,
     tld_of,
     tld_override,
+    whois_host,
 )
 from shared.registrydata.whois.throttle import find_throttle, rate_limited
 from shared.settings import Settings
@@ -50,6 +52,14 @@ T = TypeVar("T")
 log = logging.getLogger("regq.whois")
 RATE_CLASS = "whois"
 _ANSWERED, _THROTTLED = 200, 429
+
+
+def _route_to_rate_class(guard: CallGuard, host: str) -> None:
+    """Give limiter key ``host`` the rate class "whois" in a guard with a ``rate_class`` map (LimiterGuard
+    reads ``whois_rate``/``whois_burst`` for it then); the same hook the RDAP client uses for its hosts."""
+    mapping = getattr(guard, "rate_class", None)
+    if isinstance(mapping, dict):
+        mapping.setdefault(host, RATE_CLASS)
 
 
 def merge(registry: Registration, registrar: Registration) -> Registration:
@@ -111,6 +121,8 @@ class WhoisClient:
         the TLD has no WHOIS server. Raises RateLimited, Throttled, TransientError (NotSentError),
         ProtocolError (ResponseTooLarge), OutboundRefused."""
         apex = host_name(apex)
+        if whois_host(apex) is None:
+            raise ValueError(f"not a domain name: {apex[:100]!r}")  # a WHOIS query line is sent as is
         registry = self.registry_for(apex)
         if registry is None:
             return DomainAnswer(registered=None)
@@ -172,6 +184,7 @@ class WhoisClient:
         key = self._key(target)
         addresses = transport.resolve(key, target.host, target.port, self.policy)
         if self.guard is not None:
+            _route_to_rate_class(self.guard, key)
             self.guard.before_request(key, RATE_CLASS)
         status: int | None = None
         wait: float | None = None

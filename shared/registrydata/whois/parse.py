@@ -7,9 +7,9 @@ In this order, so that a throttling text can never read as "not found" or as a r
    that names that domain (an answer may carry other objects first: IANA's part, Verisign's old
    "Server Name" lookalikes);
 3. the fields are taken from the entries by the key names each registry uses (tables below);
-4. a record with data (registrar, a date, a name server or the registrant) is ``registered: True``; else a known
-   "not found" text gives ``registered: False``; else a generic rate-limit wording raises RateLimited;
-   else the answer is unreadable: ProtocolError (never a guess either way).
+4. a record with data (registrar, a date, a name server or the registrant) is ``registered: True``;
+   else a known "not found" text gives ``registered: False``; else a generic rate-limit wording raises
+   RateLimited; else the answer is unreadable: ProtocolError (never a guess either way).
 
 Only top-level entries (and Nominet's "Relevant dates" section) give dates and statuses: the ``Created``
 of an .it contact section or of a .fr/.br contact object is the contact's.
@@ -26,6 +26,7 @@ from shared.errors import ProtocolError
 from shared.registrydata.model import DomainAnswer, Registration, host_name
 from shared.registrydata.whois.dates import parse_date
 from shared.registrydata.whois.records import Entry, tokenize
+from shared.registrydata.whois.servers import whois_host
 from shared.registrydata.whois.throttle import find_throttle, rate_limited
 
 DOMAIN_KEYS = ("domain name", "domain", "[domain name]")
@@ -255,7 +256,7 @@ def read_record(text: str, server: str, domain: str | None = None) -> WhoisRecor
         )
     )
     if has_data:
-        return WhoisRecord(DomainAnswer(True, registration), host_name(referral) if referral else None)
+        return WhoisRecord(DomainAnswer(True, registration), whois_host(referral))
     if any(p.search(text) for p in NOT_FOUND):
         return WhoisRecord(DomainAnswer(False))
     generic = find_throttle(text, generic=True)

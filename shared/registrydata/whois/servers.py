@@ -27,6 +27,7 @@ from shared.registrydata.model import host_name
 WHOIS_PORT = 43  # RFC 3912
 
 _REFER = re.compile(r"^\s*(?:refer|whois):\s*(\S+)\s*$", re.I | re.M)
+_HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 
 #: Registries whose answer lacks the registrant: follow ``Registrar WHOIS Server:`` (Verisign .com/.net).
 THIN_REGISTRY_HOSTS = frozenset({"whois.verisign-grs.com", "whois.crsnic.net"})
@@ -51,10 +52,21 @@ class Target:
     via_tld: bool = False  # named by a TLD override (``name`` is then that TLD, e.g. "de" or "co.uk")
 
 
+def whois_host(value: str | None) -> str | None:
+    """``value`` as a WHOIS host name (lower case, no trailing dot), or None when it is not a bare host
+    name (some registrars put a URL on ``Registrar WHOIS Server:``; that is no TCP 43 server)."""
+    if not value:
+        return None
+    host = host_name(value)
+    return host if _HOST.match(host) else None
+
+
 def referral(iana_answer: str) -> str | None:
     """The registry WHOIS host IANA's answer names (``refer:``, else ``whois:``), or None."""
-    refer = [host_name(m) for m in _REFER.findall(iana_answer)]
-    return refer[0] if refer else None
+    for found in _REFER.findall(iana_answer):
+        if (host := whois_host(found)) is not None:
+            return host
+    return None
 
 
 def tld_of(domain: str) -> str:
