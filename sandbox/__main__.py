@@ -1,6 +1,8 @@
 """``python -m sandbox``: serve both stand-ins until SIGTERM/SIGINT.
 
-Prints one JSON line ``{"gandi_url", "rotld_url", "gandi_admin", "rotld_admin"}`` on stdout once both listen.
+Prints one JSON line ``{"gandi_url", "rotld_url", "gandi_admin", "rotld_admin", "rdap_url",
+"rdap_bootstrap_dir", "whois_iana_server", "whois_servers", "dns_nameservers"}`` on stdout once all
+listen (the DNS stand-in seeded with the nameservers of the RDAP stand-in's domains).
 Credentials: flags, else REGQ_GANDI_TOKEN / REGQ_ROTLD_USER / REGQ_ROTLD_PASSWORD, else the defaults.
 """
 
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         log_requests=args.log_requests,
     )
     with sandbox:
+        sandbox.seed_lookup_world()
         sys.stdout.write(json.dumps(sandbox.urls()) + "\n")
         sys.stdout.flush()
         while not stop.wait(0.5):

@@ -168,6 +168,11 @@ class RdapProvider(Provider):
                 self._domains[str(entry["ldhName"]).lower().rstrip(".")] = copy.deepcopy(entry)
             return [str(e["ldhName"]).lower() for e in entries]
 
+    def domain_objects(self) -> list[dict[str, Any]]:
+        """Copies of the registry answers it holds (e.g. to seed the DNS stand-in with their nameservers)."""
+        with self._lock:
+            return [copy.deepcopy(obj) for obj in self._domains.values()]
+
     def list_domains(self) -> list[dict[str, Any]]:
         with self._lock:
             return [{"fqdn": name, "thin": _is_thin(obj)} for name, obj in sorted(self._domains.items())]

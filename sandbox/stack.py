@@ -103,6 +103,11 @@ class SandboxClient:
         return self._call(provider, "GET", "config")
 
 
+#: Addresses inside the networks the RDAP stand-in's RIR role answers for (sandbox/data/rdap/: APNIC
+#: 1.1.1.0/24, RIPE 130.59.0.0/16, ARIN 13.64.0.0/11 and 2001:4860::/32).
+LOOKUP_WORLD_ADDRESSES = ["1.1.1.1", "2001:4860:4860::8888", "130.59.31.80", "13.64.1.1"]
+
+
 class Sandbox(SandboxClient):
     """Both stand-ins on 127.0.0.1 free ports, serving from daemon threads. A context manager."""
 
@@ -135,7 +140,7 @@ class Sandbox(SandboxClient):
             self.gandi_server.server_close()
             raise
         rdap_stats = Stats()
-        rdap = RdapProvider(rdap_stats)
+        rdap = self.rdap = RdapProvider(rdap_stats)
         try:
             self.rdap_server = SandboxServer((host, 0), rdap, rdap_stats, log_requests)
         except OSError:
@@ -172,12 +177,28 @@ class Sandbox(SandboxClient):
         return self.rdap_server.base_url
 
     def urls(self) -> dict[str, str]:
+        """Where everything listens, and the REGQ_* values that send a fleet's lookups here."""
         return {
             "gandi_url": self.gandi_url,
             "rotld_url": self.rotld_url,
             "gandi_admin": self.gandi_admin,
             "rotld_admin": self.rotld_admin,
+            "rdap_url": self.rdap_url,
+            "rdap_bootstrap_dir": self.rdap_bootstrap_dir,
+            "whois_iana_server": self.whois_address,
+            "whois_servers": self.whois.servers_setting,
+            "dns_nameservers": self.dns.nameservers_setting,
         }
+
+    def seed_lookup_world(self) -> dict[str, list[str]]:
+        """Give the DNS stand-in the nameservers of every domain the RDAP stand-in holds, at addresses its
+        RIR role knows (APNIC, RIPE, ARIN networks from the real answers), so a lookup runs end to end:
+        registry -> nameserver addresses -> who holds them."""
+        cycle = iter(LOOKUP_WORLD_ADDRESSES * 100)
+        seeded: dict[str, list[str]] = {}
+        for obj in self.rdap.domain_objects():
+            seeded.update(self.dns.zone.seed_rdap(obj, fill=lambda _host: [next(cycle), next(cycle)]))
+        return seeded
 
     def start(self) -> Sandbox:
         if not self._started:

@@ -39,7 +39,17 @@ def test_python_m_sandbox_serves_and_exits_on_sigterm() -> None:
     )
     try:
         urls = json.loads(read_line(proc, timeout=15))
-        assert set(urls) == {"gandi_url", "rotld_url", "gandi_admin", "rotld_admin"}
+        assert set(urls) == {
+            "gandi_url",
+            "rotld_url",
+            "gandi_admin",
+            "rotld_admin",
+            "rdap_url",
+            "rdap_bootstrap_dir",
+            "whois_iana_server",
+            "whois_servers",
+            "dns_nameservers",
+        }
         assert urls["gandi_url"].endswith("/v5") and urls["gandi_url"].startswith("http://127.0.0.1:")
         headers = {"Authorization": "Bearer env-token"}
         r = requests.get(

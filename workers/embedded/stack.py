@@ -95,7 +95,16 @@ class Stack:
             REGQ_ROTLD_USER=SANDBOX_USER,
             REGQ_ROTLD_PASSWORD=SANDBOX_PASSWORD,
             REGQ_OUTBOUND_ALLOW_PRIVATE="true",
+            REGQ_RDAP_BOOTSTRAP_URL=urls["rdap_bootstrap_dir"],
+            REGQ_WHOIS_IANA_SERVER=urls["whois_iana_server"],
+            REGQ_WHOIS_SERVERS=urls["whois_servers"],
+            REGQ_DNS_NAMESERVERS=urls["dns_nameservers"],
         )
+        # Every sandbox role listens on 127.0.0.1, so all RDAP and WHOIS traffic shares one limiter key.
+        env.setdefault("REGQ_RDAP_RATE", "50/s")
+        env.setdefault("REGQ_RDAP_BURST", "20")
+        env.setdefault("REGQ_WHOIS_RATE", "50/s")
+        env.setdefault("REGQ_WHOIS_BURST", "20")
         self.env = env
         step("migrating the database")
         store = Store(env["REGQ_DATABASE_URL"])
@@ -142,7 +151,7 @@ class Stack:
         if not line:
             raise RuntimeError(f"the sandbox did not start: see {child.log_path}")
         urls = json.loads(line)
-        self.sandbox = SandboxClient(urls["gandi_admin"], urls["rotld_admin"])
+        self.sandbox = SandboxClient(urls["gandi_admin"], urls["rotld_admin"], rdap_admin=urls["rdap_url"])
         return urls
 
     def _celery(self, args: list[str]) -> list[str]:
