@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
+from shared.audit import AuditSink
 from shared.backends import Connection, connect
 from shared.breaker import BREAKERS, Breaker, BreakerConfig
 from shared.execution.guard import LimiterGuard
@@ -52,8 +53,9 @@ T = TypeVar("T")
 class Services:
     """The store, the Redis-backed families, the guard, the gateways and the runner for ``settings``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, audit: AuditSink | None = None) -> None:
         self.settings = settings
+        self._audit = audit  # where the lookups' audit rows go instead of the store (``regq lookup``)
         self.closed = False
         self._parts: dict[str, Any] = {}
         self._gateways: dict[str, Gateway] = {}
@@ -137,7 +139,8 @@ class Services:
         local = self._part("lookup-threads", threading.local)
         pipeline: Pipeline | None = getattr(local, "pipeline", None)
         if pipeline is None:
-            rdap = RdapClient(self.settings, self.store.audit, self.guard, self.bootstrap)
+            audit = self._audit if self._audit is not None else self.store.audit
+            rdap = RdapClient(self.settings, audit, self.guard, self.bootstrap)
             pipeline = Pipeline(
                 rdap=rdap,
                 whois=WhoisClient(self.settings, self.guard),

@@ -14,6 +14,7 @@ from workers import context
 from workers.commands import breaker as breaker_commands
 from workers.commands import jobs as jobs_commands
 from workers.commands import limits as limits_commands
+from workers.commands import lookup as lookup_commands
 from workers.commands import stack as stack_commands
 from workers.commands.submit import app as submit_app
 from workers.console import errors
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(submit_app, name="submit")
 app.command("jobs")(jobs_commands.jobs)
 app.command("status")(jobs_commands.status)
+app.command("lookup")(lookup_commands.lookup)
 app.command("demo")(stack_commands.demo)
 app.command("up")(stack_commands.up)
 

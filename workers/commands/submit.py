@@ -175,6 +175,15 @@ def renew(
 
 
 @app.command()
-def lookup(domain: str, as_json: JsonFlag = False) -> None:
-    """Look DOMAIN up: availability and price at its registrar."""
-    _submit_one({"kind": "lookup", "domain": domain}, as_json)
+def lookup(
+    domain: str,
+    availability: Annotated[
+        bool, typer.Option("--availability", help="ask the registrar whether it can be registered instead")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Queue a lookup of DOMAIN: registration data, nameservers and who holds their addresses."""
+    job: dict[str, object] = {"kind": "lookup", "domain": domain}
+    if availability:
+        job["availability"] = True
+    _submit_one(job, as_json)
