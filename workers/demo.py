@@ -14,6 +14,19 @@ from stdnum.ro import cnp, cui
 TLDS = ("com", "net", "org", "eu", "info", "dev")
 
 
+#: RDAP (thin .com with the registrar hop, thick .no) and WHOIS (.ro, .eu, .de, .jp, thin .net).
+LOOKUP_NAMES = (
+    "google.com",
+    "www.norway.no",
+    "themarquetry.com",
+    "google.ro",
+    "eurid.eu",
+    "google.de",
+    "yahoo.co.jp",
+    "shazow.net",
+)
+
+
 def person(rng: random.Random, country: str = "FR") -> dict[str, Any]:
     given, family = (
         rng.choice(["Ana", "Ion", "Marie", "Paul", "Elena"]),
@@ -100,8 +113,14 @@ def build_batch(total: int, seed: int = 7) -> Batch:
         batch.inventory.append((name, provider, expires))
         batch.add({"kind": "renew", "domain": name, "years": rng.randint(1, 2)}, "renew")
     for i in range(n_lookup):
-        name = f"look{run}-{i}.{rng.choice(TLDS + ('ro',))}"
-        batch.add({"kind": "lookup", "domain": name}, "lookup")
+        if i < len(LOOKUP_NAMES):  # registered names the sandbox's RDAP / WHOIS stand-ins answer for
+            batch.add({"kind": "lookup", "domain": LOOKUP_NAMES[i]}, "lookup")
+        elif i % 2:  # a name nobody holds: a complete answer, registered false
+            tld = rng.choice(("com", "net", "eu"))  # TLDs the stand-ins answer "not found" for
+            batch.add({"kind": "lookup", "domain": f"look{run}-{i}.{tld}"}, "lookup")
+        else:
+            name = f"look{run}-{i}.{rng.choice(TLDS + ('ro',))}"
+            batch.add({"kind": "lookup", "domain": name, "availability": True}, "lookup")
     for i in range(n_taken):
         name = f"taken{run}-{i}.com"
         batch.seeds["gandi"].append(
