@@ -52,6 +52,14 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "regq.renewal_scan",
             "schedule": crontab(minute=defaults.RENEWAL_SCAN_MINUTE, hour=defaults.RENEWAL_SCAN_HOUR),
         },
+        "weekly-rdap-bootstrap-refresh": {
+            "task": "regq.rdap_bootstrap_refresh",
+            "schedule": crontab(
+                minute=defaults.RDAP_REFRESH_MINUTE,
+                hour=defaults.RDAP_REFRESH_HOUR,
+                day_of_week=defaults.RDAP_REFRESH_WEEKDAY,
+            ),
+        },
     }
 
 

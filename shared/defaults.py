@@ -164,3 +164,8 @@ REGISTRY_LAG_LIMIT_SECONDS = 3600
 NEEDS_OPERATOR_RECHECK_SECONDS = 600
 #: A lookup sub-step that was throttled or down without saying for how long is asked again after this.
 LOOKUP_RETRY_AFTER_SECONDS = 30
+#: The weekly RDAP bootstrap refresh: Sunday 04:40 UTC, away from the 02:00 renewals and 03:15 purge;
+#: IANA's files change a few times a year and are served with max-age=86400.
+RDAP_REFRESH_WEEKDAY = "sun"
+RDAP_REFRESH_HOUR = 4
+RDAP_REFRESH_MINUTE = 40

@@ -1,4 +1,5 @@
-"""Maintenance: republish stranded jobs, purge old outcomes, the nightly renewal scan."""
+"""Maintenance: republish stranded jobs, purge old outcomes, the nightly renewal scan, the weekly refresh
+of the IANA RDAP bootstrap."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from shared.jobs import JobStatus, RenewJob
+from shared.registrydata.rdap import store_for
 from shared.store.schema import utcnow
 from tasks import runtime
 from tasks.app import app
@@ -75,3 +77,16 @@ def renewal_scan() -> dict[str, int]:
         outcome = submit(job, store=rt.store, app=rt.producer)
         submitted += 0 if outcome.duplicate else 1
     return {"submitted": submitted}
+
+
+@app.task(name="regq.rdap_bootstrap_refresh", acks_late=True, ignore_result=True)
+def rdap_bootstrap_refresh(force: bool = False) -> dict[str, str]:
+    """Fetch IANA's RDAP bootstrap files that are past their ``Cache-Control: max-age`` into the fleet's
+    store (Redis); every worker reads the new copy within minutes. A directory override is never
+    refreshed; a failed fetch keeps the previous copy (or the packaged snapshot)."""
+    from shared.registrydata.rdap import refresh_bootstrap
+
+    rt = runtime.get()
+    report = refresh_bootstrap(rt.settings, rt.store.audit, rt.guard, store_for(rt.settings), force=force)
+    log.info("rdap bootstrap refresh: %s", report)
+    return report

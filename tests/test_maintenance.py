@@ -152,3 +152,38 @@ def test_purge_forgets_old_outcomes(rt: runtime.Runtime) -> None:
         session.execute(update(JobRow).values(finished_at=utcnow() - timedelta(days=31)))
     assert purge() == {"purged": 1}
     assert rt.store.jobs.get(key) is None
+
+
+def test_the_weekly_rdap_bootstrap_refresh_honours_max_age(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox.stack import Sandbox
+    from tasks.maintenance import rdap_bootstrap_refresh
+
+    prefix = f"regq-test-{uuid.uuid4().hex[:10]}"
+    with Sandbox() as sb:
+        for name, value in {
+            "REGQ_REDIS_URL": redis_url,
+            "REGQ_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+            "REGQ_REDIS_PREFIX": prefix,
+            "REGQ_OUTBOUND_ALLOW_PRIVATE": "true",
+            "REGQ_RDAP_BOOTSTRAP_URL": f"{sb.rdap_url}/bootstrap/",
+            "REGQ_RDAP_RATE": "100/s",  # the shared limiter would (rightly) throttle the forced refetch
+        }.items():
+            monkeypatch.setenv(name, value)
+        current = runtime.get()
+        current.store.upgrade()
+        try:
+            first = rdap_bootstrap_refresh()
+            second = rdap_bootstrap_refresh()
+            forced = rdap_bootstrap_refresh(force=True)
+        finally:
+            current.close()
+            client = redis.Redis.from_url(redis_url)
+            stored = [k.decode() for k in client.scan_iter(match=f"{prefix}:rdap:bootstrap:*")]
+            for key in client.scan_iter(match=f"{prefix}*"):
+                client.delete(key)
+    assert set(first.values()) == {"refreshed"} and set(first) == {"dns.json", "ipv4.json", "ipv6.json"}
+    assert set(second.values()) == {"fresh"}  # within Cache-Control max-age: nothing fetched
+    assert set(forced.values()) == {"refreshed"}
+    assert len(stored) == 3  # the fleet's copy, in Redis
