@@ -11,3 +11,17 @@ from tasks.registrar import deliver
 @app.task(name="regq.lookup", bind=True, acks_late=True, max_retries=None)
 def lookup(self: Task, key: str, domain: str, registrar: str | None = None) -> dict[str, object] | None:
     return deliver(self, key)
+
+
+@app.task(name="regq.ping", acks_late=True, ignore_result=True)
+def ping(counter: str | None = None) -> None:
+    """A no-op round trip through the broker and a lookup worker (routed like a lookup): the baseline of
+    ``bench/lookup.py``. With ``counter``, RPUSH the time it ran to that Redis list (arrivals, timed)."""
+    if counter:
+        import time
+
+        from tasks import runtime
+
+        client = getattr(runtime.get().connection, "client", None)
+        if client is not None:
+            client.rpush(counter, repr(time.time()))

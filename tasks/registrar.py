@@ -21,7 +21,10 @@ _HOST = socket.gethostname()
 def deliver(task: Task, key: str) -> dict[str, object] | None:
     """Run one delivery of ``key``; re-schedule on Defer. Returns a summary without personal data."""
     owner = f"{_HOST}:{os.getpid()}:{task.request.id}"
-    step = runtime.get().runner.run(key, owner)
+    kwargs = task.request.kwargs or {}
+    step = runtime.get().runner.run(
+        key, owner, kind=task.name.removeprefix("regq."), domain=kwargs.get("domain")
+    )
     if isinstance(step, Defer):
         log.info("job %s deferred %.1f s: %s", key, step.countdown, step.reason)
         raise task.retry(countdown=step.countdown, max_retries=None)

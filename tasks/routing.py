@@ -20,7 +20,7 @@ _JOB_KINDS = {k.value for k in JobKind}
 def queue_for(kind: str, registrar: str | None) -> str:
     """The queue of a task named ``regq.<kind>``: a job that calls a registrar goes to that registrar's
     queue, a lookup to ``lookup``, anything else (sweep, purge, renewal scan) to ``maintenance``."""
-    if kind == JobKind.LOOKUP:
+    if kind in (JobKind.LOOKUP, "ping"):  # ping: the bench's no-op baseline, on the lookup workers
         return LOOKUP_QUEUE
     if kind in _JOB_KINDS:
         if registrar not in REGISTRAR_QUEUES:

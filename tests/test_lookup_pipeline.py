@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +180,54 @@ def test_bad_input_names_the_field() -> None:
         pipeline.lookup_domain("-bad-.com")
     with pytest.raises(JobValidationError, match="ip"):
         pipeline.lookup_ip_registrant("300.1.1.1")
+
+
+def test_a_cached_snapshot_is_served_whole_and_only_when_complete(pipeline: Pipeline, src: Sources) -> None:
+    assert pipeline.cached_domain("cache-me.com") is None
+    src.dns_error["ns.shared.net"] = lambda: Throttled("dns", 1.0)
+    assert pipeline.lookup_domain("cache-me.com").partial
+    assert pipeline.cached_domain("cache-me.com") is None  # a partial answer is never the snapshot
+    src.dns_error.clear()
+    complete = pipeline.lookup_domain("cache-me.com")
+    cached = pipeline.cached_domain("www.cache-me.com")
+    assert cached is not None and cached.to_dict() == {**complete.to_dict(), "domain": "www.cache-me.com"}
+
+
+def test_the_runner_answers_a_cached_lookup_without_a_lease(
+    pipeline: Pipeline, src: Sources, tmp_path: Path
+) -> None:
+    from shared.breaker import BreakerConfig, MemoryBreaker
+    from shared.execution import Done
+    from shared.execution.runner import JobRunner
+    from shared.jobs import JobStatus, derive_key, parse_job
+    from shared.locks import MemoryDomainLock
+    from shared.settings import load_settings
+    from shared.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.upgrade()
+    breaker = MemoryBreaker(BreakerConfig(3, 60, 1, 30), store.breaker_events)
+    runner = JobRunner(store, load_settings(), breaker, lambda _r: None, MemoryDomainLock(), lambda: pipeline)  # type: ignore[arg-type,return-value]
+
+    def submit(data: dict[str, object]) -> str:
+        job = parse_job(data)
+        key = derive_key(job)
+        store.jobs.create(key, job)
+        return key
+
+    first = runner.run(submit({"kind": "lookup", "domain": "rapid.com"}), "w", "lookup", "rapid.com")
+    assert (
+        isinstance(first, Done) and first.outcome is not None and first.outcome.status is JobStatus.SUCCEEDED
+    )
+    calls = sum(src.calls.values())
+    claims: list[str] = []
+    real_claim = store.jobs.claim
+    store.jobs.claim = lambda *a, **k: claims.append(a[0]) or real_claim(*a, **k)  # type: ignore[method-assign]
+    key = submit({"kind": "lookup", "domain": "www.rapid.com"})
+    fast = runner.run(key, "w", "lookup", "www.rapid.com")
+    assert isinstance(fast, Done) and fast.outcome is not None and fast.outcome.status is JobStatus.SUCCEEDED
+    assert claims == [] and sum(src.calls.values()) == calls  # no lease, no upstream
+    assert fast.outcome.result is not None and fast.outcome.result["domain"] == "www.rapid.com"
+    again = runner.run(key, "w", "lookup", "www.rapid.com")  # a redelivery: the recorded outcome
+    assert isinstance(again, Done) and again.outcome is not None and again.outcome.duplicate
+    store.dispose()

@@ -206,3 +206,22 @@ def test_migration_0002_keeps_existing_jobs(store_url: str) -> None:
         assert record.republishes == 0 and record.republish_at is None and record.max_due_wait_seconds is None
     finally:
         old.dispose()
+
+
+def test_finish_unleased_takes_only_open_registration_data_lookups(store: Store) -> None:
+    from shared.jobs import parse_job
+
+    lookup = parse_job({"kind": "lookup", "domain": "example.com", "idempotency_key": "l1"})
+    avail = parse_job(
+        {"kind": "lookup", "domain": "example.com", "availability": True, "idempotency_key": "l2"}
+    )
+    reg = parse_job(register("example.com"))
+    for key, job in (("l1", lookup), ("l2", avail), ("r1", reg)):
+        store.jobs.create(key, job)
+    done = store.jobs.finish_unleased("l1", {"registered": True})
+    assert done is not None and done.status is JobStatus.SUCCEEDED and done.attempts == 1
+    assert store.jobs.finish_unleased("l1", {"registered": False}) is None  # final already
+    assert store.jobs.require("l1").result == {"registered": True}
+    assert store.jobs.finish_unleased("l2", {}) is None  # an availability lookup asks the registrar
+    assert store.jobs.finish_unleased("r1", {}) is None  # not a lookup at all
+    assert store.jobs.finish_unleased("missing", {}) is None

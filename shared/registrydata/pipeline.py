@@ -169,6 +169,12 @@ class Pipeline:
             self.cache.put("domain", apex, result.to_dict(), negative=not result.registered)
         return result
 
+    def cached_domain(self, name: str) -> DomainLookup | None:
+        """The complete snapshot of ``name``'s apex if the cache holds one (no upstream, no wait)."""
+        domain, apex = apex_of(name)
+        hit = self.cache.get("domain", apex)
+        return _snapshot(hit.value, domain) if hit is not None else None
+
     def registration(self, apex: str) -> DomainAnswer:
         """The registration data of ``apex`` (RDAP, else WHOIS), through the ``reg:`` cache."""
         hit = self.cache.get("reg", apex)

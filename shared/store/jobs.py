@@ -287,6 +287,34 @@ class JobStore:
             ).one_or_none()
             return JobRecord.from_row(row) if row is not None else None
 
+    def finish_unleased(self, key: str, result: dict[str, Any]) -> JobRecord | None:
+        """Record a registration-data lookup's success without a lease (answered from the cache): one
+        UPDATE, only while the job is open and is such a lookup (not an availability one); the finished
+        record, or None (then the ordinary path takes the delivery)."""
+        now = utcnow()
+        availability = sa.func.coalesce(JobRow.params["availability"].as_boolean(), sa.false())
+        with self.db.session() as session:
+            row = session.scalars(
+                sa.update(JobRow)
+                .where(
+                    JobRow.key == key,
+                    JobRow.status.in_(_OPEN),
+                    JobRow.kind == "lookup",
+                    sa.not_(availability),
+                )
+                .values(
+                    status=JobStatus.SUCCEEDED.value,
+                    result=result,
+                    attempts=JobRow.attempts + 1,
+                    due_at=None,
+                    wait_reason=None,
+                    finished_at=now,
+                    updated_at=now,
+                )
+                .returning(JobRow)
+            ).one_or_none()
+            return JobRecord.from_row(row) if row is not None else None
+
     def defer(
         self,
         key: str,
