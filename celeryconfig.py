@@ -12,6 +12,7 @@ from typing import Any
 from celery.schedules import crontab
 
 from shared import defaults
+from shared.errors import ConfigError
 from shared.settings import Settings
 from tasks.routing import QUEUES, route_task
 
@@ -36,6 +37,22 @@ def broker_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+def renewal_scan_schedule(settings: Settings) -> crontab:
+    """REGQ_RENEWAL_SCAN_CRON (``minute hour day-of-month month day-of-week``, UTC) as Celery's crontab;
+    a value crontab refuses is a ConfigError naming the variable."""
+    minute, hour, day_of_month, month_of_year, day_of_week = settings.renewal_scan_cron.split()
+    try:
+        return crontab(
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month_of_year,
+            day_of_week=day_of_week,
+        )
+    except ValueError as exc:
+        raise ConfigError("REGQ_RENEWAL_SCAN_CRON", f"{settings.renewal_scan_cron!r}: {exc}") from None
+
+
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """The periodic maintenance tasks (queues come from the router, like every other send)."""
     return {
@@ -50,7 +67,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         },
         "nightly-renewal-scan": {
             "task": "regq.renewal_scan",
-            "schedule": crontab(minute=defaults.RENEWAL_SCAN_MINUTE, hour=defaults.RENEWAL_SCAN_HOUR),
+            "schedule": renewal_scan_schedule(settings),
         },
         "weekly-rdap-bootstrap-refresh": {
             "task": "regq.rdap_bootstrap_refresh",

@@ -141,14 +141,18 @@ REPUBLISH_AFTER_SECONDS = 45
 RETENTION_DAYS = 30
 
 # --- operations --------------------------------------------------------------------------------------
-#: Nightly renewal scan at 02:30 UTC, outside European business hours.
-RENEWAL_SCAN_HOUR = 2
-RENEWAL_SCAN_MINUTE = 30
+#: Nightly renewal scan at 02:00 UTC (minute hour day-of-month month day-of-week), outside European
+#: business hours and before the 03:15 purge.
+RENEWAL_SCAN_CRON = "0 2 * * *"
+#: Due domains read, and renew jobs submitted, per batch: one keyset page, one INSERT, one broker connection.
+RENEWAL_SCAN_BATCH = 500
+#: The scan's fleet-wide lock lapses this long after its holder died; renewed every third of it meanwhile.
+RENEWAL_SCAN_LOCK_SECONDS = 60
 #: Old outcomes are purged at 03:15 UTC, after the renewal scan and outside business hours.
 PURGE_HOUR = 3
 PURGE_MINUTE = 15
-#: Renew domains expiring within this many days.
-RENEWAL_WINDOW_DAYS = 30
+#: Renew domains expiring within this many days: a month leaves room for a failed renew to be fixed.
+RENEW_WINDOW_DAYS = 30
 #: The demo publishes this many jobs.
 DEMO_JOBS = 200
 

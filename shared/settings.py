@@ -127,7 +127,8 @@ class Settings(BaseSettings):
     republish_after_seconds: float = Field(defaults.REPUBLISH_AFTER_SECONDS, gt=0)
     retention_days: int = Field(defaults.RETENTION_DAYS, ge=1)
     retry_backoff_seconds: float = Field(defaults.RETRY_BACKOFF_SECONDS, gt=0)
-    renewal_window_days: int = Field(defaults.RENEWAL_WINDOW_DAYS, ge=1)
+    renew_window_days: int = Field(defaults.RENEW_WINDOW_DAYS, ge=1)
+    renewal_scan_cron: str = defaults.RENEWAL_SCAN_CRON  # celeryconfig parses it into a crontab
 
     @field_validator("whois_iana_server", mode="before")
     @classmethod
@@ -143,6 +144,13 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_ns(cls, value: Any) -> list[tuple[str, int]]:
         return _nameservers(value)
+
+    @field_validator("renewal_scan_cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"expected 5 fields (minute hour day-of-month month day-of-week), got {value!r}")
+        return " ".join(value.split())
 
     @field_validator("max_countdown_seconds")
     @classmethod

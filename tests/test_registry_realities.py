@@ -355,3 +355,15 @@ def test_a_gandi_in_zone_nameserver_gets_its_glue_record_first(scripted: tuple[R
     assert stats["by_operation"]["hosts"] == 1 and stats["effects"]["zona-gandi.com"]["create"] == 1
     domain = next(d for d in rig.sandbox.domains("gandi") if d["fqdn"] == "zona-gandi.com")
     assert domain["nameservers"] == ["ns1.zona-gandi.com", "ns.extern.net"]
+
+
+def test_a_contact_id_the_registry_forgot_is_created_again(scripted: tuple[Rig, ScriptedGuard]) -> None:
+    """A kept contact id the registry no longer knows (50006): created again, the register still once."""
+    rig, _guard = scripted
+    first = rig.until_final(rig.submit(register("intai.ro")))
+    assert first.status is JobStatus.SUCCEEDED
+    rig.sandbox.reset()  # the registry forgets its contacts (and domains); our directory still has the id
+    second = rig.until_final(rig.submit(register("al-doilea.ro")))
+    assert second.status is JobStatus.SUCCEEDED, second
+    assert ops(rig.sandbox)["contact-create"] == 1 and ops(rig.sandbox)["domain-register"] == 2
+    assert rig.sandbox.stats(ROTLD)["effects"]["al-doilea.ro"] == {"create": 1}

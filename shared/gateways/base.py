@@ -149,6 +149,8 @@ class ContactDirectory(Protocol):
 
     def release(self, registrar: str, fingerprint: str, owner: str) -> None: ...
 
+    def forget(self, registrar: str, fingerprint: str, contact_id: str) -> None: ...
+
 
 class Gateway(ABC):
     """One registrar. Instances hold an HTTP session: one instance per thread."""

@@ -91,6 +91,7 @@ CLAIM_SECONDS = 60.0
 CONTACT_PENDING_RETRY_SECONDS = 5.0
 POLL_FIRST, POLL_MAX = 0.5, 2.0
 #: Commands about a domain already in our account: the registry's not-found answers mean NotFound.
+CONTACT_NOT_FOUND = "50006"  # [ref] rotld_codes: contact not found
 ON_OUR_DOMAIN = frozenset({"domain-info", "domain-renew", "domain-reset-ns", "check-renewal-availability"})
 log = get_logger("regq.gateways.rotld")
 
@@ -335,6 +336,22 @@ class RotldGateway(Gateway):
         if not availability.available:
             raise DomainUnavailable(f"{job.domain} is {availability.status}", provider=PROVIDER)
         cid = self.registrant_id(job.owner, ctx)
+        try:
+            self._domain_register(job, cid, ctx)
+        except NotFound as exc:
+            if exc.upstream_code != CONTACT_NOT_FOUND or self.contacts is None:
+                raise
+            # The registry no longer knows the contact id we kept (deleted, or another registry
+            # environment): a definite "not created". Forget it, create the contact again, register once more.
+            log.warning("rotld contact %s is unknown to the registry: creating it again", cid)
+            self.contacts.forget(PROVIDER, job.owner.fingerprint(), cid)
+            self._domain_register(job, self.registrant_id(job.owner, ctx), ctx)
+        info, created = self._read(job.domain, ctx)
+        if info.expires_at is None:
+            raise ProtocolError("domain-info answered without an expiration_date", provider=PROVIDER)
+        return RegisteredDomain(job.domain, info.expires_at, created, list(info.nameservers))
+
+    def _domain_register(self, job: RegisterJob, cid: str, ctx: CallContext) -> None:
         password = new_domain_password()
         register_secret(password)
         params = {
@@ -345,10 +362,6 @@ class RotldGateway(Gateway):
             "reservation": "0",
         }
         self._command("domain-register", params, ctx, idempotent=False, effect=True)
-        info, created = self._read(job.domain, ctx)
-        if info.expires_at is None:
-            raise ProtocolError("domain-info answered without an expiration_date", provider=PROVIDER)
-        return RegisteredDomain(job.domain, info.expires_at, created, list(info.nameservers))
 
     def renew(self, job: RenewJob, ctx: CallContext, *, expected: date | None = None) -> RenewedDomain:
         params = {"domain": job.domain, "domain_period": str(job.years)}

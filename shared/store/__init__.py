@@ -11,6 +11,7 @@ from shared.store.contacts import RegistryContacts
 from shared.store.database import Database
 from shared.store.inventory import DomainRecord, Inventory
 from shared.store.jobs import Claim, ClaimState, JobRecord, JobStore
+from shared.store.renewals import RenewalScans
 
 __all__ = ["Claim", "ClaimState", "DomainRecord", "JobRecord", "Store"]
 
@@ -23,6 +24,7 @@ class Store:
         self.audit = AuditLog(self.db)
         self.contacts = RegistryContacts(self.db)
         self.breaker_events = BreakerEvents(self.db)
+        self.renewals = RenewalScans(self.db)
 
     def upgrade(self) -> None:
         self.db.upgrade()

@@ -81,6 +81,20 @@ class RegistryContacts:
                 .values(claimed_until=utcnow())
             )
 
+    def forget(self, registrar: str, fingerprint: str, contact_id: str) -> None:
+        """The registry no longer knows ``contact_id`` (ROTLD 50006): drop it, so the next claim creates
+        the contact again. Only that id is dropped (another job may already have saved a new one)."""
+        with self.db.session() as session:
+            session.execute(
+                sa.update(RegistryContactRow)
+                .where(
+                    RegistryContactRow.registrar == registrar,
+                    RegistryContactRow.fingerprint == fingerprint,
+                    RegistryContactRow.contact_id == contact_id,
+                )
+                .values(contact_id=None, claimed_by=None, claimed_until=utcnow())  # claimable at once
+            )
+
     def get(self, registrar: str, fingerprint: str) -> str | None:
         with self.db.session() as session:
             return session.scalars(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -43,6 +44,15 @@ class Inventory:
             row = session.scalars(sa.select(DomainRow).where(DomainRow.domain == domain)).one_or_none()
             return _record(row) if row else None
 
+    def get_many(self, domains: Iterable[str]) -> dict[str, DomainRecord]:
+        """The held domains among ``domains`` (one SELECT), by name."""
+        names = sorted(set(domains))
+        if not names:
+            return {}
+        with self.db.session() as session:
+            query = sa.select(DomainRow).where(DomainRow.domain.in_(names))
+            return {row.domain: _record(row) for row in session.scalars(query)}
+
     def expiring(self, before: date, limit: int = 1000) -> list[DomainRecord]:
         query = (
             sa.select(DomainRow)
@@ -54,6 +64,40 @@ class Inventory:
         )
         with self.db.session() as session:
             return [_record(r) for r in session.scalars(query)]
+
+    def expiring_page(
+        self, before: date, after: tuple[date, str] | None = None, limit: int = 500
+    ) -> list[DomainRecord]:
+        """One keyset page of :meth:`expiring`, ordered by (expiry, name): the first ``limit`` after
+        ``after`` (the previous page's last ``(expires_at, domain)``). Each page is one indexed query,
+        however deep the scan, and rows changing between pages are neither skipped nor repeated."""
+        due = sa.and_(
+            DomainRow.expires_at <= before, DomainRow.auto_renew.is_(True), DomainRow.status == "active"
+        )
+        if after is not None:
+            due = sa.and_(
+                due,
+                DomainRow.expires_at >= after[0],  # lets the planner start the range scan here
+                sa.tuple_(DomainRow.expires_at, DomainRow.domain) > sa.tuple_(*after),
+            )
+        query = sa.select(DomainRow).where(due).order_by(DomainRow.expires_at, DomainRow.domain).limit(limit)
+        with self.db.session() as session:
+            return [_record(r) for r in session.scalars(query)]
+
+    def expiring_pages(self, before: date, page_size: int = 500) -> Iterator[list[DomainRecord]]:
+        """Every domain :meth:`expiring` would give, in keyset pages of at most ``page_size`` (memory
+        stays one page, whatever the inventory's size)."""
+        after: tuple[date, str] | None = None
+        while True:
+            page = self.expiring_page(before, after, page_size)
+            if not page:
+                return
+            yield page
+            last = page[-1]
+            assert last.expires_at is not None  # expires_at <= before excludes NULL
+            after = (last.expires_at, last.domain)
+            if len(page) < page_size:
+                return
 
 
 def _record(row: DomainRow) -> DomainRecord:

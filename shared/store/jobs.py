@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from shared.errors import IdempotencyConflict, JobNotFound
@@ -22,6 +24,15 @@ from shared.store.database import Database
 from shared.store.schema import JobRow, UTCDateTime, utcnow
 
 _OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value, JobStatus.PARTIAL.value)
+
+
+def _dialect_insert(dialect: str) -> Any:
+    """The INSERT construct with ``on_conflict_do_nothing`` for this backend."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"bulk create needs Postgres or SQLite, not {dialect}")
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,78 @@ class JobStore:
     def mark_published(self, key: str) -> None:
         with self.db.session() as session:
             session.execute(sa.update(JobRow).where(JobRow.key == key).values(published_at=utcnow()))
+
+    def create_many(
+        self, entries: Sequence[tuple[str, AnyJob]]
+    ) -> list[tuple[JobRecord, bool] | IdempotencyConflict]:
+        """:meth:`create` for many jobs in ONE transaction: one ``INSERT ... ON CONFLICT (key) DO NOTHING
+        RETURNING`` (Postgres, SQLite >= 3.35) for all of them, then one SELECT of the keys that were
+        already there. Answers, in order, ``(record, created)`` or the IdempotencyConflict of an entry
+        whose key exists with other parameters; an entry repeating an earlier entry's key is answered
+        as that key's duplicate (or conflict), as consecutive :meth:`create` calls would."""
+        if not entries:
+            return []
+        now = utcnow()
+        hashes = [job.params_hash() for _key, job in entries]
+        first: dict[str, int] = {}
+        rows: list[dict[str, Any]] = []
+        for index, (key, job) in enumerate(entries):
+            if key in first:
+                continue
+            first[key] = index
+            rows.append(
+                dict(
+                    key=key,
+                    kind=job.kind,
+                    domain=job.domain,
+                    registrar=getattr(job, "registrar", None),
+                    params=job.params(),
+                    params_hash=hashes[index],
+                    status=JobStatus.QUEUED.value,
+                    attempts=0,
+                    republishes=0,
+                    due_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        insert = _dialect_insert(self.db.dialect)
+        statement = (
+            insert(JobRow).values(rows).on_conflict_do_nothing(index_elements=[JobRow.key]).returning(JobRow)
+        )
+        with self.db.session() as session:
+            inserted = {row.key: JobRecord.from_row(row) for row in session.scalars(statement)}
+            missing = [key for key in first if key not in inserted]
+            existing: dict[str, tuple[JobRecord, str]] = {}
+            if missing:
+                query = sa.select(JobRow).where(JobRow.key.in_(missing))
+                existing = {r.key: (JobRecord.from_row(r), r.params_hash) for r in session.scalars(query)}
+        answers: list[tuple[JobRecord, bool] | IdempotencyConflict] = []
+        for index, (key, _job) in enumerate(entries):
+            if key in inserted:
+                record, stored_hash, fresh = inserted[key], hashes[first[key]], first[key] == index
+            elif key in existing:
+                (record, stored_hash), fresh = existing[key], False
+            else:  # deleted (purged) between the INSERT and the SELECT: rare; the single path settles it
+                try:
+                    answers.append(self.create(key, entries[index][1]))
+                except IdempotencyConflict as exc:
+                    answers.append(exc)
+                continue
+            answers.append((record, fresh) if stored_hash == hashes[index] else IdempotencyConflict(key))
+        return answers
+
+    def mark_published_many(self, keys: Sequence[str]) -> None:
+        """:meth:`mark_published` for many keys in one UPDATE."""
+        if not keys:
+            return
+        with self.db.session() as session:
+            session.execute(
+                sa.update(JobRow)
+                .where(JobRow.key.in_(list(keys)))
+                .values(published_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
 
     # --- reading ---------------------------------------------------------------------------------------
     def get(self, key: str) -> JobRecord | None:

@@ -1,4 +1,4 @@
-"""Tables: jobs, domains (inventory), api_calls (audit), breaker_events, registry_contacts."""
+"""Tables: jobs, domains (inventory), api_calls (audit), breaker_events, registry_contacts, renewal_scans."""
 
 from __future__ import annotations
 
@@ -128,3 +128,23 @@ class RegistryContactRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(sa.String(200))
     claimed_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RenewalScanRow(Base):
+    """One run of the renewal scan (beat or ``regq renewals run-now``): its counts, start and end."""
+
+    __tablename__ = "renewal_scans"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    trigger: Mapped[str] = mapped_column(sa.String(16))
+    owner: Mapped[str] = mapped_column(sa.String(200))
+    window_days: Mapped[int]
+    horizon: Mapped[date]
+    status: Mapped[str] = mapped_column(sa.String(16))
+    scanned: Mapped[int] = mapped_column(default=0)
+    submitted: Mapped[int] = mapped_column(default=0)
+    already_queued: Mapped[int] = mapped_column(default=0)
+    invalid: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None]

@@ -9,11 +9,20 @@ from typing import Annotated, Any
 
 import typer
 from celery import Celery
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from shared.errors import FieldProblem, IdempotencyConflict, JobValidationError
-from shared.jobs import JobOutcome, parse_job
+from shared.jobs import AnyJob, JobOutcome, parse_job
 from shared.store import Store
+from tasks.publish import BATCH_SIZE, submit_many
 from tasks.publish import submit as publish_job
 from workers import context
 from workers.console import emit_json, errors, table
@@ -86,28 +95,61 @@ def submit_file(
 
 
 def submit_lines(
-    lines: list[str], store: Store, producer: Celery, show_progress: bool = True
+    lines: list[str], store: Store, producer: Celery, show_progress: bool = True, batch_size: int = BATCH_SIZE
 ) -> tuple[list[JobOutcome], list[tuple[int, FieldProblem]]]:
+    """Validate every line, then submit the good ones in batches (:func:`tasks.publish.submit_many`:
+    one INSERT, one broker connection and one UPDATE per batch). The outcomes in line order; the
+    problems of bad lines (line number, field, reason), which stop nothing else."""
     outcomes: list[JobOutcome] = []
     problems: list[tuple[int, FieldProblem]] = []
-    columns = (TextColumn("submitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("[green]{task.fields[ok]} ok[/green] [red]{task.fields[bad]} rejected[/red]"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, disable=not show_progress, transient=False) as progress:
-        bar = progress.add_task("submit", total=len(lines))
+        bar = progress.add_task("submitting", total=len(lines), ok=0, bad=0)
+        pending: list[tuple[int, AnyJob]] = []
+
+        def flush(consumed: int) -> None:
+            for (number, _job), answer in zip(
+                pending,
+                submit_many([job for _n, job in pending], store=store, app=producer, batch_size=batch_size),
+                strict=True,
+            ):
+                if answer.outcome is not None:
+                    outcomes.append(answer.outcome)
+                else:
+                    problems.extend((number, p) for p in _problems_of(answer.error))
+            pending.clear()
+            progress.update(bar, completed=consumed, ok=len(outcomes), bad=len({n for n, _ in problems}))
+
         for number, line in enumerate(lines, start=1):
-            progress.advance(bar)
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
-                job = parse_job(data)
-                outcomes.append(publish_job(job, store=store, app=producer))
+                pending.append((number, parse_job(json.loads(line))))
             except json.JSONDecodeError as exc:
                 problems.append((number, FieldProblem("job", f"not JSON ({exc.msg} at column {exc.colno})")))
             except JobValidationError as exc:
                 problems.extend((number, p) for p in exc.problems)
-            except IdempotencyConflict as exc:
-                problems.append((number, FieldProblem("idempotency_key", str(exc))))
+            if len(pending) >= batch_size:
+                flush(number)
+        flush(len(lines))
+    problems.sort(key=lambda item: item[0])
     return outcomes, problems
+
+
+def _problems_of(error: Exception | None) -> list[FieldProblem]:
+    if isinstance(error, JobValidationError):
+        return error.problems
+    if isinstance(error, IdempotencyConflict):
+        return [FieldProblem("idempotency_key", str(error))]
+    return [FieldProblem("job", str(error))]
 
 
 def _owner(owner: str) -> dict[str, Any]:
