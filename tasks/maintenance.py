@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
-from shared.jobs import JobStatus, RenewJob
+from shared.jobs import JobStatus
 from shared.registrydata.rdap import store_for
 from shared.store.schema import utcnow
 from tasks import runtime
 from tasks.app import app
-from tasks.publish import publish_record, submit
+from tasks.publish import publish_record
+from tasks.renewals import run_scan
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +69,11 @@ def purge() -> dict[str, int]:
 
 
 @app.task(name="regq.renewal_scan", acks_late=True, ignore_result=True)
-def renewal_scan() -> dict[str, int]:
-    """Submit a 1-year renewal for every auto-renew domain expiring inside the window (keyed by expiry)."""
-    rt = runtime.get()
-    horizon = utcnow().date() + timedelta(days=rt.settings.renewal_window_days)
-    submitted = 0
-    for held in rt.store.inventory.expiring(before=horizon):
-        job = RenewJob.model_validate({"domain": held.domain, "years": 1, "current_expiry": held.expires_at})
-        outcome = submit(job, store=rt.store, app=rt.producer)
-        submitted += 0 if outcome.duplicate else 1
-    return {"submitted": submitted}
+def renewal_scan() -> dict[str, Any]:
+    """Submit a 1-year renewal, keyed by its expiry, for every auto-renew domain expiring within
+    REGQ_RENEW_WINDOW_DAYS (:func:`tasks.renewals.run_scan`): under a fleet-wide lock, in keyset
+    batches, its summary in ``renewal_scans`` and the log. Twice (or from two beats) renews no term twice."""
+    return run_scan(runtime.get(), trigger="beat").as_dict()
 
 
 @app.task(name="regq.rdap_bootstrap_refresh", acks_late=True, ignore_result=True)

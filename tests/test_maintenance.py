@@ -30,7 +30,7 @@ def rt(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         "REGQ_BROKER_KEY_PREFIX": f"{prefix}:",
         "REGQ_REPUBLISH_GRACE_SECONDS": "20",
         "REGQ_REPUBLISH_AFTER_SECONDS": "60",
-        "REGQ_RENEWAL_WINDOW_DAYS": "30",
+        "REGQ_RENEW_WINDOW_DAYS": "30",
     }.items():
         monkeypatch.setenv(name, value)
     current = runtime.get()  # these settings: a new runtime
@@ -136,8 +136,8 @@ def test_renewal_scan_submits_each_expiring_term_once(rt: runtime.Runtime) -> No
     store.inventory.upsert("soon.com", "gandi", soon)
     store.inventory.upsert("soon.ro", "rotld", soon)
     store.inventory.upsert("later.com", "gandi", date.today() + timedelta(days=300))
-    assert renewal_scan() == {"submitted": 2}
-    assert renewal_scan() == {"submitted": 0}
+    assert renewal_scan()["submitted"] == 2
+    assert renewal_scan()["submitted"] == 0
     keys = {r.key for r in store.jobs.recent(kind="renew")}
     assert keys == {f"renew:soon.com:{soon}", f"renew:soon.ro:{soon}"}
     assert len(published(rt, "registrar.gandi")) == 1 and len(published(rt, "registrar.rotld")) == 1

@@ -131,38 +131,19 @@ class Pipeline:
             return _snapshot(hit.value, domain)
         result = DomainLookup(domain=domain, apex=apex)
         waits: list[Wait] = []
-        try:
-            answer = self.registration(apex)
-        except RegqError as exc:
-            wait = _wait_of(exc)
-            if wait is None:
-                raise
-            waits.append(wait)
+        answer = _step(waits, lambda: self.registration(apex))
+        if answer is None:
             return _partial(result, waits)
         result.registered = answer.registered
         result.registration = answer.registration
-        hosts = answer.registration.nameservers if answer.registration else []
-        for host in hosts:
-            try:
-                addresses = self.lookup_nameserver(host)
-            except RegqError as exc:
-                wait = _wait_of(exc)
-                if wait is None:
-                    raise
-                waits.append(wait)
-                result.nameservers.append(NameserverAddresses(host, []))
-                continue
-            result.nameservers.append(addresses)
-            for ip in addresses.ips:
-                if ip in result.ip_registrants:
-                    continue
-                try:
-                    result.ip_registrants[ip] = self.lookup_ip_registrant(ip)
-                except RegqError as exc:
-                    wait = _wait_of(exc)
-                    if wait is None:
-                        raise
-                    waits.append(wait)
+        for host in answer.registration.nameservers if answer.registration else []:
+            addresses = _step(waits, lambda host=host: self.lookup_nameserver(host))
+            result.nameservers.append(addresses or NameserverAddresses(host, []))
+            for ip in addresses.ips if addresses else []:
+                if ip not in result.ip_registrants:
+                    holder = _step(waits, lambda ip=ip: (self.lookup_ip_registrant(ip),))
+                    if holder is not None:
+                        result.ip_registrants[ip] = holder[0]
         if waits:
             return _partial(result, waits)
         if result.registered is not None:
@@ -237,6 +218,18 @@ class Pipeline:
             return name
 
         return self.flight.do(f"ipreg:{address}", fetch)
+
+
+def _step(waits: list[Wait], run: Callable[[], T]) -> T | None:
+    """``run()``'s value; None, with the reason added to ``waits``, when it was throttled or down."""
+    try:
+        return run()
+    except RegqError as exc:
+        wait = _wait_of(exc)
+        if wait is None:
+            raise
+        waits.append(wait)
+        return None
 
 
 def _partial(result: DomainLookup, waits: list[Wait]) -> DomainLookup:

@@ -148,3 +148,22 @@ class RenewalScanRow(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None]
+
+
+class ReplayRow(Base):
+    """One operator replay of a failed job (``regq replay``): what it was, who replayed it, when."""
+
+    __tablename__ = "replays"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    job_key: Mapped[str] = mapped_column(sa.String(200), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    domain: Mapped[str] = mapped_column(sa.String(253))
+    previous_status: Mapped[str] = mapped_column(sa.String(16))
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    phase: Mapped[str | None] = mapped_column(sa.String(32))
+    failed_at: Mapped[datetime | None]
+    replayed_by: Mapped[str] = mapped_column(sa.String(200))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
