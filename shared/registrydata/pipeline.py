@@ -21,6 +21,7 @@ refuses for good (OutboundRefused, a protocol error at every source) raises its 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,11 +138,11 @@ class Pipeline:
         result.registered = answer.registered
         result.registration = answer.registration
         for host in answer.registration.nameservers if answer.registration else []:
-            addresses = _step(waits, lambda host=host: self.lookup_nameserver(host))
+            addresses = _step(waits, functools.partial(self.lookup_nameserver, host))
             result.nameservers.append(addresses or NameserverAddresses(host, []))
             for ip in addresses.ips if addresses else []:
                 if ip not in result.ip_registrants:
-                    holder = _step(waits, lambda ip=ip: (self.lookup_ip_registrant(ip),))
+                    holder = _step(waits, functools.partial(self._holder, ip))
                     if holder is not None:
                         result.ip_registrants[ip] = holder[0]
         if waits:
@@ -196,6 +197,9 @@ class Pipeline:
 
         value = self.flight.do(f"ns:{name}", fetch)
         return NameserverAddresses(value["host"], list(value["ips"]))
+
+    def _holder(self, ip: str) -> tuple[str | None]:
+        return (self.lookup_ip_registrant(ip),)  # a tuple: None is an answer ("no holder known")
 
     def lookup_ip_registrant(self, ip: str) -> str | None:
         try:
