@@ -173,3 +173,9 @@ LOOKUP_RETRY_AFTER_SECONDS = 30
 RDAP_REFRESH_WEEKDAY = "sun"
 RDAP_REFRESH_HOUR = 4
 RDAP_REFRESH_MINUTE = 40
+
+# --- exporter (regq exporter) ------------------------------------------------------------------------
+#: 9808 is free in Prometheus's default port allocation list, next to other queue exporters.
+EXPORTER_PORT = 9808
+#: Loopback only unless asked: the metrics name providers and queues an outsider has no business seeing.
+EXPORTER_BIND = "127.0.0.1"

@@ -12,9 +12,12 @@ from shared.jobs import job_schema
 from shared.names import Registrar
 from workers import context
 from workers.commands import breaker as breaker_commands
+from workers.commands import exporter as exporter_commands
 from workers.commands import jobs as jobs_commands
 from workers.commands import limits as limits_commands
 from workers.commands import lookup as lookup_commands
+from workers.commands import renewals as renewals_commands
+from workers.commands import replay as replay_commands
 from workers.commands import stack as stack_commands
 from workers.commands.submit import app as submit_app
 from workers.console import errors
@@ -25,11 +28,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(submit_app, name="submit")
+app.add_typer(renewals_commands.app, name="renewals")
 app.command("jobs")(jobs_commands.jobs)
 app.command("status")(jobs_commands.status)
 app.command("lookup")(lookup_commands.lookup)
 app.command("demo")(stack_commands.demo)
 app.command("up")(stack_commands.up)
+app.command("exporter")(exporter_commands.exporter)
+app.command("replay")(replay_commands.replay)
+app.command("replays")(replay_commands.replays)
 
 limits_commands.register(app, lambda: _runtime().limiter)
 breaker_commands.register(app, lambda: _runtime().breaker, lambda: [r.value for r in Registrar])

@@ -8,7 +8,14 @@ Pick the store by URL (:mod:`shared.backends`): ``redis://``, ``rediss://`` and 
 from __future__ import annotations
 
 from shared.backends import Family
-from shared.ratelimit.base import MAX_WAIT_TRIES, BucketStatus, Decision, Limiter, check_key
+from shared.ratelimit.base import (
+    MAX_WAIT_TRIES,
+    BucketStatus,
+    Decision,
+    Limiter,
+    LimiterCounters,
+    check_key,
+)
 from shared.ratelimit.memory import MemoryLimiter
 from shared.ratelimit.rate import Rate
 from shared.ratelimit.redis import RedisLimiter
@@ -19,6 +26,7 @@ __all__ = [
     "BucketStatus",
     "Decision",
     "Limiter",
+    "LimiterCounters",
     "MemoryLimiter",
     "Rate",
     "RedisLimiter",

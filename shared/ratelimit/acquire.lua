@@ -1,6 +1,8 @@
--- KEYS: [1] the bucket hash "{prefix}:rl:{key}" (fields: tokens, ts, r, b, and bu/br while blocked)
+-- KEYS: [1] the bucket hash "{prefix}:rl:{key}" (fields: tokens, ts, r, b, and bu/br while blocked),
+--       [2] optional: the counters hash "{prefix}:rlstats" (fields "granted:{key}", "denied:{key}")
 -- ARGV: [1] refill rate in tokens per millisecond, [2] burst = capacity, [3] cost (tokens to take),
---       [4] "now" in milliseconds: TEST ONLY; production passes "" and the server's TIME is used
+--       [4] "now" in milliseconds: TEST ONLY; production passes "" and the server's TIME is used,
+--       [5] the limiter key (the counters' field suffix; with KEYS[2])
 -- Returns: {allowed 0|1, wait_ms, blocked 0|1, block reason or "", tokens left (string)}
 --
 -- One round trip does everything, in this order: (a) an active block window wins, (b) the bucket is
@@ -13,6 +15,13 @@ end
 
 local function fmt(x)
   return string.format('%.17g', x)
+end
+
+-- fleet-wide counters for the exporter: tokens granted, requests denied (never expire; one field each)
+local function count(what, n)
+  if KEYS[2] then
+    redis.call('HINCRBY', KEYS[2], what .. ':' .. ARGV[5], n)
+  end
 end
 
 local rate = tonumber(ARGV[1])
@@ -48,6 +57,7 @@ end
 
 local bu = tonumber(h[3]) or 0
 if bu > now then
+  count('denied', 1)
   return {0, math.max(math.ceil(bu - now), short), 1, h[4] or '', fmt(tokens)}
 end
 
@@ -58,6 +68,8 @@ if short == 0 then
     redis.call('HDEL', KEYS[1], 'bu', 'br')
   end
   redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((burst - tokens) / rate)))
+  count('granted', cost)
   return {1, 0, 0, '', fmt(tokens)}
 end
+count('denied', 1)
 return {0, short, 0, '', fmt(tokens)}

@@ -57,6 +57,17 @@ class BucketStatus:
     rate_per_second: float | None = None
 
 
+@dataclass(frozen=True)
+class LimiterCounters:
+    """Fleet-wide totals for one key since the store began counting (for the exporter): ``granted``
+    tokens, ``denied`` acquires (no tokens, or a block window), ``blocks`` windows opened or extended."""
+
+    key: str
+    granted: int = 0
+    denied: int = 0
+    blocks: int = 0
+
+
 def check_key(key: str) -> str:
     """Return ``key`` if it is a usable limiter key; raise ValueError otherwise.
 
@@ -109,6 +120,10 @@ class Limiter(ABC):
     @abstractmethod
     def keys(self) -> list[str]:
         """Every key with a stored bucket or an active block, sorted."""
+
+    def counters(self) -> dict[str, LimiterCounters]:
+        """Granted, denied and block counts of every key that has any, by key (counters never expire)."""
+        return {}
 
     @abstractmethod
     def reset(self, key: str) -> None:

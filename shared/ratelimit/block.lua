@@ -1,6 +1,7 @@
--- KEYS: [1] the bucket hash "{prefix}:rl:{key}"
+-- KEYS: [1] the bucket hash "{prefix}:rl:{key}", [2] optional: the counters hash "{prefix}:rlstats"
 -- ARGV: [1] block length in milliseconds, [2] reason,
---       [3] "now" in milliseconds: TEST ONLY; production passes "" and the server's TIME is used
+--       [3] "now" in milliseconds: TEST ONLY; production passes "" and the server's TIME is used,
+--       [4] the limiter key (with KEYS[2]: field "blocks:{key}" counts windows opened or extended)
 -- Returns: {blocked_until_ms (string), reason in force}
 --
 -- Keeps the later of the existing and the new end: a block window is never shortened. The key lives at
@@ -27,6 +28,9 @@ if ends <= current then
   return {fmt(current), redis.call('HGET', KEYS[1], 'br') or ''}
 end
 redis.call('HSET', KEYS[1], 'bu', fmt(ends), 'br', ARGV[2])
+if KEYS[2] then
+  redis.call('HINCRBY', KEYS[2], 'blocks:' .. ARGV[4], 1)
+end
 local need = math.ceil(ends - now)
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < need then

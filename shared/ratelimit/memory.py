@@ -12,7 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.ratelimit.base import BucketStatus, Decision, Limiter, check_key, check_request
+from shared.ratelimit.base import (
+    BucketStatus,
+    Decision,
+    Limiter,
+    LimiterCounters,
+    check_key,
+    check_request,
+)
 from shared.ratelimit.rate import Rate
 
 
@@ -37,6 +44,11 @@ class MemoryLimiter(Limiter):
         self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[str, _Bucket] = {}
+        self._counters: dict[str, dict[str, int]] = {}  # key -> granted/denied/blocks, like acquire.lua
+
+    def _tally(self, key: str, what: str, n: int = 1) -> None:
+        counts = self._counters.setdefault(key, {})
+        counts[what] = counts.get(what, 0) + n
 
     def _now(self) -> float:
         return self._clock() * 1000.0
@@ -67,8 +79,10 @@ class MemoryLimiter(Limiter):
             short = 0 if tokens + 1e-9 >= cost else math.ceil((cost - tokens) / rate_ms)
             if bucket is not None and bucket.block_until > now:
                 wait = max(math.ceil(bucket.block_until - now), short)
+                self._tally(key, "denied")
                 return Decision(False, wait, True, bucket.block_reason or None, tokens)
             if short:
+                self._tally(key, "denied")
                 return Decision(False, short, False, None, tokens)
             tokens = max(0.0, tokens - cost)
             if bucket is None:
@@ -76,6 +90,7 @@ class MemoryLimiter(Limiter):
             bucket.tokens, bucket.ts, bucket.rate_ms, bucket.burst = tokens, max(now, ts), rate_ms, burst
             bucket.block_until, bucket.block_reason = 0.0, ""
             bucket.expires = now + max(1, math.ceil((burst - tokens) / rate_ms))
+            self._tally(key, "granted", cost)
             return Decision(True, 0, False, None, tokens)
 
     def block(self, key: str, seconds: float, reason: str) -> None:
@@ -92,6 +107,7 @@ class MemoryLimiter(Limiter):
             if ends <= bucket.block_until:
                 return
             bucket.block_until, bucket.block_reason = ends, reason
+            self._tally(key, "blocks")
             bucket.expires = max(bucket.expires, now + math.ceil(ends - now))
 
     def status(self, key: str) -> BucketStatus:
@@ -114,6 +130,11 @@ class MemoryLimiter(Limiter):
                 burst=bucket.burst,
                 rate_per_second=None if bucket.rate_ms is None else bucket.rate_ms * 1000.0,
             )
+
+    def counters(self) -> dict[str, LimiterCounters]:
+        self._count()
+        with self._lock:
+            return {k: LimiterCounters(k, **v) for k, v in sorted(self._counters.items())}
 
     def keys(self) -> list[str]:
         self._count()

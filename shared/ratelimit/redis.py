@@ -14,7 +14,14 @@ from typing import Any
 import redis
 
 from shared.backends import lua_script, scan_suffixes, text
-from shared.ratelimit.base import BucketStatus, Decision, Limiter, check_key, check_request
+from shared.ratelimit.base import (
+    BucketStatus,
+    Decision,
+    Limiter,
+    LimiterCounters,
+    check_key,
+    check_request,
+)
 from shared.ratelimit.rate import Rate
 
 _SCRIPTS = "shared.ratelimit"
@@ -44,6 +51,7 @@ class RedisLimiter(Limiter):
         self.client = client
         self.prefix = prefix
         self._base = f"{prefix}:rl:"
+        self.counters_key = f"{prefix}:rlstats"  # granted/denied/blocks per key (not under _base)
         self._clock = clock
         self.acquire_script = lua_script(client, _SCRIPTS, "acquire")
         self.block_script = lua_script(client, _SCRIPTS, "block")
@@ -59,8 +67,8 @@ class RedisLimiter(Limiter):
         check_request(rate, burst, cost)
         self._count()
         allowed, wait_ms, blocked, reason, tokens = self.acquire_script(
-            keys=[self.redis_key(key)],
-            args=[repr(rate.per_second / 1000.0), int(burst), int(cost), self._now_arg()],
+            keys=[self.redis_key(key), self.counters_key],
+            args=[repr(rate.per_second / 1000.0), int(burst), int(cost), self._now_arg(), key],
         )
         return Decision(
             allowed=bool(allowed),
@@ -75,7 +83,10 @@ class RedisLimiter(Limiter):
         if seconds <= 0:
             return
         self._count()
-        self.block_script(keys=[redis_key], args=[repr(float(seconds) * 1000.0), reason, self._now_arg()])
+        self.block_script(
+            keys=[redis_key, self.counters_key],
+            args=[repr(float(seconds) * 1000.0), reason, self._now_arg(), key],
+        )
 
     def status(self, key: str) -> BucketStatus:
         self._count()
@@ -102,6 +113,15 @@ class RedisLimiter(Limiter):
             self._count()
             found.update(batch)
         return sorted(found)
+
+    def counters(self) -> dict[str, LimiterCounters]:
+        self._count()
+        found: dict[str, dict[str, int]] = {}
+        for field, value in self.client.hgetall(self.counters_key).items():
+            what, _, key = text(field).partition(":")
+            if what in ("granted", "denied", "blocks") and key:
+                found.setdefault(key, {})[what] = int(text(value))
+        return {key: LimiterCounters(key, **values) for key, values in sorted(found.items())}
 
     def reset(self, key: str) -> None:
         self._count()

@@ -12,6 +12,7 @@ from shared.store.database import Database
 from shared.store.inventory import DomainRecord, Inventory
 from shared.store.jobs import Claim, ClaimState, JobRecord, JobStore
 from shared.store.renewals import RenewalScans
+from shared.store.replays import Replays
 
 __all__ = ["Claim", "ClaimState", "DomainRecord", "JobRecord", "Store"]
 
@@ -25,6 +26,7 @@ class Store:
         self.contacts = RegistryContacts(self.db)
         self.breaker_events = BreakerEvents(self.db)
         self.renewals = RenewalScans(self.db)
+        self.replays = Replays(self.db)
 
     def upgrade(self) -> None:
         self.db.upgrade()

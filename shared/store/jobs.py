@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -9,8 +10,9 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from shared.errors import IdempotencyConflict, JobNotFound
 from shared.jobs import (
@@ -26,13 +28,14 @@ from shared.store.schema import JobRow, UTCDateTime, utcnow
 _OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value, JobStatus.PARTIAL.value)
 
 
-def _dialect_insert(dialect: str) -> Any:
-    """The INSERT construct with ``on_conflict_do_nothing`` for this backend."""
-    if dialect == "postgresql":
-        return postgresql.insert
-    if dialect == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"bulk create needs Postgres or SQLite, not {dialect}")
+_PG_INSERT_MANY = sa.text(
+    'INSERT INTO jobs ("key", kind, domain, registrar, params, params_hash, status, attempts, republishes, '
+    "due_at, created_at, updated_at) "
+    "SELECT t.key, t.kind, t.domain, t.registrar, t.params, t.params_hash, :status, 0, 0, :now, :now, :now "
+    "FROM json_to_recordset(CAST(:rows AS JSON)) "
+    "AS t(key VARCHAR, kind VARCHAR, domain VARCHAR, registrar VARCHAR, params JSON, params_hash VARCHAR) "
+    'ON CONFLICT ("key") DO NOTHING RETURNING "key"'
+).bindparams(sa.bindparam("now", type_=UTCDateTime()))
 
 
 @dataclass(frozen=True)
@@ -177,33 +180,35 @@ class JobStore:
         now = utcnow()
         hashes = [job.params_hash() for _key, job in entries]
         first: dict[str, int] = {}
-        rows: list[dict[str, Any]] = []
+        fresh_records: dict[str, JobRecord] = {}
         for index, (key, job) in enumerate(entries):
             if key in first:
                 continue
             first[key] = index
-            rows.append(
-                dict(
-                    key=key,
-                    kind=job.kind,
-                    domain=job.domain,
-                    registrar=getattr(job, "registrar", None),
-                    params=job.params(),
-                    params_hash=hashes[index],
-                    status=JobStatus.QUEUED.value,
-                    attempts=0,
-                    republishes=0,
-                    due_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
+            fresh_records[key] = JobRecord(
+                key=key,
+                kind=job.kind,
+                domain=job.domain,
+                registrar=getattr(job, "registrar", None),
+                params=job.params(),
+                status=JobStatus.QUEUED,
+                attempts=0,
+                result=None,
+                error_code=None,
+                error_message=None,
+                phase=None,
+                phase_data=None,
+                lease_owner=None,
+                lease_until=None,
+                due_at=now,
+                wait_reason=None,
+                published_at=None,
+                created_at=now,
+                updated_at=now,
+                finished_at=None,
             )
-        insert = _dialect_insert(self.db.dialect)
-        statement = (
-            insert(JobRow).values(rows).on_conflict_do_nothing(index_elements=[JobRow.key]).returning(JobRow)
-        )
         with self.db.session() as session:
-            inserted = {row.key: JobRecord.from_row(row) for row in session.scalars(statement)}
+            inserted = self._insert_new(session, list(fresh_records.values()), hashes, first, now)
             missing = [key for key in first if key not in inserted]
             existing: dict[str, tuple[JobRecord, str]] = {}
             if missing:
@@ -212,7 +217,7 @@ class JobStore:
         answers: list[tuple[JobRecord, bool] | IdempotencyConflict] = []
         for index, (key, _job) in enumerate(entries):
             if key in inserted:
-                record, stored_hash, fresh = inserted[key], hashes[first[key]], first[key] == index
+                record, stored_hash, fresh = fresh_records[key], hashes[first[key]], first[key] == index
             elif key in existing:
                 (record, stored_hash), fresh = existing[key], False
             else:  # deleted (purged) between the INSERT and the SELECT: rare; the single path settles it
@@ -223,6 +228,70 @@ class JobStore:
                 continue
             answers.append((record, fresh) if stored_hash == hashes[index] else IdempotencyConflict(key))
         return answers
+
+    def _insert_new(
+        self,
+        session: Session,
+        records: list[JobRecord],
+        hashes: list[str],
+        first: dict[str, int],
+        now: datetime,
+    ) -> set[str]:
+        """ONE ``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key`` of ``records``: the keys inserted.
+
+        Postgres: the rows travel as one JSON document (``json_to_recordset``), so the statement is short
+        and does not grow with the batch (a VALUES list of 500 rows is 6,000 placeholders for the driver
+        to parse on every call; text arrays of JSON are escaped element by element). SQLite: SQLAlchemy's
+        "insertmanyvalues" renders one multi-row VALUES statement (one page: the whole batch)."""
+        if self.db.dialect == "postgresql":
+            found = session.execute(
+                _PG_INSERT_MANY,
+                {
+                    "rows": json.dumps(
+                        [
+                            {
+                                "key": r.key,
+                                "kind": r.kind,
+                                "domain": r.domain,
+                                "registrar": r.registrar,
+                                "params": r.params,
+                                "params_hash": hashes[first[r.key]],
+                            }
+                            for r in records
+                        ]
+                    ),
+                    "status": JobStatus.QUEUED.value,
+                    "now": now,
+                },
+            )
+            return {row[0] for row in found}
+        if self.db.dialect != "sqlite":
+            raise NotImplementedError(f"bulk create needs Postgres or SQLite, not {self.db.dialect}")
+        table = JobRow.__table__
+        statement = (
+            sqlite.insert(table)
+            .on_conflict_do_nothing(index_elements=[table.c.key])
+            .returning(table.c.key)
+            .execution_options(insertmanyvalues_page_size=len(records))
+        )
+        rows = [
+            dict(
+                key=r.key,
+                kind=r.kind,
+                domain=r.domain,
+                registrar=r.registrar,
+                params=r.params,
+                params_hash=hashes[first[r.key]],
+                status=JobStatus.QUEUED.value,
+                attempts=0,
+                republishes=0,
+                due_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            for r in records
+        ]
+        return {row[0] for row in session.execute(statement, rows)}
 
     def mark_published_many(self, keys: Sequence[str]) -> None:
         """:meth:`mark_published` for many keys in one UPDATE."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -72,6 +73,29 @@ class ReplayRecord:
         )
 
 
+class _Raced(Exception):
+    """The job stopped being failed inside the replay's transaction (rolls it back)."""
+
+
+def _reset(replayed_by: str, now: datetime) -> dict[str, Any]:
+    """A replayed job: queued and due now, attempts from zero, no outcome; phase and phase_data kept."""
+    return dict(
+        status=JobStatus.QUEUED.value,
+        attempts=0,
+        result=None,
+        error_code=None,
+        error_message=None,
+        lease_owner=None,
+        lease_until=None,
+        due_at=now,
+        republish_at=None,
+        published_at=None,
+        finished_at=None,
+        wait_reason=f"replayed by {replayed_by[:100]}",
+        updated_at=now,
+    )
+
+
 class Replays:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -109,36 +133,21 @@ class Replays:
             "reason",
             "created_at",
         ]
-        with self.db.session() as session:
-            replay_id = session.scalars(
-                sa.insert(ReplayRow).from_select(columns, copied).returning(ReplayRow.id)
-            ).one_or_none()
-            if replay_id is not None:
-                row = session.scalars(
-                    sa.update(JobRow)
-                    .where(failed)
-                    .values(
-                        status=JobStatus.QUEUED.value,
-                        attempts=0,
-                        result=None,
-                        error_code=None,
-                        error_message=None,
-                        lease_owner=None,
-                        lease_until=None,
-                        due_at=now,
-                        republish_at=None,
-                        published_at=None,
-                        finished_at=None,
-                        wait_reason=f"replayed by {replayed_by[:100]}",
-                        updated_at=now,
-                    )
-                    .returning(JobRow)
+        try:
+            with self.db.session() as session:
+                replay_id = session.scalars(
+                    sa.insert(ReplayRow).from_select(columns, copied).returning(ReplayRow.id)
                 ).one_or_none()
-                if row is not None:
+                if replay_id is not None:
+                    row = session.scalars(
+                        sa.update(JobRow).where(failed).values(**_reset(replayed_by, now)).returning(JobRow)
+                    ).one_or_none()
+                    if row is None:  # replayed by someone else between the two statements
+                        raise _Raced
                     record = JobRecord.from_row(row)
-                    replay = ReplayRecord.from_row(session.get_one(ReplayRow, replay_id))
-                    return record, replay
-                session.rollback()  # replayed by someone else between the two statements
+                    return record, ReplayRecord.from_row(session.get_one(ReplayRow, replay_id))
+        except _Raced:
+            pass  # rolled back: nothing recorded
         current = self._current(key)
         raise ReplayRefused(key, current.status)
 

@@ -69,6 +69,9 @@ def _fail(problems: list[tuple[int | None, FieldProblem]], as_json: bool) -> Non
 def submit_file(
     ctx: typer.Context,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="JSON Lines: one job per line")] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=2000, help="jobs per INSERT and per broker connection")
+    ] = BATCH_SIZE,
     as_json: JsonFlag = False,
 ) -> None:
     """Submit every job of a JSONL file; bad lines are reported with their line number, good ones go."""
@@ -78,7 +81,9 @@ def submit_file(
         typer.echo(ctx.get_help())
         raise typer.Exit(2)
     lines = file.read_text(encoding="utf-8").splitlines()
-    outcomes, problems = submit_lines(lines, context.store(), context.producer(), show_progress=not as_json)
+    outcomes, problems = submit_lines(
+        lines, context.store(), context.producer(), show_progress=not as_json, batch_size=batch_size
+    )
     if as_json:
         emit_json(
             {

@@ -1,0 +1,210 @@
+"""Bulk submit at broker speed: ``regq submit --file`` against plain Celery publishing, in one run.
+
+::
+
+    .venv/bin/python -m bench.submit [--jobs 10000] [--batch-size 500] [--repeat 3] [--subprocess] [--json]
+
+On Postgres (a fresh database found as the test suite finds one: ``testkit.services.postgres_database``)
+and a Redis broker (the local one, else an embedded one), each with unique prefixes, deleted afterwards:
+
+1. plain Celery: ``--jobs`` messages of the same shape (``regq.register`` with key, domain, registrar)
+   through ``producer.send_task``, i.e. ``apply_async`` by name, one pooled producer per call: what any
+   Celery producer does, with no row anywhere;
+2. ``regq submit --file`` of a JSONL file of ``--jobs`` distinct register lines (French owner, .com),
+   called in-process through the Typer app with ``--json`` (the whole command: reading the file, parsing
+   and validating every line, one INSERT per batch, one broker connection per batch, one UPDATE per batch,
+   writing the JSON answer). With ``--subprocess`` also the installed ``regq`` as an operator runs it
+   (interpreter start-up included);
+3. for reference, the old path: ``tasks.publish.submit`` per job (its own transactions, its own publish)
+   on ``min(--jobs, 1000)`` jobs.
+
+Each figure is jobs / wall-clock seconds, best of ``--repeat`` rounds (fresh keys each round, Celery
+first then submit, in the same process). The ratio is submit / plain Celery. Target: >= 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import redis
+from rich.console import Console
+from typer.testing import CliRunner
+
+from bench.common import delete_prefixed, emit_json, machine_notes, progress, redis_for_bench, table
+from shared.jobs import parse_job
+from shared.settings import load_settings
+from shared.store import Store
+from tasks.producer import producer_app
+from tasks.publish import submit
+from testkit import services
+from testkit.factories import register
+
+REGQ = str(Path(sys.executable).with_name("regq"))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.submit", description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best of each is shown")
+    parser.add_argument("--subprocess", action="store_true", help="also time the installed regq command")
+    parser.add_argument("--json", action="store_true", help="print only a JSON document")
+    return parser.parse_args(argv)
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+def _lines(count: int, tag: str) -> list[str]:
+    return [json.dumps(register(f"bulk{tag}-{i}.com")) for i in range(count)]
+
+
+def _plain_celery(app: Any, count: int, tag: str) -> float:
+    started = time.perf_counter()
+    for i in range(count):
+        domain = f"plain{tag}-{i}.com"
+        app.send_task(
+            "regq.register", kwargs={"key": f"register:{domain}", "domain": domain, "registrar": "gandi"}
+        )
+    return count / (time.perf_counter() - started)
+
+
+def _submit_file(path: Path, count: int, batch_size: int) -> float:
+    from workers.cli import app as cli
+
+    command = ["submit", "--file", str(path), "--batch-size", str(batch_size), "--json"]
+    started = time.perf_counter()
+    result = CliRunner().invoke(cli, command, catch_exceptions=False)
+    elapsed = time.perf_counter() - started
+    if result.exit_code != 0:
+        raise SystemExit(f"regq submit --file failed ({result.exit_code}): {result.output[-2000:]}")
+    answer = json.loads(result.stdout)
+    if len(answer["submitted"]) != count or answer["errors"]:
+        raise SystemExit(f"expected {count} submitted and no errors, got {len(answer['submitted'])}")
+    return count / elapsed
+
+
+def _submit_subprocess(path: Path, count: int, batch_size: int, env: dict[str, str]) -> float:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("REGQ_")}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [REGQ, "submit", "--file", str(path), "--batch-size", str(batch_size), "--json"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0 or len(json.loads(done.stdout)["submitted"]) != count:
+        raise SystemExit(f"regq submit --file (subprocess) failed: {done.stderr[-2000:]}")
+    return count / elapsed
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    quiet = args.json
+    with redis_for_bench() as (redis_url, origin), services.postgres_database() as database_url:
+        prefix = f"regq-bench-submit-{uuid.uuid4().hex[:8]}"
+        env = {
+            "REGQ_REDIS_URL": redis_url,
+            "REGQ_BROKER_URL": redis_url,
+            "REGQ_DATABASE_URL": database_url,
+            "REGQ_REDIS_PREFIX": prefix,
+            "REGQ_BROKER_KEY_PREFIX": f"{prefix}:",
+        }
+        work = Path(tempfile.mkdtemp(prefix="regq-bench-submit-"))
+        store = Store(database_url)
+        store.upgrade()
+        app = producer_app(load_settings(redis_url=redis_url, broker_key_prefix=f"{prefix}:"))
+        client = redis.Redis.from_url(redis_url)
+        plain: list[float] = []
+        bulk: list[float] = []
+        spawned: list[float] = []
+        try:
+            with _environment(env):
+                from tasks import runtime
+
+                for n in range(args.repeat):
+                    tag = f"{n}{uuid.uuid4().hex[:4]}"
+                    progress(f"round {n + 1}: {args.jobs} plain Celery publishes", quiet)
+                    plain.append(_plain_celery(app, args.jobs, tag))
+                    path = work / f"jobs-{tag}.jsonl"
+                    path.write_text("\n".join(_lines(args.jobs, tag)) + "\n", encoding="utf-8")
+                    progress(f"round {n + 1}: regq submit --file of {args.jobs} register lines", quiet)
+                    bulk.append(_submit_file(path, args.jobs, args.batch_size))
+                    if args.subprocess:
+                        runtime.get().close()  # the child opens its own connections
+                        path = work / f"jobs-{tag}-sub.jsonl"
+                        path.write_text("\n".join(_lines(args.jobs, tag + "s")) + "\n", encoding="utf-8")
+                        progress(f"round {n + 1}: the regq command in a subprocess", quiet)
+                        spawned.append(_submit_subprocess(path, args.jobs, args.batch_size, env))
+                old_count = min(args.jobs, 1000)
+                progress(f"the old path: tasks.publish.submit per job, {old_count} jobs", quiet)
+                jobs = [parse_job(line) for line in _lines(old_count, "old")]
+                started = time.perf_counter()
+                for job in jobs:
+                    submit(job, store=store, app=app)
+                per_job = old_count / (time.perf_counter() - started)
+                queued = client.llen(f"{prefix}:registrar.gandi")
+                runtime.get().close()
+        finally:
+            app.close()
+            client.close()
+            store.dispose()
+            delete_prefixed(redis_url, prefix)
+            for leftover in work.iterdir():
+                leftover.unlink()
+            work.rmdir()
+    expected = args.repeat * args.jobs * (3 if args.subprocess else 2) + old_count
+    figures: dict[str, Any] = {
+        "jobs": args.jobs,
+        "batch_size": args.batch_size,
+        "rounds": args.repeat,
+        "plain_celery_per_s": round(max(plain), 1),
+        "submit_file_per_s": round(max(bulk), 1),
+        "ratio": round(max(bulk) / max(plain), 3),
+        "rounds_plain_per_s": [round(x, 1) for x in plain],
+        "rounds_submit_file_per_s": [round(x, 1) for x in bulk],
+    }
+    if spawned:
+        figures["submit_file_subprocess_per_s"] = round(max(spawned), 1)
+    figures["old_submit_per_job_per_s"] = round(per_job, 1)
+    figures["messages_queued"] = f"{queued} of {expected}"
+    figures["machine"] = {**machine_notes(redis_url, origin), "database": "postgres"}
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    figures = run(args)
+    if args.json:
+        emit_json(figures)
+    else:
+        rows = [(k, v) for k, v in figures.items() if k != "machine"]
+        Console().print(table("bulk submit benchmark", ("figure", "value"), rows))
+    return 0 if figures["ratio"] >= 0.5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""What the exporter reads from the store on each scrape: a handful of bounded aggregate queries.
+
+Each query is one GROUP BY or MIN over an indexed column (jobs.status, jobs.due_at, domains.expires_at);
+none returns rows per job or per domain.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from shared.jobs import JobKind, JobStatus
+from shared.metrics.catalogue import RENEWAL_HORIZONS, Families
+from shared.store import Store
+from shared.store.schema import BreakerEventRow, DomainRow, JobRow, ReplayRow
+
+#: The open statuses whose oldest job's age is exported.
+OPEN_STATUSES = (JobStatus.QUEUED, JobStatus.WAITING, JobStatus.PARTIAL)
+
+
+def read_jobs(store: Store, families: Families, now: datetime) -> None:
+    counts = {(k.value, s.value): 0 for k in JobKind for s in JobStatus}
+    query = sa.select(JobRow.kind, JobRow.status, sa.func.count()).group_by(JobRow.kind, JobRow.status)
+    oldest = (
+        sa.select(JobRow.status, sa.func.min(JobRow.created_at))
+        .where(JobRow.status.in_([s.value for s in OPEN_STATUSES]))
+        .group_by(JobRow.status)
+    )
+    open_due = sa.select(sa.func.min(JobRow.due_at)).where(
+        JobRow.status.in_([s.value for s in OPEN_STATUSES]), JobRow.due_at < now
+    )
+    with store.db.session() as session:
+        for kind, status, n in session.execute(query):
+            counts[(kind, status)] = int(n)
+        firsts = {status: first for status, first in session.execute(oldest)}
+        due = session.scalar(open_due)
+        replays = int(session.scalar(sa.select(sa.func.count()).select_from(ReplayRow)) or 0)
+    for (kind, status), n in sorted(counts.items()):
+        families["regq_jobs"].add_metric([kind, status], n)
+    for status in OPEN_STATUSES:
+        first = _utc(firsts.get(status.value))
+        age = max(0.0, (now - first).total_seconds()) if first else 0.0
+        families["regq_jobs_oldest_age_seconds"].add_metric([status.value], age)
+    due_at = _utc(due)
+    overdue = max(0.0, (now - due_at).total_seconds()) if due_at else 0.0
+    families["regq_jobs_max_overdue_seconds"].add_metric([], overdue)
+    families["regq_replays"].add_metric([], replays)
+
+
+def read_breaker_journal(store: Store, families: Families) -> None:
+    query = sa.select(BreakerEventRow.provider, BreakerEventRow.to_state, sa.func.count()).group_by(
+        BreakerEventRow.provider, BreakerEventRow.to_state
+    )
+    with store.db.session() as session:
+        rows = sorted(session.execute(query))
+    for provider, to_state, n in rows:
+        families["regq_breaker_transitions"].add_metric([provider, to_state], int(n))
+
+
+def read_renewals(store: Store, families: Families, today: date) -> None:
+    held = sa.and_(DomainRow.auto_renew.is_(True), DomainRow.status == "active")
+    due = {
+        days: sa.select(sa.func.count())
+        .select_from(DomainRow)
+        .where(held, DomainRow.expires_at >= today, DomainRow.expires_at <= today + timedelta(days=days))
+        for days in RENEWAL_HORIZONS
+    }
+    overdue = sa.select(sa.func.count()).select_from(DomainRow).where(held, DomainRow.expires_at < today)
+    failed = sa.and_(JobRow.kind == JobKind.RENEW.value, JobRow.status == JobStatus.FAILED.value)
+    failed_count = sa.select(sa.func.count()).select_from(JobRow).where(failed)
+    soonest = (
+        sa.select(sa.func.min(DomainRow.expires_at))
+        .select_from(JobRow)
+        .join(DomainRow, DomainRow.domain == JobRow.domain)
+        .where(failed)
+    )
+    with store.db.session() as session:
+        counts = {days: int(session.scalar(q) or 0) for days, q in due.items()}
+        late = int(session.scalar(overdue) or 0)
+        failures = int(session.scalar(failed_count) or 0)
+        first = session.scalar(soonest)
+    for days, n in counts.items():
+        families["regq_renewals_due"].add_metric([str(days)], n)
+    families["regq_renewals_overdue"].add_metric([], late)
+    families["regq_renewals_failed"].add_metric([], failures)
+    if first is not None:
+        families["regq_renewals_failed_min_days_left"].add_metric([], (first - today).days)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aggregates bypass the column type on some drivers: SQLite hands MIN() back naive or as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
