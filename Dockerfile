@@ -1,4 +1,5 @@
 FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY pyproject.toml README.md celeryconfig.py ./
 COPY shared shared
@@ -7,4 +8,5 @@ COPY workers workers
 COPY sandbox sandbox
 RUN pip install --no-cache-dir . && useradd --create-home regq
 USER regq
+# docker-compose.yml gives each service its command (workers per queue, beat, flower, exporter, migrate).
 CMD ["celery", "-A", "tasks.app", "worker", "-E"]

@@ -11,7 +11,7 @@ import ipaddress
 import json
 import re
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -40,6 +40,7 @@ class JobKind(StrEnum):
     RENEW = "renew"
     LOOKUP = "lookup"
     NAMESERVERS = "nameservers"
+    SYNC = "sync"
 
 
 KINDS = ", ".join(k.value for k in JobKind)
@@ -236,7 +237,18 @@ class NameserversJob(_NameserverSet, _RegistrarJob):
         return f"nameservers:{self.domain}:{self.params_hash()[:12]}"
 
 
-Job = Annotated[RegisterJob | RenewJob | LookupJob | NameserversJob, Field(discriminator="kind")]
+class SyncJob(_RegistrarJob):
+    """Read ``domain`` at its registrar (``info``) and refresh the inventory's expiry and status from it:
+    billing systems drift from the registry. Read-only at the registrar; one a day per domain."""
+
+    kind: Literal["sync"] = "sync"
+
+    def derive_key(self, day: date | None = None) -> str:
+        """``sync:<domain>:<UTC date>``: a sync asked twice in a day is one job."""
+        return f"sync:{self.domain}:{(day or datetime.now(UTC).date()).isoformat()}"
+
+
+Job = Annotated[RegisterJob | RenewJob | LookupJob | NameserversJob | SyncJob, Field(discriminator="kind")]
 _JOB = TypeAdapter(Job)
 
 
@@ -263,7 +275,7 @@ def _problems(exc: ValidationError) -> list[FieldProblem]:
     return problems
 
 
-AnyJob = RegisterJob | RenewJob | LookupJob | NameserversJob
+AnyJob = RegisterJob | RenewJob | LookupJob | NameserversJob | SyncJob
 
 
 def parse_job(data: Any) -> AnyJob:
@@ -284,7 +296,7 @@ def derive_key(job: AnyJob, current_expiry: date | None = None) -> str:
     """The job's idempotency key: the producer's, else derived from what makes the job unique."""
     if job.idempotency_key:
         return job.idempotency_key
-    if isinstance(job, NameserversJob):
+    if isinstance(job, NameserversJob | SyncJob):
         return job.derive_key()
     if isinstance(job, RegisterJob):
         if job.dry_run:

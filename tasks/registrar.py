@@ -1,4 +1,4 @@
-"""Register, renew and nameservers: thin wrappers around :class:`shared.execution.runner.JobRunner`."""
+"""Register, renew, nameservers and sync: thin wrappers around :class:`shared.execution.runner.JobRunner`."""
 
 from __future__ import annotations
 
@@ -65,4 +65,10 @@ def renew(self: Task, key: str, domain: str, registrar: str) -> dict[str, object
 
 @app.task(name="regq.nameservers", bind=True, acks_late=True, max_retries=None)
 def nameservers(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
+    return deliver(self, key)
+
+
+# On the maintenance queue (tasks.routing): the registrar's shared limiter still paces its calls.
+@app.task(name="regq.sync", bind=True, acks_late=True, max_retries=None)
+def sync(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
     return deliver(self, key)

@@ -19,9 +19,12 @@ _JOB_KINDS = {k.value for k in JobKind}
 
 def queue_for(kind: str, registrar: str | None) -> str:
     """The queue of a task named ``regq.<kind>``: a job that calls a registrar goes to that registrar's
-    queue, a lookup to ``lookup``, anything else (sweep, purge, renewal scan) to ``maintenance``."""
+    queue, a lookup to ``lookup``, anything else (sweep, purge, renewal scan, and the inventory's ``sync``
+    jobs: bulk reads that must not queue ahead of registers and renews) to ``maintenance``."""
     if kind in (JobKind.LOOKUP, "ping"):  # ping: the bench's no-op baseline, on the lookup workers
         return LOOKUP_QUEUE
+    if kind == JobKind.SYNC:
+        return MAINTENANCE_QUEUE
     if kind in _JOB_KINDS:
         if registrar not in REGISTRAR_QUEUES:
             raise ValueError(f"no queue for registrar {registrar!r} (job kind {kind!r})")

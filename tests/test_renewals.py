@@ -32,6 +32,7 @@ from shared.store.renewals import ScanCounts
 from shared.store.schema import DomainRow, utcnow
 from tasks import runtime
 from tasks.renewals import FINISHED, LOCK_NAME, LOCKED, LockKeeper, run_scan
+from testkit import services
 from testkit.stacks import wait_for
 from workers.cli import app
 
@@ -148,14 +149,24 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite unless a test asks for ``postgres`` (``indirect`` parametrization)."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        with services.postgres_database() as url:
+            yield url
+        return
+    yield f"sqlite:///{tmp_path / 'renewals.db'}"
+
+
+@pytest.fixture
 def env(
-    sandbox: Sandbox, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, redis_url: str, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, str]]:
     sandbox.reset()
     prefix = f"regq-test-{uuid.uuid4().hex[:10]}"
     values = {
         "REGQ_REDIS_URL": redis_url,
-        "REGQ_DATABASE_URL": f"sqlite:///{tmp_path / 'renewals.db'}",
+        "REGQ_DATABASE_URL": database_url,
         "REGQ_REDIS_PREFIX": prefix,
         "REGQ_BROKER_KEY_PREFIX": f"{prefix}:",
         "REGQ_GANDI_API_URL": sandbox.gandi_url,
@@ -197,6 +208,7 @@ def take_messages(env: dict[str, str]) -> list[str]:
     keys = []
     for queue in ("registrar.gandi", "registrar.rotld"):
         while raw := client.rpop(f"{env['REGQ_BROKER_KEY_PREFIX']}{queue}"):
+            assert isinstance(raw, bytes)
             _args, kwargs, _embed = json.loads(base64.b64decode(json.loads(raw)["body"]))
             keys.append(kwargs["key"])
     return keys
@@ -210,6 +222,7 @@ def deliver(rt: runtime.Runtime, key: str, n: int = 0) -> Done:
     raise AssertionError(f"{key} not final after 8 deliveries")
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 def test_two_scans_renew_each_due_term_once_at_the_sandbox(
     env: dict[str, str], sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -369,7 +382,9 @@ def test_renewals_failed_lists_a_renew_refused_for_lack_of_funds(
     again = run_scan(rt).counts  # (ok-funds.com, renewed, left the window if the inventory followed)
     assert again.submitted == 0 and again.already_queued >= 1 and take_messages(env) == []
     table = cli.invoke(app, ["renewals", "failed"])
-    assert table.exit_code == 0 and "failed renewals" in table.output and "fara-" in table.output  # 80 columns
+    assert (
+        table.exit_code == 0 and "failed renewals" in table.output and "fara-" in table.output
+    )  # 80 columns
     assert "ok-funds" not in table.output
 
 

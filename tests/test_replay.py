@@ -82,9 +82,7 @@ class Rig:
 
 
 @pytest.fixture
-def rig(
-    sandbox: Sandbox, tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Rig]:
+def rig(sandbox: Sandbox, tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
     sandbox.reset()
     prefix = f"regq-test-{uuid.uuid4().hex[:10]}"
     database_url = f"sqlite:///{tmp_path / 'regq.db'}"
@@ -299,3 +297,23 @@ def test_store_failed_pages_through_every_match(store: Store) -> None:
     assert [r.key for r in store.replays.failed(since, batch=3)] == keys
     assert list(store.replays.failed(since, kind="renew")) == []
     assert list(store.replays.failed(utcnow() + timedelta(minutes=1))) == []
+
+
+def test_migration_0004_adds_and_drops_the_replays_table(store_url: str) -> None:
+    from alembic import command
+
+    from shared.store.database import alembic_config
+
+    db = Store(store_url).db
+    try:
+        db.upgrade()
+        assert db.current_revision() == "0004" and "replays" in sa.inspect(db.engine).get_table_names()
+        with db.engine.begin() as connection:
+            config = alembic_config(db.url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+        assert db.current_revision() == "0003" and "replays" not in sa.inspect(db.engine).get_table_names()
+        db.upgrade()
+        assert "replays" in sa.inspect(db.engine).get_table_names()
+    finally:
+        db.dispose()

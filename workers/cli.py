@@ -12,6 +12,7 @@ from shared.jobs import job_schema
 from shared.names import Registrar
 from workers import context
 from workers.commands import breaker as breaker_commands
+from workers.commands import domains as domains_commands
 from workers.commands import exporter as exporter_commands
 from workers.commands import jobs as jobs_commands
 from workers.commands import limits as limits_commands
@@ -28,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(submit_app, name="submit")
+app.add_typer(domains_commands.app, name="domains")
 app.add_typer(renewals_commands.app, name="renewals")
 app.command("jobs")(jobs_commands.jobs)
 app.command("status")(jobs_commands.status)

@@ -10,7 +10,7 @@
     attempts used up ──> give up (a register's unanswered send is reconciled once more first)
     breaker ── open ──> waiting, Defer until it may close (not an attempt)
       ▼ allowed
-    handler (register / renew / nameservers / lookup: phases around each outside call)
+    handler (register / renew / nameservers / sync / lookup: phases around each outside call)
       ├─ success ───────────────────────────────> succeeded (warnings in the result, if any)
       ├─ lease or domain lock lost ─────────────> stop at once; the delivery that took over records it
       └─ an error: its class says (shared.errors, read in shared.execution.policy)
@@ -37,8 +37,18 @@ from shared.execution.nameservers import run_nameservers
 from shared.execution.register import SENDING, reconcile_register, run_register
 from shared.execution.renew import run_renew
 from shared.execution.steps import Defer, Done, Step
+from shared.execution.sync import run_sync
 from shared.gateways.base import Gateway
-from shared.jobs import AnyJob, JobStatus, LookupJob, NameserversJob, RegisterJob, RenewJob, parse_job
+from shared.jobs import (
+    AnyJob,
+    JobStatus,
+    LookupJob,
+    NameserversJob,
+    RegisterJob,
+    RenewJob,
+    SyncJob,
+    parse_job,
+)
 from shared.locks import DomainLock
 from shared.names import parse_domain, registrar_for
 from shared.registrydata.pipeline import Pipeline
@@ -56,6 +66,7 @@ HANDLERS: dict[str, Callable[[Execution], dict[str, Any]]] = {
     "renew": run_renew,
     "lookup": run_lookup,
     "nameservers": run_nameservers,
+    "sync": run_sync,
 }
 
 
@@ -209,7 +220,7 @@ class JobRunner:
     @staticmethod
     def _provider(job: AnyJob) -> str | None:
         """The registrar a job talks to; REGISTRY_DATA for a registration-data lookup."""
-        if isinstance(job, RegisterJob | RenewJob | NameserversJob):
+        if isinstance(job, RegisterJob | RenewJob | NameserversJob | SyncJob):
             return job.registrar.value if job.registrar else None
         assert isinstance(job, LookupJob)
         if not job.availability:

@@ -2,7 +2,9 @@
 
 Key layout: ``{prefix}:rl:{key}`` is a hash with ``tokens`` and ``ts`` (ms, server clock) as of the last
 write, ``r``/``b`` (the rate and burst last used, for ``regq limits``) and, while a block window is
-active, ``bu`` (block end, ms) and ``br`` (its reason). Scripts come from :mod:`shared.backends`.
+active, ``bu`` (block end, ms) and ``br`` (its reason). ``{prefix}:rlstats`` is one hash of fleet-wide
+counters for the exporter (``granted:{key}`` tokens, ``denied:{key}`` acquires, ``blocks:{key}``
+windows), written by the same scripts in the same round trip. Scripts come from :mod:`shared.backends`.
 """
 
 from __future__ import annotations

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from shared.store.database import Database
 from shared.store.schema import DomainRow, utcnow
+
+#: Inventory statuses. ``active``: ours and current (the only status the renewal scan renews);
+#: ``expired``: past its expiry at the registrar; ``pending_delete``: in redemption or pending delete at
+#: the registry; ``missing``: the registrar does not have it in our account. Set by imports (``active``,
+#: for a new domain), successful registers and renews (``active``) and ``sync`` jobs.
+ACTIVE, EXPIRED, PENDING_DELETE, MISSING = "active", "expired", "pending_delete", "missing"
 
 
 @dataclass(frozen=True)
@@ -20,6 +28,30 @@ class DomainRecord:
     expires_at: date | None
     auto_renew: bool
     status: str
+    updated_at: datetime | None = None
+
+    def to_dict(self, today: date | None = None) -> dict[str, object]:
+        """JSON-ready, with ``days_left`` until expiry (negative once past, None when unknown)."""
+        today = today or utcnow().date()
+        return {
+            "domain": self.domain,
+            "registrar": self.registrar,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "days_left": (self.expires_at - today).days if self.expires_at else None,
+            "auto_renew": self.auto_renew,
+            "status": self.status,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class DomainImport:
+    """One validated row of an inventory import (``regq domains import``)."""
+
+    domain: str
+    registrar: str
+    expires_at: date | None
+    auto_renew: bool
 
 
 class Inventory:
@@ -99,6 +131,110 @@ class Inventory:
             if len(page) < page_size:
                 return
 
+    # --- operators: import, list, status ---------------------------------------------------------------
+    def import_many(self, rows: Sequence[DomainImport]) -> tuple[int, int]:
+        """Insert new domains and update held ones (a re-import): one SELECT of those already held, then
+        ONE ``INSERT ... ON CONFLICT (domain) DO UPDATE`` for all rows (registrar, expiry and auto-renew
+        as given; a held domain keeps its status). ``rows`` must not repeat a domain. (inserted, updated)."""
+        if not rows:
+            return 0, 0
+        now = utcnow()
+        table = cast(sa.Table, DomainRow.__table__)
+        insert = postgresql.insert(table) if self.db.dialect == "postgresql" else sqlite.insert(table)
+        statement = insert.on_conflict_do_update(
+            index_elements=[table.c.domain],
+            set_={
+                "registrar": insert.excluded.registrar,
+                "expires_at": insert.excluded.expires_at,
+                "auto_renew": insert.excluded.auto_renew,
+                "updated_at": insert.excluded.updated_at,
+            },
+        ).execution_options(insertmanyvalues_page_size=len(rows))
+        values = [
+            dict(
+                domain=r.domain,
+                registrar=r.registrar,
+                expires_at=r.expires_at,
+                auto_renew=r.auto_renew,
+                status=ACTIVE,
+                created_at=now,
+                updated_at=now,
+            )
+            for r in rows
+        ]
+        with self.db.session() as session:
+            held = session.scalar(
+                sa.select(sa.func.count()).where(DomainRow.domain.in_([r.domain for r in rows]))
+            )
+            session.execute(statement, values)
+        updated = int(held or 0)
+        return len(rows) - updated, updated
+
+    def page(
+        self,
+        after: str | tuple[date, str] | None = None,
+        limit: int = 500,
+        *,
+        registrar: str | None = None,
+        expiring_before: date | None = None,
+    ) -> list[DomainRecord]:
+        """One keyset page, one indexed query however deep: by name, after the name ``after``; or, with
+        ``expiring_before``, the domains (any status, auto-renew or not) expiring on or before that day
+        by (expiry, name), after the ``(expires_at, domain)`` pair ``after``."""
+        query = sa.select(DomainRow)
+        if registrar is not None:
+            query = query.where(DomainRow.registrar == registrar)
+        if expiring_before is None:
+            if after is not None:
+                query = query.where(DomainRow.domain > after)
+            query = query.order_by(DomainRow.domain)
+        else:
+            query = query.where(DomainRow.expires_at <= expiring_before)
+            if after is not None:
+                assert isinstance(after, tuple)
+                query = query.where(
+                    DomainRow.expires_at >= after[0],
+                    sa.tuple_(DomainRow.expires_at, DomainRow.domain) > sa.tuple_(*after),
+                )
+            query = query.order_by(DomainRow.expires_at, DomainRow.domain)
+        with self.db.session() as session:
+            return [_record(r) for r in session.scalars(query.limit(limit))]
+
+    def pages(
+        self, page_size: int = 500, *, registrar: str | None = None, expiring_before: date | None = None
+    ) -> Iterator[list[DomainRecord]]:
+        """Every domain :meth:`page` selects, page by page (memory: one page)."""
+        after: str | tuple[date, str] | None = None
+        while True:
+            page = self.page(after, page_size, registrar=registrar, expiring_before=expiring_before)
+            if page:
+                yield page
+            if len(page) < page_size:
+                return
+            last = page[-1]
+            if expiring_before is None:
+                after = last.domain
+            else:
+                assert last.expires_at is not None  # expires_at <= before excludes NULL
+                after = (last.expires_at, last.domain)
+
+    def count(self, registrar: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(DomainRow)
+        if registrar is not None:
+            query = query.where(DomainRow.registrar == registrar)
+        with self.db.session() as session:
+            return int(session.scalar(query) or 0)
+
+    def set_status(self, domain: str, status: str) -> bool:
+        """Change a held domain's status only (False when it is not held)."""
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(DomainRow)
+                .where(DomainRow.domain == domain)
+                .values(status=status, updated_at=utcnow())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
 
 def _record(row: DomainRow) -> DomainRecord:
-    return DomainRecord(row.domain, row.registrar, row.expires_at, row.auto_renew, row.status)
+    return DomainRecord(row.domain, row.registrar, row.expires_at, row.auto_renew, row.status, row.updated_at)

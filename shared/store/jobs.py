@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -267,7 +267,7 @@ class JobStore:
             return {row[0] for row in found}
         if self.db.dialect != "sqlite":
             raise NotImplementedError(f"bulk create needs Postgres or SQLite, not {self.db.dialect}")
-        table = JobRow.__table__
+        table = cast(sa.Table, JobRow.__table__)
         statement = (
             sqlite.insert(table)
             .on_conflict_do_nothing(index_elements=[table.c.key])
