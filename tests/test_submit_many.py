@@ -209,3 +209,32 @@ def test_nothing_to_submit() -> None:
     assert submit_many([], store=None, app=None) == []  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         submit_many([], store=None, app=None, batch_size=0)  # type: ignore[arg-type]
+
+
+def test_submit_file_across_batches_keeps_line_order_and_numbers(
+    broker: tuple[Celery, str], redis_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from workers.cli import app as cli
+
+    _app, prefix = broker
+    monkeypatch.setenv("REGQ_REDIS_URL", redis_url)
+    monkeypatch.setenv("REGQ_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("REGQ_BROKER_KEY_PREFIX", prefix)
+    monkeypatch.setenv("REGQ_REDIS_PREFIX", prefix.rstrip(":"))
+    Store(f"sqlite:///{tmp_path / 'cli.db'}").upgrade()
+    lines = [json.dumps(register(f"line{i}.com")) for i in range(7)]
+    lines[2] = "{oops"
+    lines[5] = json.dumps(register("line0.com", years=4))  # conflicts with line 1, in another batch
+    path = tmp_path / "jobs.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(cli, ["submit", "--file", str(path), "--batch-size", "2", "--json"])
+    assert result.exit_code == 1, result.output
+    answer = json.loads(result.stdout)
+    assert [s["key"] for s in answer["submitted"]] == [f"register:line{i}.com" for i in (0, 1, 3, 4, 6)]
+    assert [(e["line"], e["field"]) for e in answer["errors"]] == [(3, "job"), (6, "idempotency_key")]
+    assert len(messages(redis_url, prefix, "registrar.gandi")) == 5
+    human = CliRunner().invoke(cli, ["submit", "--file", str(path), "--batch-size", "3"])
+    assert human.exit_code == 1 and "yes" in human.stdout  # duplicates now
+    assert "line 6: idempotency_key" in human.stderr

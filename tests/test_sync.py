@@ -10,10 +10,11 @@ import pytest
 
 from sandbox.stack import Sandbox
 from shared.execution import Defer, Done
+from shared.execution.dates import add_years
 from shared.execution.sync import inventory_status
 from shared.gateways.base import DomainInfo
 from shared.jobs import JobStatus, SyncJob, derive_key, parse_job
-from shared.store.inventory import ACTIVE, EXPIRED, MISSING, PENDING_DELETE
+from shared.store.inventory import ACTIVE, EXPIRED, MISSING, PENDING_DELETE, DomainImport
 from shared.store.schema import utcnow
 from tasks.routing import MAINTENANCE_QUEUE, queue_for, route_task
 from tests.test_runner import Rig, build_rig
@@ -116,3 +117,18 @@ def test_inventory_status_from_what_the_registrar_shows(
     statuses: list[str], expires: date | None, expected: str
 ) -> None:
     assert inventory_status(DomainInfo("x.com", expires, statuses), TODAY) == expected
+
+
+def test_a_successful_renew_keeps_the_inventory_current_and_a_sync_then_changes_nothing(rig: Rig) -> None:
+    expires = TODAY + timedelta(days=20)
+    rig.sandbox.seed_domains("gandi", [{"fqdn": "kept.com", "owner": "us", "expires": expires.isoformat()}])
+    rig.store.inventory.import_many([DomainImport("kept.com", "gandi", expires, auto_renew=False)])
+    renewed = rig.until_final(
+        rig.submit({"kind": "renew", "domain": "kept.com", "current_expiry": str(expires)})
+    )
+    assert renewed.status is JobStatus.SUCCEEDED and renewed.result is not None
+    held = rig.store.inventory.get("kept.com")
+    assert held is not None and held.expires_at == add_years(expires, 1)
+    assert held.auto_renew is False and held.status == ACTIVE  # the operator's choice survives the renew
+    synced = rig.until_final(rig.submit(sync("kept.com")))
+    assert synced.result is not None and synced.result["changed"] is False
