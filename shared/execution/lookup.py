@@ -40,7 +40,7 @@ def _update_inventory(ex: Execution, domain: str, expires: date | datetime | Non
         return
     day = expires.date() if isinstance(expires, datetime) else expires
     if held.expires_at != day:
-        ex.store.inventory.upsert(domain, held.registrar, day)
+        ex.store.inventory.upsert(domain, held.registrar, day, status=held.status)
 
 
 def _availability(ex: Execution) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from shared.store.database import Database
+from shared.store.database import Database, affected
 from shared.store.schema import RegistryContactRow, utcnow
 
 
@@ -53,7 +53,7 @@ class RegistryContacts:
                 )
                 .values(claimed_by=owner, claimed_until=until)
             )
-            if taken.rowcount == 1:
+            if affected(taken) == 1:
                 return ContactClaim(None, True)
             row = session.scalars(sa.select(RegistryContactRow).where(where)).one()
             return ContactClaim(row.contact_id, False)

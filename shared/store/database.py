@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -40,6 +41,11 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(resources.files("shared.store") / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def affected(result: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE/INSERT touched (SQLAlchemy types ``execute`` as a plain ``Result``)."""
+    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 class Database:

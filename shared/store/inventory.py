@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from shared.store.database import Database
+from shared.store.database import Database, affected
 from shared.store.schema import DomainRow, utcnow
 
 #: Inventory statuses. ``active``: ours and current (the only status the renewal scan renews);
@@ -62,7 +62,7 @@ class Inventory:
         values = dict(registrar=registrar, expires_at=expires_at, status=status, updated_at=utcnow())
         with self.db.session() as session:
             updated = session.execute(sa.update(DomainRow).where(DomainRow.domain == domain).values(**values))
-            if updated.rowcount:
+            if affected(updated):
                 return
         try:
             with self.db.session() as session:
@@ -233,7 +233,7 @@ class Inventory:
                 .where(DomainRow.domain == domain)
                 .values(status=status, updated_at=utcnow())
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(affected(result))
 
 
 def _record(row: DomainRow) -> DomainRecord:

@@ -22,7 +22,7 @@ from shared.jobs import (
     JobOutcome,
     JobStatus,
 )
-from shared.store.database import Database
+from shared.store.database import Database, affected
 from shared.store.schema import JobRow, UTCDateTime, utcnow
 
 _OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value, JobStatus.PARTIAL.value)
@@ -393,7 +393,7 @@ class JobStore:
                 .where(self._owned(key, owner))
                 .values(lease_until=now + timedelta(seconds=lease_seconds))
             )
-            return result.rowcount == 1
+            return affected(result) == 1
 
     def set_phase(self, key: str, owner: str, phase: str, data: dict[str, Any] | None = None) -> bool:
         """Record the phase before/after an outside call; only the lease holder may."""
@@ -403,7 +403,7 @@ class JobStore:
                 .where(self._owned(key, owner))
                 .values(phase=phase, phase_data=data, updated_at=utcnow())
             )
-            return result.rowcount == 1
+            return affected(result) == 1
 
     def finish(
         self,
@@ -494,7 +494,7 @@ class JobStore:
             values["result"] = partial
         with self.db.session() as session:
             return (
-                session.execute(sa.update(JobRow).where(self._owned(key, owner)).values(**values)).rowcount
+                affected(session.execute(sa.update(JobRow).where(self._owned(key, owner)).values(**values)))
                 == 1
             )
 
@@ -556,4 +556,4 @@ class JobStore:
                     JobRow.status.in_([s.value for s in FINAL_STATUSES]), JobRow.finished_at < finished_before
                 )
             )
-            return int(result.rowcount)
+            return affected(result)
