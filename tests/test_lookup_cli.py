@@ -106,3 +106,30 @@ def test_the_operator_table(sandbox: Sandbox) -> None:
     code, data, output = regq_lookup(sandbox, "norway.no")
     assert code == 0 and data is None
     assert "Domeneshop AS" in output and "ns1-09.azure-dns.com" in output
+
+
+@pytest.mark.parametrize(
+    ("domain", "source", "registrar"),
+    [
+        ("google.com", "rdap", "MarkMonitor Inc."),  # thin: registry, then the registrar's related link
+        ("themarquetry.com", "rdap", "Hosting Concepts B.V. d/b/a Registrar.eu"),
+        ("norway.no", "rdap", "Domeneshop AS"),  # thick
+        ("example.cz", "rdap", None),  # entities without vCards: the handle names the registrar
+        ("google.ro", "whois", "MarkMonitor Inc."),  # no RDAP bootstrap entry: WHOIS
+        ("eurid.eu", "whois", "EURid vzw"),
+        ("google.de", "whois", None),  # DENIC names no registrar in its public answer
+        ("yahoo.co.jp", "whois", None),
+        ("shazow.net", "whois", "NEW DREAM NETWORK, LLC"),  # thin WHOIS: the registrar's server hop
+    ],
+)
+def test_every_served_fixture_looks_up_right(
+    sandbox: Sandbox, domain: str, source: str, registrar: str | None
+) -> None:
+    # .net, .jp and .de have no RDAP entry in the sandbox's bootstrap: they show the WHOIS path too
+    code, data, err = regq_lookup(sandbox, domain, "--json")
+    assert code == 0, err
+    assert data["registered"] is True and data["partial"] is False
+    assert data["registration"]["source"] == source
+    if registrar is not None:
+        assert data["registration"]["registrar"] == registrar
+    assert data["registration"]["nameservers"], data

@@ -1,4 +1,5 @@
-"""Tables: jobs, domains (inventory), api_calls (audit), breaker_events, registry_contacts, renewal_scans."""
+"""Tables: jobs, domains (inventory), api_calls (audit), breaker_events, registry_contacts, renewal_scans,
+replays, api_tokens."""
 
 from __future__ import annotations
 
@@ -167,3 +168,16 @@ class ReplayRow(Base):
     replayed_by: Mapped[str] = mapped_column(sa.String(200))
     reason: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ApiTokenRow(Base):
+    """One HTTP API token (``regq api-token create``): only the SHA-256 of its secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
