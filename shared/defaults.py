@@ -179,3 +179,19 @@ RDAP_REFRESH_MINUTE = 40
 EXPORTER_PORT = 9808
 #: Loopback only unless asked: the metrics name providers and queues an outsider has no business seeing.
 EXPORTER_BIND = "127.0.0.1"
+
+# --- HTTP API (regq api) -----------------------------------------------------------------------------
+#: Loopback only unless asked: production puts a TLS-terminating proxy in front (--forwarded-allow-ips).
+API_BIND = "127.0.0.1"
+#: 8080: the usual unprivileged HTTP port, free next to Flower (5555) and the exporter (9808).
+API_PORT = 8080
+#: Per token, fleet-wide (Redis token bucket ``api:<name>``): a billing panel's bursts at month start
+#: (a few hundred orders) fit in the burst; a batch request is one request, so bulk work goes in batches.
+API_RATE = "20/s"
+API_BURST = 100
+#: One job is a few hundred bytes (a register with its contact under 2 KiB): 64 KiB refuses garbage early.
+API_MAX_BODY_BYTES = 64 * 1024
+#: A batch of the 10,000 lines allowed at about 800 bytes each, with room to spare.
+API_MAX_BATCH_BYTES = 16 * 1024 * 1024
+#: Lines in one POST /v1/jobs:batch (more: 413); submit_many commits them 500 at a time.
+API_MAX_BATCH_LINES = 10_000

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     renew_window_days: int = Field(defaults.RENEW_WINDOW_DAYS, ge=1)
     renewal_scan_cron: str = defaults.RENEWAL_SCAN_CRON  # celeryconfig parses it into a crontab
 
+    api_rate: RateSetting = Field(Rate.parse(defaults.API_RATE), description="per API token, fleet-wide")
+    api_burst: int = Field(defaults.API_BURST, ge=1)
+    api_max_body_bytes: int = Field(defaults.API_MAX_BODY_BYTES, ge=1024)
+    api_max_batch_bytes: int = Field(defaults.API_MAX_BATCH_BYTES, ge=1024)
+
     @field_validator("whois_iana_server", mode="before")
     @classmethod
     def _parse_iana(cls, value: Any) -> tuple[str, int]:

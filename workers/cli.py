@@ -11,6 +11,7 @@ from shared.errors import ConfigError
 from shared.jobs import job_schema
 from shared.names import Registrar
 from workers import context
+from workers.api import commands as api_commands
 from workers.commands import breaker as breaker_commands
 from workers.commands import domains as domains_commands
 from workers.commands import exporter as exporter_commands
@@ -39,6 +40,8 @@ app.command("up")(stack_commands.up)
 app.command("exporter")(exporter_commands.exporter)
 app.command("replay")(replay_commands.replay)
 app.command("replays")(replay_commands.replays)
+app.command("api")(api_commands.api)
+app.add_typer(api_commands.tokens_app, name="api-token")
 
 limits_commands.register(app, lambda: _runtime().limiter)
 breaker_commands.register(app, lambda: _runtime().breaker, lambda: [r.value for r in Registrar])

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from shared.store.api_tokens import ApiTokens
 from shared.store.audit_log import AuditLog
 from shared.store.breaker_journal import BreakerEvents
 from shared.store.contacts import RegistryContacts
@@ -27,6 +28,7 @@ class Store:
         self.breaker_events = BreakerEvents(self.db)
         self.renewals = RenewalScans(self.db)
         self.replays = Replays(self.db)
+        self.api_tokens = ApiTokens(self.db)
 
     def upgrade(self) -> None:
         self.db.upgrade()

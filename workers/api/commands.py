@@ -1,0 +1,97 @@
+"""``regq api`` (serve the HTTP API) and ``regq api-token create|list|revoke``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from shared import defaults
+from shared.store.api_tokens import SCOPES, TokenNameTaken
+from workers import context
+from workers.console import emit_json, errors, table
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+tokens_app = typer.Typer(help="HTTP API tokens: create (shown once), list, revoke.", no_args_is_help=True)
+
+
+def api(
+    bind: Annotated[
+        str, typer.Option(help="address to listen on (0.0.0.0 in a container)")
+    ] = defaults.API_BIND,
+    port: Annotated[int, typer.Option(help="TCP port")] = defaults.API_PORT,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(help="proxies trusted for X-Forwarded-For/-Proto (comma-separated IPs, or '*')"),
+    ] = None,
+) -> None:
+    """Serve the HTTP API (POST /v1/jobs, GET /v1/jobs/{key}, ...; /openapi.json describes it)."""
+    import uvicorn
+
+    from tasks import runtime
+    from workers.api.app import create_app
+
+    rt = runtime.get()
+    rt.store  # noqa: B018 - a bad REGQ_DATABASE_URL fails here, before the port is bound
+    app = create_app(runtime.get)
+    try:
+        uvicorn.run(
+            app,
+            host=bind,
+            port=port,
+            proxy_headers=forwarded_allow_ips is not None,
+            forwarded_allow_ips=forwarded_allow_ips,
+            server_header=False,
+            log_level="info",
+        )
+    finally:
+        runtime.get().close()
+
+
+@tokens_app.command("create")
+def create(
+    name: str,
+    scope: Annotated[str, typer.Option(help=f"comma-separated: {','.join(SCOPES)}")] = ",".join(SCOPES),
+) -> None:
+    """Create a token NAME and print its secret ONCE (only its SHA-256 is stored)."""
+    try:
+        token, secret = context.store().api_tokens.create(name, scope.split(","))
+    except (TokenNameTaken, ValueError) as exc:
+        errors.print(f"[red]refused[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    errors.print(
+        f"token {token.name} (scopes: {','.join(token.scopes)}); store it now, it is not shown again:"
+    )
+    print(secret)
+
+
+@tokens_app.command("list")
+def list_tokens(as_json: JsonFlag = False) -> None:
+    """Every token: name, scopes, created, revoked (never the secret)."""
+    rows: list[dict[str, Any]] = [
+        {
+            "name": t.name,
+            "scopes": list(t.scopes),
+            "created_at": t.created_at.isoformat(),
+            "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+        }
+        for t in context.store().api_tokens.all()
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        "API tokens",
+        ["name", "scopes", "created", "revoked"],
+        [(r["name"], ",".join(r["scopes"]), r["created_at"], r["revoked_at"]) for r in rows],
+    )
+
+
+@tokens_app.command("revoke")
+def revoke(name: str) -> None:
+    """Revoke token NAME: every request with it is 401 from now on."""
+    if not context.store().api_tokens.revoke(name):
+        errors.print(f"[red]no active token named {name!r}[/red]")
+        raise typer.Exit(1)
+    errors.print(f"token {name} revoked")
