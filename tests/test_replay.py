@@ -306,7 +306,7 @@ def test_migration_0004_adds_and_drops_the_replays_table(store_url: str) -> None
 
     db = Store(store_url).db
     try:
-        db.upgrade()
+        db.upgrade("0004")
         assert db.current_revision() == "0004" and "replays" in sa.inspect(db.engine).get_table_names()
         with db.engine.begin() as connection:
             config = alembic_config(db.url)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -166,9 +168,9 @@ def _child(process: PerProcess[Services], inherited: Services, results: Any) -> 
     )
 
 
-def test_a_forked_child_builds_its_own_and_leaves_the_parents_sockets_alone(
-    postgres_url: str, redis_url: str, redis_prefix: str
-) -> None:
+def fork_scenario(postgres_url: str, redis_url: str, redis_prefix: str) -> None:
+    """Run in a fresh interpreter (no other threads alive at the fork, unlike a long pytest process,
+    where a lock held by some earlier test's thread could hang the child)."""
     url, _ = named_url(redis_url)
     settings = load_settings(redis_url=url, database_url=postgres_url, redis_prefix=redis_prefix)
     process = PerProcess(Services, lambda: settings)
@@ -202,6 +204,22 @@ def test_a_forked_child_builds_its_own_and_leaves_the_parents_sockets_alone(
     assert connection.client.client_id() == redis_before
     assert not parent.locks.acquire("forked.com", "parent", 30)  # the child's lock is fleet-wide
     parent.close()
+
+
+def test_a_forked_child_builds_its_own_and_leaves_the_parents_sockets_alone(
+    postgres_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    code = (
+        "import sys; from tests.test_services import fork_scenario; "
+        "fork_scenario(sys.argv[1], sys.argv[2], sys.argv[3])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, postgres_url, redis_url, redis_prefix],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_tasks_runtime_and_the_cli_context_are_the_same_root(
