@@ -13,7 +13,8 @@ case without a trailing dot, unknown values ``None``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -29,6 +30,10 @@ def host_name(raw: str) -> str:
     return raw.strip().rstrip(".").lower()
 
 
+#: What a second view of a domain may fill in (source and server stay the first view's).
+MERGED_FIELDS = ("registrar", "created", "expires", "updated", "statuses", "nameservers", "registrant")
+
+
 @dataclass(frozen=True)
 class Registration:
     """One registry's (or registrar's) view of a domain, from RDAP or WHOIS."""
@@ -42,6 +47,17 @@ class Registration:
     statuses: list[str] = field(default_factory=list)
     nameservers: list[str] = field(default_factory=list)
     registrant: str | None = None
+
+    def completed_by(self, other: Registration, *, theirs_first: Collection[str] = ()) -> Registration:
+        """This view (a registry's) with what it lacks taken from ``other`` (the registrar's, for a thin
+        registry); for the fields in ``theirs_first`` the other view wins where it has a value."""
+        values = {
+            name: (getattr(other, name) or getattr(self, name))
+            if name in theirs_first
+            else (getattr(self, name) or getattr(other, name))
+            for name in MERGED_FIELDS
+        }
+        return replace(self, **values)
 
     def to_dict(self) -> dict[str, Any]:
         return {

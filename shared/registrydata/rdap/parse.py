@@ -187,19 +187,8 @@ def parse_domain(obj: dict[str, Any], server: str) -> Registration:
 
 def merge(registry: Registration, registrar: Registration) -> Registration:
     """The registry's view completed by the registrar's (the ``related`` hop of a thin registry): the
-    registry is authoritative for what it holds; the registrar adds what the registry left out
-    (registrant, mostly)."""
-    return Registration(
-        source="rdap",
-        server=registry.server,
-        registrar=registry.registrar or registrar.registrar,
-        created=registry.created or registrar.created,
-        expires=registry.expires or registrar.expires,
-        updated=registry.updated or registrar.updated,
-        statuses=registry.statuses or registrar.statuses,
-        nameservers=registry.nameservers or registrar.nameservers,
-        registrant=registrar.registrant or registry.registrant,
-    )
+    registry is authoritative for what it holds; the registrar's registrant wins (it holds the contact)."""
+    return registry.completed_by(registrar, theirs_first=("registrant",))
 
 
 def related_links(obj: Any) -> list[str]:

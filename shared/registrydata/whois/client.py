@@ -25,7 +25,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TypeVar
 
 from shared import defaults
@@ -64,16 +63,7 @@ def _route_to_rate_class(guard: CallGuard, host: str) -> None:
 
 def merge(registry: Registration, registrar: Registration) -> Registration:
     """The registry's view, with what it lacks taken from the registrar's (thin registries)."""
-    return replace(
-        registry,
-        registrar=registry.registrar or registrar.registrar,
-        created=registry.created or registrar.created,
-        expires=registry.expires or registrar.expires,
-        updated=registry.updated or registrar.updated,
-        statuses=registry.statuses or registrar.statuses,
-        nameservers=registry.nameservers or registrar.nameservers,
-        registrant=registry.registrant or registrar.registrant,
-    )
+    return registry.completed_by(registrar)
 
 
 class WhoisClient:
