@@ -42,6 +42,7 @@ from shared.names import parse_domain, parse_hostname
 from shared.registrydata.cache import LookupCache
 from shared.registrydata.model import DomainAnswer, DomainLookup, NameserverAddresses, Registration
 from shared.registrydata.rdap.bootstrap import NoRdapService
+from shared.registrydata.singleflight import MemorySingleflight, Singleflight
 
 T = TypeVar("T")
 
@@ -56,19 +57,6 @@ class AddressSource(Protocol):
 
 class IpRegistrantSource(Protocol):
     def ip_registrant(self, ip: str) -> str | None: ...
-
-
-class Flight(Protocol):
-    """Fleet-wide singleflight: ``fetch`` runs once for ``key`` however many callers ask at once."""
-
-    def do(self, key: str, fetch: Callable[[], T]) -> T: ...
-
-
-class NoFlight:
-    """Every caller fetches (one process, no sharing): for ``regq lookup`` without Redis, and tests."""
-
-    def do(self, key: str, fetch: Callable[[], T]) -> T:
-        return fetch()
 
 
 @dataclass(frozen=True)
@@ -116,12 +104,12 @@ class Pipeline:
         dns: AddressSource,
         ip_registrants: IpRegistrantSource,
         cache: LookupCache,
-        flight: Flight | None = None,
+        flight: Singleflight | None = None,
         fallback: tuple[type[Exception], ...] = (NoRdapService, TransientError, ProtocolError),
     ) -> None:
         self.rdap, self.whois, self.dns, self.ips = rdap, whois, dns, ip_registrants
         self.cache = cache
-        self.flight: Flight = flight or NoFlight()
+        self.flight = flight or MemorySingleflight()  # this process only (``regq lookup``, tests)
         self.fallback = fallback
 
     # --- the three lookups -------------------------------------------------------------------------
@@ -159,21 +147,21 @@ class Pipeline:
 
     def registration(self, apex: str) -> DomainAnswer:
         """The registration data of ``apex`` (RDAP, else WHOIS), through the ``reg:`` cache."""
-        hit = self.cache.get("reg", apex)
-        if hit is not None:
-            return _answer(hit.value)
+
+        def cached() -> dict[str, Any] | None:
+            hit = self.cache.get("reg", apex)
+            return dict(hit.value) if hit is not None else None
 
         def fetch() -> dict[str, Any]:
-            again = self.cache.get("reg", apex)  # a leader that finished just before us
-            if again is not None:
-                return dict(again.value)
             answer = self._fetch_registration(apex)
             value = _answer_dict(answer)
             if answer.registered is not None:
                 self.cache.put("reg", apex, value, negative=not answer.registered)
             return value
 
-        return _answer(self.flight.do(f"reg:{apex}", fetch))
+        # The cache first (one GET); a flight's leader looks again (a flight may have just ended).
+        value = cached() or self.flight.do(f"reg:{apex}", fetch, lookup=cached)
+        return _answer(value)
 
     def _fetch_registration(self, apex: str) -> DomainAnswer:
         try:
@@ -183,45 +171,42 @@ class Pipeline:
 
     def lookup_nameserver(self, host: str) -> NameserverAddresses:
         name = parse_hostname(host)
-        cached = self.cache.get_nameserver(name)
-        if cached is not None:
-            return cached
+
+        def cached() -> dict[str, Any] | None:
+            hit = self.cache.get_nameserver(name)
+            return hit.to_dict() if hit is not None else None
 
         def fetch() -> dict[str, Any]:
-            again = self.cache.get_nameserver(name)
-            if again is not None:
-                return again.to_dict()
             addresses = self.dns.resolve(name)
             self.cache.put_nameserver(addresses)
             return addresses.to_dict()
 
-        value = self.flight.do(f"ns:{name}", fetch)
+        value = cached() or self.flight.do(f"ns:{name}", fetch, lookup=cached)
         return NameserverAddresses(value["host"], list(value["ips"]))
 
-    def _holder(self, ip: str) -> tuple[str | None]:
-        return (self.lookup_ip_registrant(ip),)  # a tuple: None is an answer ("no holder known")
+    def _holder(self, ip: str) -> list[str | None]:
+        return [self.lookup_ip_registrant(ip)]  # a list: None is an answer ("no holder known")
 
     def lookup_ip_registrant(self, ip: str) -> str | None:
         try:
             address = str(ipaddress.ip_address(ip.strip()))
         except ValueError:
             raise JobValidationError([FieldProblem("ip", f"{ip[:60]!r} is not an IP address")]) from None
-        hit = self.cache.get("ipreg", address)
-        if hit is not None:
-            return hit.value  # type: ignore[no-any-return]
 
-        def fetch() -> str | None:
-            again = self.cache.get("ipreg", address)
-            if again is not None:
-                return again.value  # type: ignore[no-any-return]
+        def cached() -> list[str | None] | None:  # [name] on a hit (name may be None), None on a miss
+            hit = self.cache.get("ipreg", address)
+            return [hit.value] if hit is not None else None
+
+        def fetch() -> list[str | None]:
             try:
                 name = self.ips.ip_registrant(address)
             except (NotFound, NoRdapService):  # no registry serves that address: nobody to name
                 name = None
             self.cache.put("ipreg", address, name, negative=name is None)
-            return name
+            return [name]
 
-        return self.flight.do(f"ipreg:{address}", fetch)
+        value = cached() or self.flight.do(f"ipreg:{address}", fetch, lookup=cached)
+        return value[0]
 
 
 def _step(waits: list[Wait], run: Callable[[], T]) -> T | None:
