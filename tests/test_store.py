@@ -225,3 +225,13 @@ def test_finish_unleased_takes_only_open_registration_data_lookups(store: Store)
     assert store.jobs.finish_unleased("l2", {}) is None  # an availability lookup asks the registrar
     assert store.jobs.finish_unleased("r1", {}) is None  # not a lookup at all
     assert store.jobs.finish_unleased("missing", {}) is None
+
+
+def test_a_lookup_keeps_the_inventory_expiry_current_in_one_update(store: Store) -> None:
+    store.inventory.upsert("tinut.com", "gandi", date(2030, 1, 1), status="missing")
+    assert store.inventory.note_expiry("tinut.com", date(2031, 1, 1))
+    held = store.inventory.get("tinut.com")
+    assert held is not None and held.expires_at == date(2031, 1, 1) and held.status == "missing"
+    assert not store.inventory.note_expiry("tinut.com", date(2031, 1, 1))  # unchanged: nothing written
+    assert not store.inventory.note_expiry("not-held.com", date(2031, 1, 1))  # not ours: no row made
+    assert store.inventory.get("not-held.com") is None

@@ -35,12 +35,8 @@ def run_lookup(ex: Execution) -> dict[str, Any]:
 
 
 def _update_inventory(ex: Execution, domain: str, expires: date | datetime | None) -> None:
-    held = ex.store.inventory.get(domain)
-    if held is None or expires is None:
-        return
-    day = expires.date() if isinstance(expires, datetime) else expires
-    if held.expires_at != day:
-        ex.store.inventory.upsert(domain, held.registrar, day, status=held.status)
+    if expires is not None:
+        ex.store.inventory.note_expiry(domain, expires.date() if isinstance(expires, datetime) else expires)
 
 
 def _availability(ex: Execution) -> dict[str, Any]:

@@ -58,6 +58,17 @@ class Inventory:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def note_expiry(self, domain: str, expires_at: date) -> bool:
+        """A lookup saw ``domain`` expire on ``expires_at``: if we hold it and our date differs, keep the
+        new one (registrar and status untouched). One UPDATE; True when a row changed."""
+        with self.db.session() as session:
+            updated = session.execute(
+                sa.update(DomainRow)
+                .where(DomainRow.domain == domain, DomainRow.expires_at.is_distinct_from(expires_at))
+                .values(expires_at=expires_at, updated_at=utcnow())
+            )
+            return bool(affected(updated))
+
     def upsert(self, domain: str, registrar: str, expires_at: date | None, status: str = "active") -> None:
         values = dict(registrar=registrar, expires_at=expires_at, status=status, updated_at=utcnow())
         with self.db.session() as session:
