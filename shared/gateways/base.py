@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from shared.errors import NotFound, ValidationRejected
 from shared.jobs import RegisterJob, RenewJob
@@ -104,6 +104,34 @@ class DryRunResult(_Result):
     ok: bool
     errors: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+
+
+R = TypeVar("R")
+
+
+def read_back(
+    read: Callable[[], R],
+    done: Callable[[R], bool],
+    seconds: float,
+    *,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    first: float,
+    largest: float,
+) -> tuple[R, bool]:
+    """Read until ``done(value)`` (a ``read`` may give None while the object is not visible yet), waiting
+    ``first`` seconds, doubling up to ``largest``, for at most ``seconds``: ``(value, True)`` when done,
+    else ``(the last value read, False)``. How a registrar's write is confirmed after its answer."""
+    deadline = clock() + seconds
+    delay = first
+    while True:
+        last = read()
+        if done(last):
+            return last, True
+        if clock() + delay > deadline:
+            return last, False
+        sleep(delay)
+        delay = min(largest, delay * 2)
 
 
 def ascii_domain(domain: str, provider: str) -> str:

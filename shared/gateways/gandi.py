@@ -60,6 +60,7 @@ from shared.gateways.base import (
     RenewedDomain,
     ascii_domain,
     parse_day,
+    read_back,
 )
 from shared.http import CallGuard, HttpResponse, OutboundClient, policy_for, register_secret
 from shared.http.redact import get_logger, scrub_upstream_text
@@ -321,23 +322,29 @@ class GandiGateway(Gateway):
     ) -> Any:
         """Read the domain until ``done`` (404s included), for at most ``visibility_wait`` seconds; at the
         deadline: None if ``absent_ok``, else AmbiguousError."""
-        deadline = self.clock() + self.visibility_wait
-        delay = POLL_FIRST
-        while True:
+
+        def read() -> Any:
             try:
-                found = self._read(fqdn, ctx)
-                if done(found[0]):
-                    return found
+                return self._read(fqdn, ctx)
             except NotFound:
-                pass  # read-after-create: not visible yet
-            if self.clock() + delay > deadline:
-                if absent_ok:
-                    return None
-                raise AmbiguousError(
-                    f"{what} accepted but not confirmed after {self.visibility_wait:g} s", provider=PROVIDER
-                )
-            self.sleep(delay)
-            delay = min(POLL_MAX, delay * 2)
+                return None  # read-after-create: not visible yet
+
+        found, confirmed = read_back(
+            read,
+            lambda found: found is not None and done(found[0]),
+            self.visibility_wait,
+            sleep=self.sleep,
+            clock=self.clock,
+            first=POLL_FIRST,
+            largest=POLL_MAX,
+        )
+        if confirmed:
+            return found
+        if absent_ok:
+            return None
+        raise AmbiguousError(
+            f"{what} accepted but not confirmed after {self.visibility_wait:g} s", provider=PROVIDER
+        )
 
     # -- operations
     def check(self, domain: str, ctx: CallContext) -> Availability:

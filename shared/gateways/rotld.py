@@ -77,6 +77,7 @@ from shared.gateways.base import (
     RenewedDomain,
     ascii_domain,
     parse_day,
+    read_back,
 )
 from shared.gateways.rotld_codes import NOT_FOUND_ON_INFO, RESULT_CODES, SUCCESS
 from shared.http import CallGuard, HttpResponse, OutboundClient, policy_for, register_secret
@@ -366,22 +367,35 @@ class RotldGateway(Gateway):
     def renew(self, job: RenewJob, ctx: CallContext, *, expected: date | None = None) -> RenewedDomain:
         params = {"domain": job.domain, "domain_period": str(job.years)}
         self._command("domain-renew", params, ctx, idempotent=False, effect=True)
-        deadline = self.clock() + self.readback_seconds
-        delay = POLL_FIRST
-        while True:
+
+        def read() -> DomainInfo:
             info, _ = self._read(job.domain, ctx)
             if info.expires_at is None:
                 raise ProtocolError("domain-info answered without an expiration_date", provider=PROVIDER)
-            if expected is None or info.expires_at >= expected - TOLERANCE:
-                return RenewedDomain(job.domain, info.expires_at)
-            if self.clock() + delay > deadline:
-                raise AwaitingRegistry(
-                    PROVIDER,
-                    float(defaults.REGISTRY_LAG_RECHECK_SECONDS),
-                    f"renewal accepted; domain-info still shows {info.expires_at}, not {expected}",
-                )
-            self.sleep(delay)
-            delay = min(POLL_MAX, delay * 2)
+            return info
+
+        def renewed(info: DomainInfo) -> bool:
+            return expected is None or (
+                info.expires_at is not None and info.expires_at >= expected - TOLERANCE
+            )
+
+        info, confirmed = read_back(
+            read,
+            renewed,
+            self.readback_seconds,
+            sleep=self.sleep,
+            clock=self.clock,
+            first=POLL_FIRST,
+            largest=POLL_MAX,
+        )
+        assert info.expires_at is not None  # read() refuses an answer without one
+        if not confirmed:
+            raise AwaitingRegistry(
+                PROVIDER,
+                float(defaults.REGISTRY_LAG_RECHECK_SECONDS),
+                f"renewal accepted; domain-info still shows {info.expires_at}, not {expected}",
+            )
+        return RenewedDomain(job.domain, info.expires_at)
 
     def info(self, domain: str, ctx: CallContext) -> DomainInfo:
         return self._read(ascii_domain(domain, PROVIDER), ctx)[0]
