@@ -54,8 +54,3 @@ def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | 
     """Exponential backoff after failed attempt ``attempt``, at least the upstream's ``retry_after``."""
     wait = backoff.exponential(attempt, base, cap)
     return max(wait, retry_after) if retry_after is not None else wait
-
-
-def jitter(seconds: float) -> float:
-    """The one jitter (:func:`shared.backoff.jitter`): never shorter, up to a quarter longer."""
-    return backoff.jitter(seconds)

@@ -27,8 +27,9 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from shared import backoff
 from shared.breaker.base import Breaker, Permit
-from shared.errors import JobValidationError, PartialLookup, RegqError
+from shared.errors import BreakerOpen, JobValidationError, PartialLookup, RegqError
 from shared.execution import policy
 from shared.execution.context import Execution, LeaseLost
 from shared.execution.lease import LeaseKeeper
@@ -104,7 +105,7 @@ class JobRunner:
             return Done(record.outcome(duplicate=True))
         if claim.state is ClaimState.BUSY:
             remaining = (record.lease_until - utcnow()).total_seconds() if record.lease_until else 1.0
-            wait = policy.jitter(max(1.0, remaining))
+            wait = backoff.jitter(max(1.0, remaining))
             return Defer(wait, "another delivery holds the lease", counted=False)
         lease = self.settings.lease_seconds
         if record.kind == "lookup":
@@ -213,8 +214,6 @@ class JobRunner:
         return self._finish(record, owner, status, code=_code(exc), message=str(exc))
 
     def _default_wait(self, exc: RegqError) -> float:
-        from shared.errors import BreakerOpen
-
         return float(self.settings.breaker_reset_seconds) if isinstance(exc, BreakerOpen) else 1.0
 
     @staticmethod
@@ -279,7 +278,7 @@ class JobRunner:
         counted: bool,
         partial: dict[str, Any] | None = None,
     ) -> Step:
-        countdown = min(policy.jitter(max(seconds, 0.05)), float(self.settings.max_countdown_seconds))
+        countdown = min(backoff.jitter(max(seconds, 0.05)), float(self.settings.max_countdown_seconds))
         due = utcnow() + timedelta(seconds=countdown)
         if not self.store.jobs.defer(record.key, owner, due, reason, count_attempt=counted, partial=partial):
             return Done(None)
