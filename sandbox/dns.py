@@ -3,10 +3,16 @@
 One :class:`DnsServer` listens on ``host`` (loopback) with the same free port for UDP and TCP, and answers
 every question from its :class:`Zone` with the AA flag set:
 
-* a name in the zone: its A or AAAA records (NOERROR with no answer when it has none of that type);
-* a name not in the zone: NXDOMAIN;
-* a UDP answer larger than the client's payload size (512 bytes without EDNS): truncated (TC), so the
-  client asks again over TCP.
+* a name in the zone: its A or AAAA records (NOERROR with no answer when it has none of that type:
+  RFC 2308 section 2.2, "NODATA");
+* a name not in the zone: NXDOMAIN (RFC 1035 section 4.1.1, RCODE 3; RFC 2308 section 2.1);
+* a UDP answer larger than the client's payload size (512 bytes without EDNS, RFC 1035 section 4.2.1;
+  EDNS payload size, RFC 6891 section 6.2.5): truncated (TC), so the client asks again over TCP
+  (RFC 7766 section 5).
+
+Sources of the faults: SERVFAIL is RCODE 2 (RFC 1035 4.1.1) and what a broken or lame server answers;
+a dropped datagram is what ``../shared/reference/upstreams.md`` calls a timeout ("NXDOMAIN told apart
+from SERVFAIL/timeout"), which a resolver meets as no answer within its lifetime.
 
 Faults (:meth:`Zone.set_fault`), per name or for every name (``"*"``), optionally per type and a number of
 times: ``servfail`` (rcode SERVFAIL), ``nxdomain`` (even for a known name), ``timeout`` (no answer at all:

@@ -97,10 +97,14 @@ class RotldProvider(Provider):
     default_config: dict[str, Any] = {
         "not_ours_code": "50002",
         "register_taken_code": "50300",
-        # {command: [code, message]}: answer that command with this error envelope (a business error
-        # outside any table, e.g. insufficient balance), to test codes no public source lists
+        # {command: [code, message]}: answer that command with this error envelope. Not a behaviour of
+        # the registry but a test knob: the envelope shape is the reference's ("error": 1, result_code,
+        # result_message); the codes a test injects are deliberately ones no public source lists, to show
+        # the gateway treats an unknown code as a final business error (issue 8, point 2).
         "command_errors": {},
-        # after domain-renew, domain-info keeps showing the old expiry this long (a lagging registry)
+        # After domain-renew, domain-info keeps showing the old expiry this long. Source: issue 8, point 5
+        # (a registry that lags after accepting a renewal, seen with billing-system syncs in the
+        # reference's "Known failures" list); no public ROTLD document gives a lag, so the default is 0.
         "renew_lag_seconds": 0.0,
     }
 
