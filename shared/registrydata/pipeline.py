@@ -115,9 +115,9 @@ class Pipeline:
     # --- the three lookups -------------------------------------------------------------------------
     def lookup_domain(self, name: str) -> DomainLookup:
         domain, apex = apex_of(name)
-        hit = self.cache.get("domain", apex)
-        if hit is not None:
-            return _snapshot(hit.value, domain)
+        cached = self._cached(domain, apex)
+        if cached is not None:
+            return cached
         result = DomainLookup(domain=domain, apex=apex)
         waits: list[Wait] = []
         answer = _step(waits, lambda: self.registration(apex))
@@ -141,7 +141,9 @@ class Pipeline:
 
     def cached_domain(self, name: str) -> DomainLookup | None:
         """The complete snapshot of ``name``'s apex if the cache holds one (no upstream, no wait)."""
-        domain, apex = apex_of(name)
+        return self._cached(*apex_of(name))
+
+    def _cached(self, domain: str, apex: str) -> DomainLookup | None:
         hit = self.cache.get("domain", apex)
         return _snapshot(hit.value, domain) if hit is not None else None
 
