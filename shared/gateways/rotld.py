@@ -240,11 +240,6 @@ class RotldGateway(Gateway):
     def __repr__(self) -> str:
         return f"RotldGateway({self.url!r})"
 
-    @property
-    def digest_challenges(self) -> int:
-        """401 challenges this process has seen from the ROTLD endpoint."""
-        return self._auth.state.challenges
-
     def close(self) -> None:
         self.client.close()
 

@@ -42,13 +42,11 @@ class DigestState:
         self.chal: dict[str, str | None] = {}
         self.last_nonce = ""
         self.nonce_count = 0
-        self.challenges = 0  # 401 challenges seen by this process (for tests and the demo's figures)
 
     def remember(self, www_authenticate: str) -> None:
         """Keep a challenge (``WWW-Authenticate: Digest ...``) for every later request."""
         chal = parse_dict_header(_DIGEST.sub("", www_authenticate, count=1))
         with self.lock:
-            self.challenges += 1
             self.chal = chal
             # build_digest_header counts from here: the next header carries nc=00000001 for this nonce.
             self.last_nonce = chal.get("nonce") or ""
