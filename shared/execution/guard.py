@@ -53,3 +53,10 @@ class LimiterGuard:
         if status in BLOCKING_STATUSES:
             seconds = retry_after if retry_after is not None else 1.0
             self.limiter.block(provider, seconds, f"HTTP {status} from {provider}")
+
+
+def route_to_rate_class(guard: object, provider: str, rate_class: str) -> None:
+    """Give limiter key ``provider`` (an RDAP or WHOIS host, known only when met) the rates of
+    ``rate_class`` in a :class:`LimiterGuard` (other guards, e.g. tests' recorders, have no such map)."""
+    if isinstance(guard, LimiterGuard):
+        guard.rate_class.setdefault(provider, rate_class)

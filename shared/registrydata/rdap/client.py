@@ -38,6 +38,7 @@ from shared.errors import (
     TransientError,
     UpstreamError,
 )
+from shared.execution.guard import route_to_rate_class
 from shared.http.client import CallGuard, OutboundClient
 from shared.http.policy import OutboundPolicy, normalize_host
 from shared.registrydata.model import DomainAnswer, Registration
@@ -50,13 +51,6 @@ from shared.settings import Settings
 
 log = logging.getLogger("regq.rdap")
 RATE_CLASS = "rdap"
-
-
-def route_to_rate_class(guard: CallGuard | None, host: str, rate_class: str = RATE_CLASS) -> None:
-    """Map limiter key ``host`` to ``rate_class`` in a guard that has a ``rate_class`` map (LimiterGuard)."""
-    mapping = getattr(guard, "rate_class", None)
-    if isinstance(mapping, dict):
-        mapping.setdefault(host, rate_class)
 
 
 def any_host_policy(settings: Settings, max_bytes: int = defaults.RDAP_MAX_RESPONSE_BYTES) -> OutboundPolicy:
@@ -168,7 +162,7 @@ class RdapClient:
         with self._lock:
             client = self._clients.get(host)
             if client is None:
-                route_to_rate_class(self.guard, host)
+                route_to_rate_class(self.guard, host, RATE_CLASS)
                 client = self._clients[host] = OutboundClient(
                     host,
                     self.policies.get(host, self.policy),

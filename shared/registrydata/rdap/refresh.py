@@ -20,10 +20,11 @@ from urllib.parse import urljoin, urlsplit
 from shared import defaults
 from shared.audit import AuditSink
 from shared.errors import ProtocolError, RegqError, TransientError
+from shared.execution.guard import route_to_rate_class
 from shared.http.client import CallGuard, HttpResponse, OutboundClient
 from shared.http.policy import normalize_host, policy_for
 from shared.registrydata.rdap.bootstrap import FILES, Bootstrap, BootstrapError, bootstrap_directory
-from shared.registrydata.rdap.client import route_to_rate_class
+from shared.registrydata.rdap.client import RATE_CLASS
 from shared.registrydata.rdap.store import BootstrapStore, StoredFile, store_for
 from shared.settings import Settings
 
@@ -65,7 +66,7 @@ def refresh_bootstrap(
     store = store if store is not None else store_for(settings)
     base = settings.rdap_bootstrap_url.rstrip("/") + "/"
     host = normalize_host(urlsplit(base).hostname or "")
-    route_to_rate_class(guard, host)
+    route_to_rate_class(guard, host, RATE_CLASS)
     client = OutboundClient(
         host,
         policy_for(base, settings, max_bytes=defaults.RDAP_MAX_RESPONSE_BYTES),

@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from shared import defaults
 from shared.errors import OutboundRefused, RateLimited, Throttled, UpstreamError
+from shared.execution.guard import route_to_rate_class
 from shared.http.client import CallGuard
 from shared.http.policy import OutboundPolicy, Resolver
 from shared.registrydata.model import DomainAnswer, Registration, host_name
@@ -51,14 +52,6 @@ T = TypeVar("T")
 log = logging.getLogger("regq.whois")
 RATE_CLASS = "whois"
 _ANSWERED, _THROTTLED = 200, 429
-
-
-def _route_to_rate_class(guard: CallGuard, host: str) -> None:
-    """Give limiter key ``host`` the rate class "whois" in a guard with a ``rate_class`` map (LimiterGuard
-    reads ``whois_rate``/``whois_burst`` for it then); the same hook the RDAP client uses for its hosts."""
-    mapping = getattr(guard, "rate_class", None)
-    if isinstance(mapping, dict):
-        mapping.setdefault(host, RATE_CLASS)
 
 
 def merge(registry: Registration, registrar: Registration) -> Registration:
@@ -174,7 +167,7 @@ class WhoisClient:
         key = self._key(target)
         addresses = transport.resolve(key, target.host, target.port, self.policy)
         if self.guard is not None:
-            _route_to_rate_class(self.guard, key)
+            route_to_rate_class(self.guard, key, RATE_CLASS)
             self.guard.before_request(key, RATE_CLASS)
         status: int | None = None
         wait: float | None = None
