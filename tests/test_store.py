@@ -186,7 +186,7 @@ def test_breaker_journal_round_trip(store: Store) -> None:
 
 
 def test_migrations_are_at_head(store: Store) -> None:
-    assert store.db.current_revision() == "0005"
+    assert store.db.current_revision() == "0007"
 
 
 def test_migration_0002_keeps_existing_jobs(store_url: str) -> None:

@@ -1,5 +1,6 @@
 """Tables: jobs, domains (inventory), api_calls (audit), breaker_events, registry_contacts, renewal_scans,
-replays, api_tokens."""
+replays, api_tokens, webhook_deliveries and webhook_attempts (completion webhooks), hook_receipts
+(inbound registrar webhooks)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,9 @@ class JobRow(Base):
     # The longest this job stayed due (queued/waiting past due_at, or running on an expired lease) before
     # a delivery claimed it, in seconds: the recovery figure of the README's guarantees.
     max_due_wait_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    # Completion webhook: where to POST the outcome, and the API token (name) whose secret signs it.
+    callback_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    submitted_by: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -181,3 +185,59 @@ class ApiTokenRow(Base):
     scopes: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # Signs this token's completion webhooks (kept in clear: it must be usable to sign), and the
+    # callback used when a job submitted with this token carries none.
+    webhook_secret: Mapped[str | None] = mapped_column(sa.String(128))
+    callback_url: Mapped[str | None] = mapped_column(sa.String(2048))
+
+
+class WebhookDeliveryRow(Base):
+    """The completion-webhook outbox: one row per event to deliver, written in the transaction that
+    records the job's outcome, delivered at least once by the maintenance task."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    job_key: Mapped[str] = mapped_column(sa.String(200), index=True)
+    event: Mapped[str] = mapped_column(sa.String(32))
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    token_name: Mapped[str | None] = mapped_column(sa.String(64))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class WebhookAttemptRow(Base):
+    """One attempt to deliver a completion webhook: the answer's status or the error, and how long."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(index=True)
+    attempt: Mapped[int]
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    latency_ms: Mapped[float] = mapped_column(sa.Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HookReceiptRow(Base):
+    """One inbound registrar webhook (``POST /v1/hooks/{registrar}``), whatever became of it."""
+
+    __tablename__ = "hook_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    registrar: Mapped[str] = mapped_column(sa.String(32))
+    event_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    event_type: Mapped[str | None] = mapped_column(sa.String(64))
+    domain: Mapped[str | None] = mapped_column(sa.String(253))
+    outcome: Mapped[str] = mapped_column(sa.String(32))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    signed_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
