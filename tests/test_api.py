@@ -9,7 +9,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +17,13 @@ import requests
 
 from shared.jobs import JobStatus, job_schema
 from shared.store import Store
+from testkit.api import Api, running_api
 from testkit.factories import register
 from testkit.stacks import running_stack, wait_for
-from workers.embedded.redis_server import free_port
 from workers.embedded.stack import Stack, WorkerGroup
 
 GROUPS = (WorkerGroup("gandi", ("registrar.gandi",), 1),)
 API_BURST = 30
-
-
-@dataclass
-class Api:
-    url: str
-    env: dict[str, str]
-    store: Store
-    log: Path
-
-    def token(self, scopes: str = "submit,read") -> str:
-        _record, secret = self.store.api_tokens.create(f"t-{uuid.uuid4().hex[:10]}", scopes.split(","))
-        return secret
-
-    def call(
-        self, method: str, path: str, token: str | None, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> requests.Response:
-        headers = dict(headers or {})
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -58,36 +37,9 @@ def stack(redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="module")
 def api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    port = free_port()
-    env = {**stack.env, "REGQ_API_RATE": "10/s", "REGQ_API_BURST": str(API_BURST)}
-    log = Path(tmp_path_factory.mktemp("api")) / "api.log"
-    regq = str(Path(sys.executable).with_name("regq"))
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [regq, "api", "--port", str(port)], env=env, stdout=out, stderr=out, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"regq api exited: {log.read_text()}")
-        try:
-            return requests.get(url + "/v1/health", timeout=2).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    store = Store(env["REGQ_DATABASE_URL"])
-    try:
-        wait_for(up, 30, "regq api to answer /v1/health")
-        yield Api(url, env, store, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        store.dispose()
+    extra = {"REGQ_API_RATE": "10/s", "REGQ_API_BURST": str(API_BURST)}
+    with running_api(stack.env, Path(tmp_path_factory.mktemp("api")), extra) as running:
+        yield running
 
 
 def test_health_is_open_and_openapi_describes_the_job_models(api: Api) -> None:
