@@ -1,0 +1,1 @@
+"""Webhooks: signed completion callbacks to producers (outbound) and signed registrar events (inbound)."""
