@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up lint fmt bench clean
+.PHONY: demo test up lint fmt audit bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,11 +23,16 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy shared tasks
+	$(BIN)/python -m testkit.audit
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# pip-audit over the installed dependencies: a known vulnerability fails; no advisory data only warns.
+audit: $(STAMP)
+	$(BIN)/python -m testkit.audit
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .

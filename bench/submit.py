@@ -27,33 +27,25 @@ machine hits both sides alike. The verdict is the median ratio over ``--repeat``
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import redis
 from rich.console import Console
-from typer.testing import CliRunner
 
 from bench.common import delete_prefixed, emit_json, machine_notes, progress, redis_for_bench, table
+from bench.submission import environment, register_lines, submit_file_rate, submit_subprocess_rate
 from shared.jobs import parse_job
 from shared.settings import load_settings
 from shared.store import Store
 from tasks.producer import producer_app
 from tasks.publish import submit
 from testkit import services
-from testkit.factories import register
-
-REGQ = str(Path(sys.executable).with_name("regq"))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,24 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
-
-
-def _lines(count: int, tag: str) -> list[str]:
-    return [json.dumps(register(f"bulk{tag}-{i}.com")) for i in range(count)]
-
-
 def _plain_celery(app: Any, count: int, tag: str) -> float:
     started = time.perf_counter()
     for i in range(count):
@@ -92,37 +66,6 @@ def _plain_celery(app: Any, count: int, tag: str) -> float:
             "regq.register", kwargs={"key": f"register:{domain}", "domain": domain, "registrar": "gandi"}
         )
     return count / (time.perf_counter() - started)
-
-
-def _submit_file(path: Path, count: int, batch_size: int) -> float:
-    from workers.cli import app as cli
-
-    command = ["submit", "--file", str(path), "--batch-size", str(batch_size), "--json"]
-    started = time.perf_counter()
-    result = CliRunner().invoke(cli, command, catch_exceptions=False)
-    elapsed = time.perf_counter() - started
-    if result.exit_code != 0:
-        raise SystemExit(f"regq submit --file failed ({result.exit_code}): {result.output[-2000:]}")
-    answer = json.loads(result.stdout)
-    if len(answer["submitted"]) != count or answer["errors"]:
-        raise SystemExit(f"expected {count} submitted and no errors, got {len(answer['submitted'])}")
-    return count / elapsed
-
-
-def _submit_subprocess(path: Path, count: int, batch_size: int, env: dict[str, str]) -> float:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("REGQ_")}
-    started = time.perf_counter()
-    done = subprocess.run(
-        [REGQ, "submit", "--file", str(path), "--batch-size", str(batch_size), "--json"],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0 or len(json.loads(done.stdout)["submitted"]) != count:
-        raise SystemExit(f"regq submit --file (subprocess) failed: {done.stderr[-2000:]}")
-    return count / elapsed
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -145,7 +88,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bulk: list[float] = []
         spawned: list[float] = []
         try:
-            with _environment(env):
+            with environment(env):
                 from tasks import runtime
 
                 for n in range(args.repeat):
@@ -153,20 +96,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     progress(f"round {n + 1}: {args.jobs} plain Celery publishes", quiet)
                     plain.append(_plain_celery(app, args.jobs, tag))
                     path = work / f"jobs-{tag}.jsonl"
-                    path.write_text("\n".join(_lines(args.jobs, tag)) + "\n", encoding="utf-8")
+                    path.write_text(
+                        "\n".join(register_lines(args.jobs, f"bulk{tag}")) + "\n", encoding="utf-8"
+                    )
                     progress(f"round {n + 1}: regq submit --file of {args.jobs} register lines", quiet)
-                    bulk.append(_submit_file(path, args.jobs, args.batch_size))
+                    bulk.append(submit_file_rate(path, args.jobs, args.batch_size))
                     if args.subprocess:
                         runtime.get().close()  # the child opens its own connections
                         path = work / f"jobs-{tag}-sub.jsonl"
-                        path.write_text("\n".join(_lines(args.jobs, tag + "s")) + "\n", encoding="utf-8")
+                        path.write_text(
+                            "\n".join(register_lines(args.jobs, f"bulk{tag}s")) + "\n", encoding="utf-8"
+                        )
                         progress(f"round {n + 1}: the regq command in a subprocess", quiet)
-                        spawned.append(_submit_subprocess(path, args.jobs, args.batch_size, env))
+                        spawned.append(submit_subprocess_rate(path, args.jobs, env, args.batch_size))
                 progress(f"closing: {args.jobs} plain Celery publishes", quiet)
                 plain.append(_plain_celery(app, args.jobs, "closing"))
                 old_count = min(args.jobs, 1000)
                 progress(f"the old path: tasks.publish.submit per job, {old_count} jobs", quiet)
-                jobs = [parse_job(line) for line in _lines(old_count, "old")]
+                jobs = [parse_job(line) for line in register_lines(old_count, "bulkold")]
                 started = time.perf_counter()
                 for job in jobs:
                     submit(job, store=store, app=app)

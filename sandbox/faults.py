@@ -20,6 +20,17 @@ Kinds and their params:
 * ``forbidden_html``: a 403 with an HTML body.
 * ``commit_drop``: the effect is applied, then the connection is shut down with no response.
 * ``reset_before``: the connection is reset (RST) before anything is applied.
+* ``trickle`` ``{"bytes": 16, "interval": 0.2, "apply": true}``: the real answer (status line and
+  headers at once, its true Content-Length), then its body ``bytes`` at a time every ``interval`` s: a
+  slow-loris peer that never trips a per-read timeout (RFC 9110 9.3 lets a server take its time; only
+  a deadline over the whole answer stops it).
+* ``huge`` ``{"bytes": 52428800, "declare_length": false, "status": 200}``: a JSON object of that many
+  bytes (50 MB by default; for the RDAP stand-in an RFC 9083 domain object with a long remark),
+  streamed 64 KiB at a time and never built in memory; without ``declare_length`` there is no
+  Content-Length (``Connection: close``, the body ends at the close, RFC 9112 6.3), so only a cap on
+  what is read stops it. ``bytes_streamed`` in ``GET /_sandbox/faults`` says how much really left.
+
+``Retry-After`` forms (``retry_after_form``) are RFC 9110 10.2.3's two: delta-seconds and an HTTP-date.
 
 Rules are looked at in order; ``latency`` rules add up, the first other rule that fires decides. Faults
 only hit authenticated requests (a Digest challenge or a 401 never consumes a rule or a token).
@@ -31,9 +42,10 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any
+from typing import Any, Protocol
 
 KINDS = frozenset(
     {
@@ -46,8 +58,14 @@ KINDS = frozenset(
         "forbidden_html",
         "commit_drop",
         "reset_before",
+        "trickle",
+        "huge",
     }
 )
+#: Kinds whose answer :func:`stream` writes itself, a piece at a time.
+STREAMED = frozenset({"trickle", "huge"})
+HUGE_BYTES = 50 * 1024 * 1024
+_STREAM_CHUNK = 64 * 1024
 RETRY_FORMS = ("seconds", "date")
 
 
@@ -63,6 +81,7 @@ class Rule:
     count: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
     fired: int = 0
+    streamed: int = 0
     tokens: float = 0.0
     refilled_at: float = 0.0
 
@@ -76,6 +95,8 @@ class Rule:
             out["count"] = self.count
         out.update(self.params)
         out["fired"] = self.fired
+        if self.kind in STREAMED:
+            out["bytes_streamed"] = self.streamed
         return out
 
 
@@ -148,6 +169,20 @@ def _params(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(apply, bool):
             raise FaultConfigError("apply must be a boolean")
         p["apply"] = apply
+    elif kind == "trickle":
+        p["bytes"] = int(_number(raw, "bytes", 16, 1, 1 << 20) or 16)
+        p["interval"] = _number(raw, "interval", 0.2, 0, 60)
+        apply = raw.get("apply", True)
+        if not isinstance(apply, bool):
+            raise FaultConfigError("apply must be a boolean")
+        p["apply"] = apply
+    elif kind == "huge":
+        p["bytes"] = int(_number(raw, "bytes", HUGE_BYTES, 64, 1 << 34) or HUGE_BYTES)
+        p["status"] = int(_number(raw, "status", 200, 100, 599) or 200)
+        declare = raw.get("declare_length", False)
+        if not isinstance(declare, bool):
+            raise FaultConfigError("declare_length must be a boolean")
+        p["declare_length"] = declare
     return p
 
 
@@ -239,3 +274,72 @@ class FaultEngine:
             rule.tokens -= 1.0
             return None
         return (1.0 - rule.tokens) / rate
+
+
+class StreamTarget(Protocol):
+    """What :func:`stream` writes to: the sandbox's ``BaseHTTPRequestHandler``."""
+
+    wfile: Any
+    close_connection: bool
+
+    def send_response(self, code: int, message: str | None = None) -> None: ...
+
+    def send_header(self, keyword: str, value: str) -> None: ...
+
+    def end_headers(self) -> None: ...
+
+
+class Answer(Protocol):
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str]
+
+
+def huge_pieces(size: int) -> Iterator[bytes]:
+    """A JSON object of exactly ``size`` bytes, 64 KiB at a time: an RFC 9083 domain object whose one
+    remark is ``size`` bytes of filler (a valid answer, only far too long)."""
+    head = b'{"objectClassName":"domain","ldhName":"huge.example","remarks":[{"description":["'
+    tail = b'"]}]}'
+    filler = max(0, size - len(head) - len(tail))
+    yield head
+    block = b"x" * _STREAM_CHUNK
+    while filler > 0:
+        piece = block[: min(filler, _STREAM_CHUNK)]
+        filler -= len(piece)
+        yield piece
+    yield tail
+
+
+def stream(target: StreamTarget, plan: Plan, answer: Answer, wait: Callable[[float], bool]) -> None:
+    """Write ``plan``'s streamed fault (``trickle``: ``answer`` slowly; ``huge``: the oversized object
+    in ``answer``'s content type). ``wait(seconds)`` sleeps, True when the server is resetting or
+    stopping. A client that goes away (its deadline, its size cap) ends the stream."""
+    rule = plan.rule
+    assert rule is not None and rule.kind in STREAMED
+    if rule.kind == "trickle":
+        status, body = answer.status, answer.body
+        headers = {**answer.headers, "Content-Length": str(len(body))}
+        step, interval = int(rule.params["bytes"]), float(rule.params["interval"])
+        pieces: Iterator[bytes] = (body[i : i + step] for i in range(0, len(body), step))
+    else:
+        status, size = int(rule.params["status"]), int(rule.params["bytes"])
+        headers = {"Content-Length": str(size)} if rule.params["declare_length"] else {"Connection": "close"}
+        interval, pieces = 0.0, huge_pieces(size)
+        target.close_connection = True
+    try:
+        target.send_response(status)
+        for name, value in headers.items():
+            target.send_header(name, value)
+        target.send_header("Content-Type", answer.content_type)
+        target.end_headers()
+        target.wfile.flush()
+        for piece in pieces:
+            if interval and wait(interval):
+                target.close_connection = True
+                return
+            target.wfile.write(piece)
+            target.wfile.flush()
+            rule.streamed += len(piece)
+    except OSError:  # the client stopped reading: that is what a cap or a deadline does
+        target.close_connection = True

@@ -25,7 +25,7 @@ from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.faults import FaultConfigError, FaultEngine, Plan, retry_after_header
+from sandbox.faults import STREAMED, FaultConfigError, FaultEngine, Plan, retry_after_header, stream
 from sandbox.stats import Stats
 
 log = logging.getLogger("sandbox")
@@ -329,6 +329,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if plan.param("apply"):
                 self._handle(req)
             self._send(html_response(int(plan.param("status", 200)), PROXY_HTML))
+        elif kind in STREAMED:  # trickle, huge: written piece by piece (sandbox.faults.stream)
+            real = self._handle(req) if kind == "trickle" and plan.param("apply") else None
+            stream(self, plan, real or srv.provider.fault_response(500), srv.wait)
         elif kind == "truncated":
             resp = self._handle(req) if plan.param("apply", True) else srv.provider.fault_response(500)
             cut = resp.body[: max(1, len(resp.body) // 2)]

@@ -19,7 +19,10 @@ A name or address it does not hold gets 404 with an RFC 9083 section 6 error bod
 Faults (``POST /_sandbox/faults``, :mod:`sandbox.faults`) as on the other stand-ins; ``fault_response``
 answers what real RDAP servers send (upstreams.md, RDAP rate limiting): 429 "Too Many Requests" (with
 ``Retry-After`` when the rule gives one, seconds or date), 403 "Number of allowed queries exceeded.",
-422 "Your access is too fast,please try again later.", 5xx an error body. Config (``/_sandbox/config``):
+422 "Your access is too fast,please try again later.", 5xx an error body. The streamed kinds apply
+here too: ``huge`` is a 50 MB RFC 9083 domain object served as ``application/rdap+json`` (RFC 7480 4.2),
+without a Content-Length by default, so only the client's cap stops it (RFC 7480 leaves answer sizes to
+the server); ``trickle`` sends the real answer a few bytes at a time. Config (``/_sandbox/config``):
 ``registrar_host`` (the host name put in ``related`` links, e.g. ``localhost`` to make the hop go to
 another limiter key and a private-address check), ``bootstrap_max_age``, ``oversize_bytes`` (pad every
 answer past that many bytes: the oversized-answer fault; 0 = off), ``strict_accept`` (406 unless the

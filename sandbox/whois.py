@@ -22,7 +22,9 @@ Faults (:meth:`WhoisSandbox.set_faults`), rules ``{"server": host | "*", "kind":
 * ``timeout`` ``{"seconds": 30}``: read the query, answer nothing, close after that long (or at stop);
 * ``trickle`` ``{"bytes": 16, "interval": 0.05}``: the real answer, a few bytes at a time;
 * ``oversized`` ``{"bytes": 300000}``: the real answer padded with ``%`` comment lines to that size;
-* ``truncated``: half the answer, then a TCP reset (a cut-off answer);
+* ``truncated`` ``{"bytes": n?, "close": "reset"|"fin"}``: the first ``n`` bytes of the answer (default
+  half), then a TCP reset, or with ``"fin"`` a clean close: RFC 3912 ends an answer only by the close,
+  so a cut with a FIN looks complete on the wire and only the reading of the text can tell;
 * ``reset``: a TCP reset before any answer; ``empty``: close without answering;
 * ``latin1``: the answer encoded in Latin-1 instead of UTF-8 (RIPE and others do that).
 
@@ -208,7 +210,13 @@ class WhoisSandbox:
         if not self._threads:
             self._stop.clear()
             for role, server in self._servers.items():
-                thread = threading.Thread(target=server.serve_forever, name=f"whois-{role}", daemon=True)
+                # a short poll interval: stop() shuts nine servers down one after the other
+                thread = threading.Thread(
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    name=f"whois-{role}",
+                    daemon=True,
+                )
                 thread.start()
                 self._threads.append(thread)
         return self
@@ -322,7 +330,11 @@ class WhoisSandbox:
             text += pad * (size // len(pad) + 1)
         raw = text.encode("latin-1", "replace") if kind == "latin1" else text.encode("utf-8")
         if kind == "truncated":
-            sock.sendall(raw[: len(raw) // 2])
+            cut = params.get("bytes")
+            sock.sendall(raw[: int(cut) if cut is not None else len(raw) // 2])
+            if params.get("close") == "fin":
+                sock.shutdown(socket.SHUT_WR)  # a clean end of the answer (RFC 3912: the close ends it)
+                return
             self._stop.wait(0.2)  # let the client read the first half before the reset
             _reset(sock)
             return

@@ -63,6 +63,13 @@ _WITHDRAWN_SUBDIVISIONS = {
     "FR-V": "FR-ARA",  # Rhone-Alpes
 }
 _REGISTRATION_NUMBER = re.compile(r"^[JFC]\s?\d{1,4}/\d{1,8}/\d{4}$|^J\d{13}$")
+#: Control characters (NUL, line breaks, tabs, C1), line/paragraph separators and bidi embeddings,
+#: overrides and isolates: never part of a contact, and a way to forge log lines or spoof what is shown.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_TEXT_FIELDS = (
+    "given", "family", "orgname", "email", "phone", "streetaddr", "city", "zip", "state", "cnp", "cui",
+    "registration_number",
+)  # fmt: skip
 
 
 class ContactType(StrEnum):
@@ -121,6 +128,14 @@ class Contact(BaseModel):
     cnp: str | None = Field(None, repr=False, description="Romanian personal numeric code (persons, RO)")
     cui: str | None = Field(None, description="Romanian company fiscal code (companies, RO)")
     registration_number: str | None = Field(None, description="Trade register number, e.g. J40/1234/2020")
+
+    @field_validator(*_TEXT_FIELDS)
+    @classmethod
+    def _no_control(cls, value: str | None) -> str | None:
+        # After whitespace is stripped (a trailing newline stays harmless); the value is never echoed.
+        if value is not None and _CONTROL.search(value):
+            raise ValueError("must not contain control characters (NUL, line breaks, tabs, bidi controls)")
+        return value
 
     @field_validator("email")
     @classmethod

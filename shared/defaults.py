@@ -57,14 +57,22 @@ RDAP_BOOTSTRAP_RECHECK_SECONDS = 300
 RDAP_MAX_RESPONSE_BYTES = 1024 * 1024
 #: A lookup is a read: an RDAP server silent for 10 s is better skipped for the next listed one or WHOIS.
 RDAP_READ_TIMEOUT_SECONDS = 10.0
+#: A whole RDAP answer (at most 1 MiB) within 20 s: twice the first-byte wait, then WHOIS or the next server.
+RDAP_READ_DEADLINE_SECONDS = 20.0
 #: A 403/422/notice rate limit without a stated wait: LACNIC blocks for about 5 minutes (upstreams.md).
 RDAP_RATE_LIMIT_WAIT_SECONDS = 300.0
 
 # --- circuit breaker ---------------------------------------------------------------------------------
-#: Five consecutive transient failures is a pattern, not bad luck.
-BREAKER_FAILURES = 5
-#: Five minutes lets an upstream restart or a maintenance window pass.
-BREAKER_RESET_SECONDS = 300
+#: 15 failed calls in a row is a dead upstream; at 28 % faults bad luck does that once in 200 million.
+BREAKER_FAILURES = 15
+#: The failure rate is judged over the last 100 calls (resilience4j's default): seconds of fleet traffic.
+BREAKER_WINDOW_CALLS = 100
+#: No rate verdict on fewer than 50 calls: at 28 % faults, 20 calls reach 50 % failed 3 times in 100.
+BREAKER_MIN_CALLS = 50
+#: Half the calls failing is a sick upstream (resilience4j's default); 10-30 % faults are retried instead.
+BREAKER_FAILURE_RATE = 50.0
+#: One minute lets an upstream restart pass; half-open probes find out cheaply if it took longer.
+BREAKER_RESET_SECONDS = 60
 #: One probe in half-open tests recovery without stampeding a sick upstream.
 BREAKER_PROBES = 1
 #: A probe that never reports (its worker died) frees its slot after this long.
@@ -77,6 +85,9 @@ OUTBOUND_ALLOW_PRIVATE = False
 CONNECT_TIMEOUT_SECONDS = 5.0
 #: Registrar writes can take a while (registry round trip); 30 s is generous without hanging a slot.
 READ_TIMEOUT_SECONDS = 30.0
+#: The whole answer (headers and body) within this: requests' read timeout is per socket read, so a peer
+#: trickling a byte just under it would hold a worker slot forever; 60 s is the read timeout plus body time.
+READ_DEADLINE_SECONDS = 60.0
 #: No registrar answer we use is anywhere near 2 MiB; a larger body is hostile or broken.
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 #: Retries inside one attempt: three tries in all, only for transient failures.
@@ -195,3 +206,34 @@ API_MAX_BODY_BYTES = 64 * 1024
 API_MAX_BATCH_BYTES = 16 * 1024 * 1024
 #: Lines in one POST /v1/jobs:batch (more: 413); submit_many commits them 500 at a time.
 API_MAX_BATCH_LINES = 10_000
+
+# --- registrar webhooks (POST /v1/hooks/{registrar}) --------------------------------------------------
+#: A signed event older or newer than this is refused (stale), and an event id is remembered this long
+#: past its timestamp: Stripe's default, wide enough for a registrar's retry queue and a little clock skew.
+HOOK_TOLERANCE_SECONDS = 300
+
+# --- completion webhooks (shared/webhooks, tasks/webhooks.py) ----------------------------------------
+#: Callbacks to loopback/private addresses are refused (SSRF guard) unless allowed: tests and sandboxes.
+WEBHOOK_ALLOW_PRIVATE = False
+#: A receiver that does not accept a connection in 3 s is down for this attempt; the retry comes later.
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = 3.0
+#: A receiver should answer at once and work later (Stripe asks the same): 10 s, then it is a failure.
+WEBHOOK_READ_TIMEOUT_SECONDS = 10.0
+#: Only the status of the answer matters; its body is read up to this (for the attempt row) and dropped.
+WEBHOOK_MAX_RESPONSE_BYTES = 64 * 1024
+#: First retry 10 s after a failed attempt, doubling per attempt (jittered) ...
+WEBHOOK_RETRY_BASE_SECONDS = 10.0
+#: ... up to an hour between attempts: about 30 attempts in the retry horizon.
+WEBHOOK_RETRY_MAX_SECONDS = 3600.0
+#: A delivery is retried for 24 h after its event (or its replay), then it is ``dead``.
+WEBHOOK_RETRY_HORIZON_SECONDS = 86400.0
+#: Beat's webhook sweep (due retries, lost messages) runs this often; first attempts go at once.
+WEBHOOK_SWEEP_INTERVAL_SECONDS = 10.0
+#: A claimed delivery is another sweeper's again after this: past the connect + read timeouts.
+WEBHOOK_LEASE_SECONDS = 60.0
+#: Deliveries one sweep attempts at most (the next sweep takes the rest): bounds one task's run time.
+WEBHOOK_SWEEP_BATCH = 50
+#: A callback URL longer than this is refused at submit (the column's size).
+WEBHOOK_MAX_URL_LENGTH = 2048
+#: ... and claims no new one after this many seconds of running, so sweeps stay short and overlap little.
+WEBHOOK_SWEEP_BUDGET_SECONDS = 30.0

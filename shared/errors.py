@@ -24,6 +24,7 @@
         ├── TransientError          5xx, connection trouble                          retry / fail / -
         │   ├── NotSentError        the request never reached the upstream (connect error, reset)
         │   └── AmbiguousError      sent, no answer: the effect may or may not have happened
+        │       └── DeadlineExceeded the whole answer did not arrive within the read deadline
         ├── ProtocolError           malformed answer: non-JSON, truncated, no envelope  retry / fail / -
         │   └── ResponseTooLarge    the answer exceeded the outbound size cap
         └── BreakerOpen             the shared circuit breaker refuses calls         wait / - / -
@@ -265,6 +266,11 @@ class AmbiguousError(TransientError):
     code = RegistrarErrorCode.AMBIGUOUS
 
 
+class DeadlineExceeded(AmbiguousError):
+    """The answer (status line, headers and body) did not arrive in full within the read deadline: a
+    peer trickling bytes never trips a per-read timeout. Sent, so the effect may have happened."""
+
+
 class ProtocolError(UpstreamError):
     code = RegistrarErrorCode.PROTOCOL
     disposition: ClassVar[Disposition] = "retry"
@@ -279,3 +285,11 @@ class BreakerOpen(UpstreamError):
     code = RegistrarErrorCode.BREAKER_OPEN
     disposition: ClassVar[Disposition] = "wait"
     breaker: ClassVar[BreakerVerdict] = "none"
+
+
+def call_verdict(error: BaseException | None) -> BreakerVerdict:
+    """What one upstream call tells the breaker: an answer is ``success``; a typed error says itself
+    (its class's ``breaker``); anything else (our own bug, a lease lost) says nothing of the upstream."""
+    if error is None:
+        return "success"
+    return error.breaker if isinstance(error, RegqError) else "none"

@@ -13,26 +13,53 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from shared import defaults
 from shared.contact import Contact
 from shared.errors import FieldProblem, JobValidationError
 from shared.names import DomainName, Registrar, parse_domain, parse_hostname, registrar_for
+from shared.scripts import name_problem
 
 MAX_KEY_LENGTH = 200
 _NAMED = re.compile(r"^([a-z_][a-z0-9_.-]*): (.+)$", re.S)
 MAX_NAMESERVERS = 13
 MAX_GLUE_ADDRESSES = 13
+MAX_CALLBACK_URL_LENGTH = defaults.WEBHOOK_MAX_URL_LENGTH
+
+
+def check_callback_url(value: str) -> str:
+    """A completion webhook's URL: absolute http(s) with a host, no user-info (credentials), printable,
+    at most MAX_CALLBACK_URL_LENGTH characters. Where it may point is the outbound policy's call, at
+    delivery (private addresses are refused unless REGQ_WEBHOOK_ALLOW_PRIVATE)."""
+    if len(value) > MAX_CALLBACK_URL_LENGTH:
+        raise ValueError(f"at most {MAX_CALLBACK_URL_LENGTH} characters")
+    if not value.isprintable() or any(c.isspace() for c in value):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValueError("not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials (user:password@); the payload is signed instead")
+    return value
 
 
 class JobKind(StrEnum):
@@ -70,6 +97,15 @@ class _JobBase(BaseModel):
     idempotency_key: str | None = Field(
         None, min_length=1, max_length=MAX_KEY_LENGTH, description="Same key + same parameters = same job"
     )
+    callback_url: str | None = Field(
+        None,
+        max_length=MAX_CALLBACK_URL_LENGTH,
+        description="POSTed a signed completion event when the job ends (a lookup: also when partial); "
+        "not a parameter of the job (the same job with another callback is a duplicate)",
+    )
+    # The API token (its name) that submitted the job: its secret signs the webhooks. Set by the API,
+    # never by a body (a private attribute is no field).
+    _submitted_by: str | None = PrivateAttr(None)
 
     @field_validator("domain")
     @classmethod
@@ -83,6 +119,22 @@ class _JobBase(BaseModel):
             raise ValueError("must contain printable characters only")
         return value
 
+    @field_validator("callback_url")
+    @classmethod
+    def _callback(cls, value: str | None) -> str | None:
+        return check_callback_url(value) if value is not None else None
+
+    @property
+    def submitted_by(self) -> str | None:
+        return self._submitted_by
+
+    def submitted_as(self, token_name: str, default_callback: str | None = None) -> Self:
+        """This job as submitted with the API token ``token_name``, whose callback is the default."""
+        update = {} if self.callback_url or not default_callback else {"callback_url": default_callback}
+        job = self.model_copy(update=update)
+        job._submitted_by = token_name
+        return job
+
     @property
     def name(self) -> DomainName:
         return parse_domain(self.domain)
@@ -93,7 +145,7 @@ class _JobBase(BaseModel):
 
     def params(self) -> dict[str, Any]:
         """The parameters that define the job (everything but the key), JSON-ready."""
-        return self.model_dump(mode="json", exclude={"idempotency_key"})
+        return self.model_dump(mode="json", exclude={"idempotency_key", "callback_url"})
 
     def params_hash(self) -> str:
         canonical = json.dumps(self.params(), sort_keys=True, separators=(",", ":"))
@@ -103,6 +155,13 @@ class _JobBase(BaseModel):
 class _RegistrarJob(_JobBase):
     registrar: Registrar | None = Field(None, description="Inferred from the TLD when omitted")
     years: int = Field(1, ge=1, le=10)
+
+    @field_validator("years", mode="before")
+    @classmethod
+    def _years(cls, value: object) -> object:
+        if isinstance(value, bool):  # pydantic would read true as 1 year
+            raise ValueError("must be a whole number of years, not true or false")
+        return value
 
     @model_validator(mode="after")
     def _registrable(self) -> _RegistrarJob:
@@ -115,6 +174,9 @@ class _RegistrarJob(_JobBase):
             inferred = registrar_for(name)
         except ValueError as exc:
             raise ValueError(f"domain: {exc}") from None
+        mixed = name_problem(name.unicode)  # UTS 39 registry policy (shared/scripts.py)
+        if mixed is not None:
+            raise ValueError(f"domain: {mixed}")
         if self.registrar is not None and self.registrar is not inferred:
             raise ValueError(
                 f"registrar: .{name.tld} is handled by {inferred.value}, not {self.registrar.value}"

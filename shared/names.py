@@ -94,6 +94,8 @@ def parse_domain(text: str) -> DomainName:
 def parse_hostname(text: str) -> str:
     """A host name (e.g. a nameserver): IDNA-normalised A-label form, at least two labels."""
     name = text.strip().rstrip(".")
+    if len(name) > 4 * MAX_NAME_LENGTH:  # never echo (or IDNA-process) a huge string
+        raise ValueError(f"{text[:40]!r}... is not a valid host name (longer than {MAX_NAME_LENGTH})")
     try:
         ascii_name = idna.encode(name, uts46=True, transitional=False).decode("ascii").lower()
     except idna.IDNAError as exc:

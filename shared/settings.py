@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     task_rate_limit: str = defaults.TASK_RATE_LIMIT
 
     breaker_failures: int = Field(defaults.BREAKER_FAILURES, ge=1)
+    breaker_window_calls: int = Field(defaults.BREAKER_WINDOW_CALLS, ge=0, le=1000)
+    breaker_min_calls: int = Field(defaults.BREAKER_MIN_CALLS, ge=1)
+    breaker_failure_rate: float = Field(defaults.BREAKER_FAILURE_RATE, gt=0, le=100)
     breaker_reset_seconds: float = Field(defaults.BREAKER_RESET_SECONDS, gt=0)
     breaker_probes: int = Field(defaults.BREAKER_PROBES, ge=1)
     breaker_probe_timeout_seconds: float = Field(defaults.BREAKER_PROBE_TIMEOUT_SECONDS, gt=0)
@@ -114,6 +117,7 @@ class Settings(BaseSettings):
     outbound_allow_private: bool = defaults.OUTBOUND_ALLOW_PRIVATE
     connect_timeout_seconds: float = Field(defaults.CONNECT_TIMEOUT_SECONDS, gt=0)
     read_timeout_seconds: float = Field(defaults.READ_TIMEOUT_SECONDS, gt=0)
+    read_deadline_seconds: float = Field(defaults.READ_DEADLINE_SECONDS, gt=0)
     http_tries: int = Field(defaults.HTTP_TRIES, ge=1, le=10)
     gandi_visibility_wait_seconds: float = Field(defaults.GANDI_VISIBILITY_WAIT_SECONDS, ge=0)
 
@@ -134,6 +138,20 @@ class Settings(BaseSettings):
     api_burst: int = Field(defaults.API_BURST, ge=1)
     api_max_body_bytes: int = Field(defaults.API_MAX_BODY_BYTES, ge=1024)
     api_max_batch_bytes: int = Field(defaults.API_MAX_BATCH_BYTES, ge=1024)
+    # Completion webhooks. webhook_secret: the fleet's signing secret(s) for jobs submitted without an
+    # API token (comma-separated while rotating: each signs, one v1 value each); a token signs with its own.
+    webhook_allow_private: bool = defaults.WEBHOOK_ALLOW_PRIVATE
+    webhook_secret: SecretStr | None = None
+    webhook_connect_timeout_seconds: float = Field(defaults.WEBHOOK_CONNECT_TIMEOUT_SECONDS, gt=0)
+    webhook_read_timeout_seconds: float = Field(defaults.WEBHOOK_READ_TIMEOUT_SECONDS, gt=0)
+    webhook_max_response_bytes: int = Field(defaults.WEBHOOK_MAX_RESPONSE_BYTES, ge=0)
+    webhook_retry_base_seconds: float = Field(defaults.WEBHOOK_RETRY_BASE_SECONDS, gt=0)
+    webhook_retry_max_seconds: float = Field(defaults.WEBHOOK_RETRY_MAX_SECONDS, gt=0)
+    webhook_retry_horizon_seconds: float = Field(defaults.WEBHOOK_RETRY_HORIZON_SECONDS, gt=0)
+    webhook_sweep_interval_seconds: float = Field(defaults.WEBHOOK_SWEEP_INTERVAL_SECONDS, gt=0)
+    gandi_webhook_secret: SecretStr | None = None  # signs POST /v1/hooks/gandi; unset: that hook is off
+    rotld_webhook_secret: SecretStr | None = None  # signs POST /v1/hooks/rotld; unset: that hook is off
+    hook_tolerance_seconds: float = Field(defaults.HOOK_TOLERANCE_SECONDS, gt=0)
 
     @field_validator("whois_iana_server", mode="before")
     @classmethod

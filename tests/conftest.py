@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
+from typer.testing import CliRunner
 
 from shared.store import Store
 from testkit import services
+from workers.cli import app as cli_app
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +48,15 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def own_postgres_url() -> Iterator[str]:
+    """A database of this module's own. A stack running beat sweeps EVERY open job it finds in its
+    database and republishes it to its own workers: a module whose stack runs beat must not share the
+    session database, where other modules' stacks may have left jobs open when they stopped."""
+    with services.postgres_database() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A freshly migrated database on each backend the store supports."""
@@ -61,3 +73,24 @@ def store(store_url: str) -> Iterator[Store]:
     s.upgrade()
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def cli_env(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The environment of an in-process ``regq`` command: the test Redis under a unique prefix (broker
+    and fleet keys), a migrated SQLite store in ``tmp_path``; the prefix's keys are deleted afterwards."""
+    prefix = f"regq-test-{uuid.uuid4().hex[:10]}:"
+    env = {
+        "REGQ_REDIS_URL": redis_url,
+        "REGQ_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "REGQ_BROKER_KEY_PREFIX": prefix,
+        "REGQ_REDIS_PREFIX": prefix.rstrip(":"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert CliRunner().invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    yield env
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"{prefix}*"):
+        client.delete(key)
+    client.close()

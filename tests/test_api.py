@@ -129,6 +129,9 @@ def test_bad_bodies_name_each_field(api: Api) -> None:
     assert garbage.status_code == 422 and garbage.json()["detail"] == [
         {"loc": ["body"], "msg": "not valid JSON"}
     ]
+    deep = b"[" * 30_000 + b"]" * 30_000  # within the size cap, deeper than the JSON parser goes
+    nested = api.call("POST", "/v1/jobs", token, data=deep, headers={"Content-Type": "application/json"})
+    assert nested.status_code == 422 and nested.json()["detail"][0]["msg"] == "not valid JSON"
     huge = {"kind": "lookup", "domain": "api-huge.com", "idempotency_key": "x" * 100_000}
     assert api.call("POST", "/v1/jobs", token, json=huge).status_code == 413
     chunked = api.call("POST", "/v1/jobs", token, data=iter([b'{"kind": "lookup", ', b" " * 70_000, b"}"]))
@@ -144,6 +147,11 @@ def test_batch_keeps_good_lines_and_reports_bad_ones(api: Api) -> None:
         json.dumps({"kind": "lookup", "domain": "api-batch.com", "idempotency_key": f"b-{tag}-1"}),
         "{not json",
         json.dumps({"kind": "lookup", "domain": "not a domain", "idempotency_key": f"b-{tag}-2"}),
+        # U+2028 inside a JSON string is not a line break of NDJSON (str.splitlines() would split it)
+        json.dumps(
+            {"kind": "lookup", "domain": "bad\u2028name.com", "idempotency_key": f"b-{tag}-4"},
+            ensure_ascii=False,
+        ),
         "",
         json.dumps({"kind": "lookup", "domain": "api-batch.com", "idempotency_key": f"b-{tag}-3"}),
         json.dumps({**conflicting, "availability": True}),  # same key as line 1, other body
@@ -157,14 +165,15 @@ def test_batch_keeps_good_lines_and_reports_bad_ones(api: Api) -> None:
     )
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert (body["accepted"], body["refused"]) == (2, 3)
+    assert (body["accepted"], body["refused"]) == (2, 4)
     results = {r["line"]: r for r in body["results"]}
-    assert sorted(results) == [1, 2, 3, 5, 6]
+    assert sorted(results) == [1, 2, 3, 4, 6, 7]
+    assert not results[4]["ok"] and results[4]["errors"][0]["loc"] == ["body", "domain"]
     assert results[1]["ok"] and results[1]["key"] == f"b-{tag}-1" and results[1]["status"] == "queued"
     assert not results[2]["ok"] and results[2]["errors"][0]["msg"] == "not valid JSON"
     assert not results[3]["ok"] and results[3]["errors"][0]["loc"] == ["body", "domain"]
-    assert results[5]["ok"] and results[5]["key"] == f"b-{tag}-3"
-    assert not results[6]["ok"] and results[6]["key"] == f"b-{tag}-1"
+    assert results[6]["ok"] and results[6]["key"] == f"b-{tag}-3"
+    assert not results[7]["ok"] and results[7]["key"] == f"b-{tag}-1"
     assert api.store.jobs.get(f"b-{tag}-1") is not None and api.store.jobs.get(f"b-{tag}-3") is not None
     assert api.store.jobs.get(f"b-{tag}-2") is None
     too_many = "\n".join(['{"kind": "lookup", "domain": "x.com"}'] * 10_001)

@@ -28,14 +28,14 @@ CONFIG = ChaosConfig(seed=int(os.environ.get("REGQ_CHAOS_SEED", "1729")), regist
 
 @pytest.fixture
 def chaos_stack(
-    redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+    redis_url: str, own_postgres_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    store = Store(postgres_url)
+    store = Store(own_postgres_url)
     store.upgrade()
     store.dispose()
     var_dir = Path(tmp_path_factory.mktemp("chaos"))
     with running_stack(
-        redis_url, postgres_url, var_dir, worker_groups(CONFIG), beat=True, extra_env=stack_env()
+        redis_url, own_postgres_url, var_dir, worker_groups(CONFIG), beat=True, extra_env=stack_env()
     ) as stack:
         yield stack
 

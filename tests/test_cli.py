@@ -7,8 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,24 +18,6 @@ from testkit.factories import person, register
 from workers.cli import app
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    prefix = f"regq-test-{uuid.uuid4().hex[:10]}:"
-    env = {
-        "REGQ_REDIS_URL": redis_url,
-        "REGQ_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "REGQ_BROKER_KEY_PREFIX": prefix,
-        "REGQ_REDIS_PREFIX": prefix.rstrip(":"),
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    yield env
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(match=f"{prefix}*"):
-        client.delete(key)
 
 
 def queued_messages(redis_url: str, prefix: str, queue: str) -> list[dict]:

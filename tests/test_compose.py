@@ -35,6 +35,7 @@ SERVICES = {
     "beat",
     "flower",
     "exporter",
+    "api",
 }
 WORKERS = {name for name in SERVICES if name.startswith("worker-")}
 _SETTING = re.compile(r"\bREGQ_[A-Z0-9_]+\b")
@@ -146,7 +147,7 @@ def test_every_regq_command_is_a_real_cli_command(compose: dict[str, Any]) -> No
         if argv[:1] == ["regq"]:
             _regq_command(argv[1:])
             used.append(name)
-    assert sorted(used) == ["exporter", "migrate"]
+    assert sorted(used) == ["api", "exporter", "migrate"]
     with pytest.raises(AssertionError, match="no command"):
         _regq_command(["nonsense"])
     with pytest.raises(AssertionError, match="no option"):
@@ -163,6 +164,28 @@ def test_the_exporter_binds_for_the_container_and_its_healthcheck_scrapes_metric
     assert exporter["ports"] == [f"127.0.0.1:{port}:{port}"]  # published on the host's loopback only
     probe = " ".join(exporter["healthcheck"]["test"])
     assert f"http://127.0.0.1:{port}/metrics" in probe
+
+
+def test_the_api_binds_for_the_container_is_published_on_loopback_and_checks_health(
+    compose: dict[str, Any],
+) -> None:
+    api = services(compose)["api"]
+    argv = command(api)
+    assert argv[:2] == ["regq", "api"]
+    port = option(argv, "--port")
+    assert option(argv, "--bind") == "0.0.0.0" and port  # inside the container network
+    assert api["ports"] == [f"127.0.0.1:{port}:{port}"]  # published on the host's loopback only
+    probe = " ".join(api["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{port}/v1/health" in probe
+    assert api["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_nothing_is_published_beyond_the_hosts_loopback(compose: dict[str, Any]) -> None:
+    published = {name: s["ports"] for name, s in services(compose).items() if s.get("ports")}
+    assert set(published) == {"flower", "exporter", "api"}
+    for name, ports in published.items():
+        for mapping in ports:
+            assert str(mapping).startswith("127.0.0.1:"), (name, mapping)
 
 
 def test_flower_always_has_basic_auth(compose: dict[str, Any]) -> None:

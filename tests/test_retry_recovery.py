@@ -39,8 +39,8 @@ ENV = {"REGQ_RETRY_BACKOFF_SECONDS": "10", "REGQ_BREAKER_FAILURES": "50"}
 
 
 @pytest.fixture
-def stack(redis_url: str, postgres_url: str, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(redis_url, postgres_url, tmp_path, GROUPS, beat=True, extra_env=ENV) as s:
+def stack(redis_url: str, own_postgres_url: str, tmp_path: Path) -> Iterator[Stack]:
+    with running_stack(redis_url, own_postgres_url, tmp_path, GROUPS, beat=True, extra_env=ENV) as s:
         yield s
     client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=f"{s.env['REGQ_REDIS_PREFIX']}*", count=1000))
@@ -67,10 +67,10 @@ def held_retries(stack: Stack, keys: list[str]) -> set[str]:
 
 
 def test_a_retry_that_died_with_its_worker_runs_within_a_minute_of_its_due_time(
-    stack: Stack, postgres_url: str
+    stack: Stack, own_postgres_url: str
 ) -> None:
     grace = stack.settings().republish_grace_seconds  # the shipped defaults: 20 s grace, 15 s sweep
-    store = Store(postgres_url)
+    store = Store(own_postgres_url)
     producer = stack.producer()
     try:
         run = uuid.uuid4().hex[:6]

@@ -14,7 +14,8 @@ def test_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.delenv(name, raising=False)
     s = load_settings()
     assert s.gandi_api_url == "https://api.gandi.net/v5" and s.rotld_api_url == "https://rest2.rotld.ro:6080"
-    assert s.gandi_rate == Rate(1000, 60) and s.breaker_failures == 5 and s.breaker_reset_seconds == 300
+    assert s.gandi_rate == Rate(1000, 60) and s.breaker_failures == 15 and s.breaker_reset_seconds == 60
+    assert (s.breaker_window_calls, s.breaker_min_calls, s.breaker_failure_rate) == (100, 50, 50.0)
     assert s.whois_iana_server == ("whois.iana.org", 43) and s.outbound_allow_private is False
     assert s.database_url.startswith("sqlite:///var/")
 

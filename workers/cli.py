@@ -21,6 +21,7 @@ from workers.commands import lookup as lookup_commands
 from workers.commands import renewals as renewals_commands
 from workers.commands import replay as replay_commands
 from workers.commands import stack as stack_commands
+from workers.commands import webhooks as webhooks_commands
 from workers.commands.submit import app as submit_app
 from workers.console import errors
 
@@ -42,6 +43,7 @@ app.command("replay")(replay_commands.replay)
 app.command("replays")(replay_commands.replays)
 app.command("api")(api_commands.api)
 app.add_typer(api_commands.tokens_app, name="api-token")
+app.add_typer(webhooks_commands.app, name="webhooks")
 
 limits_commands.register(app, lambda: _runtime().limiter)
 breaker_commands.register(app, lambda: _runtime().breaker, lambda: [r.value for r in Registrar])

@@ -1,8 +1,17 @@
 """A circuit breaker per provider, shared by every worker, with a durable journal of its transitions.
 
-States: ``closed`` (calls go through; consecutive failures are counted), ``open`` (calls are refused until
+States: ``closed`` (calls go through; their outcomes are counted), ``open`` (calls are refused until
 ``opened_until``), ``half_open`` (exactly ``probes`` calls are let through, fleet-wide; the first probe
 outcome decides: success closes, failure opens a new window).
+
+Two triggers open a closed breaker (the count-based model of resilience4j): ``failures`` consecutive
+failed calls, or a failure rate of at least ``failure_rate`` percent over the last ``window_calls``
+calls once the window holds ``min_calls`` of them. The rate trigger is what tells a sick upstream
+(half its answers are 5xx) from bad luck (a few percent of timeouts) at any traffic level; the
+consecutive trigger opens quickly on a dead upstream before the window has filled. Opening and
+closing start a new, empty window. Each OUTCOME reported is one upstream call (one HTTP request, a
+retry inside a delivery included): the execution layer reports every call when it is answered, not a
+job's verdict at its end (:class:`shared.execution.calls.CallReporter`).
 
 Only the CALLER decides what a failure is. The task layer reports ``record_failure`` for transient and
 upstream-down errors only (timeouts, connection errors, 5xx, unparseable answers); an answer that shows
@@ -26,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from shared.errors import ConfigError
+
 if TYPE_CHECKING:
     from shared.settings import Settings
 
@@ -38,29 +49,49 @@ Op = Literal["before", "success", "failure", "release", "state", "reset"]
 
 @dataclass(frozen=True)
 class BreakerConfig:
-    """``failures`` consecutive failures open the breaker for ``reset_seconds``; then ``probes`` calls
-    test the upstream; a probe not reported in ``probe_timeout_seconds`` frees its slot. Callers refused
-    in half-open are told to come back after at most ``half_open_retry_seconds``."""
+    """``failures`` consecutive failed calls, or ``failure_rate`` percent of the last ``window_calls``
+    calls (once there are ``min_calls`` of them; ``window_calls=0`` turns this trigger off), open the
+    breaker for ``reset_seconds``; then ``probes`` calls test the upstream; a probe not reported in
+    ``probe_timeout_seconds`` frees its slot. Callers refused in half-open are told to come back after
+    at most ``half_open_retry_seconds``."""
 
     failures: int
     reset_seconds: float
     probes: int
     probe_timeout_seconds: float
     half_open_retry_seconds: float = 5.0
+    window_calls: int = 0
+    min_calls: int = 1
+    failure_rate: float = 50.0
 
     def __post_init__(self) -> None:
         if self.failures < 1 or self.probes < 1:
             raise ValueError("failures and probes must be at least 1")
         if self.reset_seconds <= 0 or self.probe_timeout_seconds <= 0 or self.half_open_retry_seconds <= 0:
             raise ValueError("reset, probe timeout and half-open retry must be positive")
+        if not 0 <= self.window_calls <= 1000:
+            raise ValueError("window_calls must be between 0 (off) and 1000")
+        if self.window_calls and not 1 <= self.min_calls <= self.window_calls:
+            raise ValueError("min_calls must be between 1 and window_calls")
+        if not 0 < self.failure_rate <= 100:
+            raise ValueError("failure_rate is a percentage in (0, 100]")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BreakerConfig:
+        if settings.breaker_window_calls and settings.breaker_min_calls > settings.breaker_window_calls:
+            raise ConfigError(
+                "REGQ_BREAKER_MIN_CALLS",
+                f"{settings.breaker_min_calls} is more than REGQ_BREAKER_WINDOW_CALLS "
+                f"({settings.breaker_window_calls}): the failure rate would never be judged",
+            )
         return cls(
             failures=settings.breaker_failures,
             reset_seconds=float(settings.breaker_reset_seconds),
             probes=settings.breaker_probes,
             probe_timeout_seconds=float(settings.breaker_probe_timeout_seconds),
+            window_calls=settings.breaker_window_calls,
+            min_calls=settings.breaker_min_calls,
+            failure_rate=float(settings.breaker_failure_rate),
         )
 
 
@@ -77,11 +108,20 @@ class Permit:
 
 @dataclass(frozen=True)
 class BreakerState:
+    """``failures``: consecutive failed calls; ``calls``/``failed_calls``: the sliding window now."""
+
     provider: str
     state: str
     failures: int
     opened_until: float | None
     probes_in_flight: int
+    calls: int = 0
+    failed_calls: int = 0
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Percent of failed calls in the window, None while it is empty."""
+        return 100.0 * self.failed_calls / self.calls if self.calls else None
 
 
 @dataclass(frozen=True)
@@ -168,18 +208,25 @@ class Outcome:
     probe: bool
     retry_after: float
     now: float
+    #: the sliding window after the operation; for the transition that the failure rate made, the
+    #: window that made it (an opened breaker starts a new, empty one)
+    calls: int = 0
+    failed_calls: int = 0
 
 
-def transition_reason(op: str, from_state: str, to_state: str, failures: int, given: str) -> str:
+def transition_reason(out: Outcome, op: str, config: BreakerConfig, given: str) -> str:
     if op == "reset":
         return given or "manual reset"
-    if to_state == HALF_OPEN:
+    if out.state == HALF_OPEN:
         return "reset window elapsed"
-    if to_state == CLOSED:
+    if out.state == CLOSED:
         return "probe succeeded"
-    if from_state == HALF_OPEN:
+    if out.from_state == HALF_OPEN:
         return "probe failed"
-    return f"{failures} consecutive failures"
+    if out.failures >= config.failures or not out.calls:
+        return f"{out.failures} consecutive failures"
+    rate = 100.0 * out.failed_calls / out.calls
+    return f"failure rate {rate:.0f} % over the last {out.calls} calls ({out.failed_calls} failed)"
 
 
 class Breaker(ABC):
@@ -211,7 +258,7 @@ class Breaker(ABC):
         if out.missing:  # Redis lost the state: rebuild it from the journal, then apply op
             out = self._run(provider, op, probe, self._restore(provider))
         if out.transitioned:
-            why = transition_reason(op, out.from_state, out.state, out.failures, reason)
+            why = transition_reason(out, op, self.config, reason)
             try:
                 self.journal.record_transition(
                     provider, out.from_state, out.state, why, out.opened_until, out.failures
@@ -250,7 +297,10 @@ class Breaker(ABC):
             if restore.state == OPEN and restore.opened_until is not None and restore.opened_until > out.now:
                 return BreakerState(provider, OPEN, restore.failures, restore.opened_until, 0)
             return BreakerState(provider, CLOSED, 0, None, 0)
-        return BreakerState(provider, out.state, out.failures, out.opened_until, out.probes_in_flight)
+        return BreakerState(
+            provider, out.state, out.failures, out.opened_until, out.probes_in_flight, out.calls,
+            out.failed_calls,
+        )  # fmt: skip
 
     def reset(self, provider: str, reason: str) -> BreakerState:
         """Close the breaker now (an operator's decision); journaled with ``reason``."""

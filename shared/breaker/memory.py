@@ -31,6 +31,11 @@ class _Entry:
     failures: int = 0
     opened_until: float | None = None  # ms
     probe_deadlines: list[float] = field(default_factory=list)  # ms
+    window: list[bool] = field(default_factory=list)  # the last calls, oldest first: True = failed
+
+
+#: (transitioned, allowed, probe granted, retry ms, the window that tripped the failure rate or None)
+_Applied = tuple[bool, bool, bool, float, tuple[int, int] | None]
 
 
 class MemoryBreaker(Breaker):
@@ -72,10 +77,12 @@ class MemoryBreaker(Breaker):
             from_state = e.state
             transitioned = allowed = granted = False
             retry = 0.0
+            tripped: tuple[int, int] | None = None
             if op != "state":
                 e.probe_deadlines = live
-                transitioned, allowed, granted, retry = self._apply(e, op, probe, now)
+                transitioned, allowed, granted, retry, tripped = self._apply(e, op, probe, now)
                 live = e.probe_deadlines
+            calls, failed = tripped or (len(e.window), sum(e.window))
             return Outcome(
                 missing=False,
                 state=e.state,
@@ -88,40 +95,54 @@ class MemoryBreaker(Breaker):
                 probe=granted,
                 retry_after=math.ceil(retry) / 1000.0,
                 now=now / 1000.0,
+                calls=calls,
+                failed_calls=failed,
             )
 
-    def _apply(self, e: _Entry, op: Op, probe: bool, now: float) -> tuple[bool, bool, bool, float]:
-        """Mutate ``e`` for ``op``; returns (transitioned, allowed, probe granted, retry ms)."""
+    def _apply(self, e: _Entry, op: Op, probe: bool, now: float) -> _Applied:
+        """Mutate ``e`` for ``op``; returns (transitioned, allowed, probe granted, retry ms, the window
+        that tripped the failure-rate trigger as (calls, failed) or None)."""
         cfg = self.config
 
-        def open_window() -> tuple[bool, bool, bool, float]:
+        def open_window(tripped: tuple[int, int] | None = None) -> _Applied:
             e.state, e.opened_until, e.probe_deadlines = OPEN, now + cfg.reset_seconds * 1000.0, []
-            return True, False, False, 0.0
+            e.window = []
+            return True, False, False, 0.0, tripped
+
+        def push(failed: bool) -> None:
+            if cfg.window_calls:
+                e.window = [*e.window, failed][-cfg.window_calls :]
 
         if op == "before":
             if e.state == CLOSED:
-                return False, True, False, 0.0
+                return False, True, False, 0.0, None
             transitioned = False
             if e.state == OPEN:
                 if e.opened_until is not None and now < e.opened_until:
-                    return False, False, False, e.opened_until - now
+                    return False, False, False, e.opened_until - now, None
                 e.state, e.probe_deadlines, transitioned = HALF_OPEN, [], True
             if len(e.probe_deadlines) < cfg.probes:
                 e.probe_deadlines.append(now + cfg.probe_timeout_seconds * 1000.0)
-                return transitioned, True, True, 0.0
+                return transitioned, True, True, 0.0, None
             retry = min(cfg.half_open_retry_seconds * 1000.0, min(e.probe_deadlines) - now)
-            return transitioned, False, False, max(1.0, retry)
+            return transitioned, False, False, max(1.0, retry), None
         if op == "success":
             if e.state == CLOSED:
                 e.failures = 0
+                push(False)
             elif e.state == HALF_OPEN and probe:
                 e.state, e.failures, e.opened_until, e.probe_deadlines = CLOSED, 0, None, []
-                return True, False, False, 0.0
+                e.window = []
+                return True, False, False, 0.0, None
         elif op == "failure":
             if e.state == CLOSED:
                 e.failures += 1
+                push(True)
                 if e.failures >= cfg.failures:
                     return open_window()
+                calls, failed = len(e.window), sum(e.window)
+                if cfg.window_calls and calls >= cfg.min_calls and failed * 100 >= cfg.failure_rate * calls:
+                    return open_window((calls, failed))
             elif e.state == HALF_OPEN and probe:
                 e.failures += 1
                 return open_window()
@@ -130,5 +151,6 @@ class MemoryBreaker(Breaker):
                 e.probe_deadlines = sorted(e.probe_deadlines)[1:]
         elif op == "reset":
             e.state, e.failures, e.opened_until, e.probe_deadlines = CLOSED, 0, None, []
-            return True, False, False, 0.0
-        return False, False, False, 0.0
+            e.window = []
+            return True, False, False, 0.0, None
+        return False, False, False, 0.0, None

@@ -1,8 +1,8 @@
 """The Redis breaker: one hash per provider, every transition in ``breaker.lua`` on the server's clock.
 
-Key: ``{prefix}:br:{provider}`` (fields ``st``, ``f``, ``ou``, ``pd``; no expiry: a closed breaker is a
-few bytes). One script call per operation; a second one only when the hash is missing and must be
-restored from the journal. The script comes from :mod:`shared.backends`.
+Key: ``{prefix}:br:{provider}`` (fields ``st``, ``f``, ``ou``, ``pd``, ``w`` the window; no expiry: a
+closed breaker is a few dozen bytes). One script call per operation; a second one only when the hash
+is missing and must be restored from the journal. The script comes from :mod:`shared.backends`.
 """
 
 from __future__ import annotations
@@ -55,10 +55,14 @@ class RedisBreaker(Breaker):
             "" if restore is None else restore.state,
             "" if restore is None or restore.opened_until is None else repr(restore.opened_until * 1000.0),
             0 if restore is None else restore.failures,
+            cfg.window_calls,
+            cfg.min_calls,
+            repr(cfg.failure_rate),
         ]
         self.round_trips += 1
         reply = [text(v) for v in self.script(keys=[self.redis_key(provider)], args=args)]
-        status, state, failures, ou, in_flight, transitioned, from_state, allowed, probe_, retry, now = reply
+        (status, state, failures, ou, in_flight, transitioned, from_state, allowed, probe_, retry, now,
+         calls, failed_calls) = reply  # fmt: skip
         return Outcome(
             missing=status == "missing",
             state=state,
@@ -71,6 +75,8 @@ class RedisBreaker(Breaker):
             probe=probe_ == "1",
             retry_after=int(retry) / 1000.0,
             now=float(now) / 1000.0,
+            calls=int(calls),
+            failed_calls=int(failed_calls),
         )
 
     def providers(self) -> list[str]:

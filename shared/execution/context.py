@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.errors import BreakerVerdict
 from shared.gateways.base import CallContext, Gateway
 from shared.jobs import AnyJob
 from shared.registrydata.pipeline import Pipeline
@@ -30,6 +31,8 @@ class Execution:
     check_alive: Callable[[], None] | None = None
     #: the registration-data lookups (RDAP/WHOIS/DNS), for a lookup job
     lookups: Pipeline | None = None
+    #: hears each registrar call's outcome as it ends (the breaker's CallReporter)
+    after_call: Callable[[BreakerVerdict], None] | None = None
     _armed: tuple[str, dict[str, Any] | None] | None = field(default=None, repr=False)
 
     @property
@@ -50,6 +53,7 @@ class Execution:
             attempt=self.record.attempts,
             before_effect=self._fire,
             before_request=self.check_alive,
+            after_call=self.after_call,
         )
 
     def arm(self, phase: str, data: dict[str, Any] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The one place a delivery's failure becomes a decision: wait, retry or finish, and what the breaker hears.
+"""The one place a delivery's failure becomes a decision: wait, retry or finish, and the breaker's verdict.
 
 The facts come from the error classes themselves (``disposition``, ``breaker``, ``final_status``; the
 tree and the table are in :mod:`shared.errors`); this module only reads them, plus the attempt rule:
@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import backoff
-from shared.breaker.base import Breaker, Permit
 from shared.errors import BreakerVerdict, Disposition, FinalStatus, RegqError
 
 
@@ -28,16 +27,6 @@ class Decision:
 def decide(exc: RegqError) -> Decision:
     """What to do after ``exc``: read off its class."""
     return Decision(exc.disposition, exc.breaker, exc.final_status)
-
-
-def report(breaker: Breaker, provider: str, permit: Permit, verdict: BreakerVerdict) -> None:
-    """Tell the breaker how the call went; a probe that reached nobody gives its half-open slot back."""
-    if verdict == "failure":
-        breaker.record_failure(provider, probe=permit.probe)
-    elif verdict == "success":
-        breaker.record_success(provider, probe=permit.probe)
-    elif permit.probe:
-        breaker.release_probe(provider)
 
 
 def may_run(attempt: int, max_attempts: int) -> bool:

@@ -9,7 +9,7 @@
       ▼
     attempts used up ──> give up (a register's unanswered send is reconciled once more first)
     breaker ── open ──> waiting, Defer until it may close (not an attempt)
-      ▼ allowed
+      ▼ allowed: each registrar call reports its own outcome to the breaker as it ends (CallReporter)
     handler (register / renew / nameservers / sync / lookup: phases around each outside call)
       ├─ success ───────────────────────────────> succeeded (warnings in the result, if any)
       ├─ lease or domain lock lost ─────────────> stop at once; the delivery that took over records it
@@ -28,9 +28,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared import backoff
-from shared.breaker.base import Breaker, Permit
-from shared.errors import BreakerOpen, JobValidationError, PartialLookup, RegqError
+from shared.breaker.base import Breaker
+from shared.errors import BreakerOpen, BreakerVerdict, JobValidationError, PartialLookup, RegqError
 from shared.execution import policy
+from shared.execution.calls import CallReporter
 from shared.execution.context import Execution, LeaseLost
 from shared.execution.lease import LeaseKeeper
 from shared.execution.lookup import run_lookup
@@ -153,10 +154,10 @@ class JobRunner:
             )
         if not policy.may_run(record.attempts, self.settings.max_attempts):
             return self._give_up(record, owner, job, provider, keeper, "attempts exhausted")
+        reporter: CallReporter | None = None
         if provider == REGISTRY_DATA:
             # RDAP/WHOIS/DNS hosts are many: each has its own limiter key and block windows; the
             # registrar breakers are not theirs to trip.
-            permit = Permit(allowed=True, probe=False, state="closed", retry_after=0.0)
             ex = Execution(
                 self.store, self.settings, None, record, job, owner, keeper.check, self._pipeline()
             )
@@ -167,19 +168,22 @@ class JobRunner:
                     f"circuit breaker for {provider} is {permit.state}; retry in {permit.retry_after:.0f} s"
                 )
                 return self._defer(record, owner, permit.retry_after, reason, counted=False)
+            reporter = CallReporter(self.breaker, provider, permit)
             gateway = self.gateways(provider)
-            ex = Execution(self.store, self.settings, gateway, record, job, owner, keeper.check)
+            ex = Execution(
+                self.store, self.settings, gateway, record, job, owner, keeper.check, after_call=reporter
+            )
         try:
             result = HANDLERS[job.kind](ex)
         except LeaseLost:
-            policy.report(self.breaker, provider, permit, "none")
+            _settle(reporter, "none")
             log.warning("lease on %s lost mid-delivery: stopped before the next upstream call", record.key)
             return Done(None)  # the delivery that took over records the outcome
         except RegqError as exc:
             decision = policy.decide(exc)
-            policy.report(self.breaker, provider, permit, decision.breaker)
+            _settle(reporter, decision.breaker)
             return self._after_error(record, owner, job, provider, keeper, exc, decision)
-        policy.report(self.breaker, provider, permit, "success")
+        _settle(reporter, "success")
         self._update_inventory(job, provider, result)
         self._follow_up(record, job, result)
         return self._finish(record, owner, JobStatus.SUCCEEDED, result=result)
@@ -295,27 +299,35 @@ class JobRunner:
             if not permit.allowed:
                 reason = f"final reconciliation waits for the {provider} breaker ({permit.state})"
                 return self._defer(record, owner, permit.retry_after, reason, counted=False)
+            reporter = CallReporter(self.breaker, provider, permit)
             gateway = self.gateways(provider)
-            ex = Execution(self.store, self.settings, gateway, fresh, job, owner, keeper.check)
+            ex = Execution(
+                self.store, self.settings, gateway, fresh, job, owner, keeper.check, after_call=reporter
+            )
             try:
                 found = reconcile_register(ex, job, settle=True)
             except LeaseLost:
-                policy.report(self.breaker, provider, permit, "none")
+                reporter.settle("none")
                 return Done(None)
             except RegqError as exc:
                 decision = policy.decide(exc)
-                policy.report(self.breaker, provider, permit, decision.breaker)
+                reporter.settle(decision.breaker)
                 if decision.disposition == "wait":
                     wait = getattr(exc, "retry_after", None) or 1.0
                     return self._defer(record, owner, wait, str(exc), counted=False)
                 last = f"{last}; the last send is unconfirmed ({exc}): check the registrar"
             else:
-                policy.report(self.breaker, provider, permit, "success")
+                reporter.settle("success")
                 if found is not None:
                     self._update_inventory(job, provider, found)
                     return self._finish(record, owner, JobStatus.SUCCEEDED, result=found)
         message = f"gave up after {record.attempts} attempts; last error {last}"
         return self._finish(record, owner, JobStatus.FAILED, code="attempts_exhausted", message=message)
+
+
+def _settle(reporter: CallReporter | None, verdict: BreakerVerdict) -> None:
+    if reporter is not None:
+        reporter.settle(verdict)
 
 
 def _code(exc: Exception) -> str:

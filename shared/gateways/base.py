@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from shared.errors import NotFound, ValidationRejected
+from shared.errors import BreakerVerdict, NotFound, ValidationRejected
 from shared.jobs import RegisterJob, RenewJob
 from shared.names import parse_domain
 
@@ -38,6 +38,8 @@ class CallContext:
     before_effect: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
     #: called before every request of the job (raises LeaseLost when the delivery must stop)
     before_request: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+    #: hears every request of the job that left, when it ends: the breaker's verdict on that one call
+    after_call: Callable[[BreakerVerdict], None] | None = field(default=None, compare=False, repr=False)
 
     def effect_hook(self, operation: str) -> Callable[[], None] | None:
         """``before_effect`` bound to ``operation``, for the outbound client's ``before_send``."""

@@ -292,6 +292,7 @@ class GandiGateway(Gateway):
             idempotent=idempotent,
             before_send=ctx.effect_hook(operation) if effect else None,
             before_request=ctx.before_request,
+            after_call=ctx.after_call,
             headers=headers,
             params=params or None,
             json=body,

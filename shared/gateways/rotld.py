@@ -281,6 +281,7 @@ class RotldGateway(Gateway):
             idempotent=idempotent,
             before_send=ctx.effect_hook(command) if effect else None,
             before_request=ctx.before_request,
+            after_call=ctx.after_call,
             data=form,
             auth=self._auth,
             headers={"Accept": "application/json"},

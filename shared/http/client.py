@@ -6,7 +6,9 @@ Per request (retries and the one followed redirect included), in order:
 2. ``guard.before_request(provider, operation)``: takes a limiter token, may raise ``Throttled``;
 3. the request itself: TLS always verified (the policy's ``ca_bundle`` for a private CA), no automatic
    redirects, no proxies or ``.netrc``
-   (``trust_env=False``), connect/read timeouts from the policy, streamed and capped at ``max_bytes``;
+   (``trust_env=False``), connect/read timeouts from the policy, streamed and capped at ``max_bytes``,
+   the whole exchange within the policy's ``read_deadline`` (:mod:`shared.http.deadline`: a trickling
+   answer never trips a per-read timeout) -> DeadlineExceeded;
    connections only go to vetted addresses (:mod:`shared.http.pinning`);
 4. the answer is interpreted: a 3xx to another origin -> OutboundRefused, 429 -> RateLimited (never
    retried here: the task layer waits out the block window), then the caller's ``interpret`` (the
@@ -41,6 +43,8 @@ import requests
 from shared import backoff, defaults
 from shared.audit import ApiCall, AuditSink
 from shared.errors import (
+    BreakerVerdict,
+    DeadlineExceeded,
     NotSentError,
     OutboundRefused,
     ProtocolError,
@@ -49,7 +53,9 @@ from shared.errors import (
     ResponseTooLarge,
     TransientError,
     UpstreamError,
+    call_verdict,
 )
+from shared.http.deadline import ReadDeadline
 from shared.http.pinning import PinnedAdapter
 from shared.http.policy import OutboundPolicy, check_url, same_origin
 from shared.http.redact import get_logger
@@ -111,7 +117,9 @@ class HttpResponse:
             ) from None
 
 
-def _read_capped(resp: requests.Response, provider: str, max_bytes: int) -> bytes:
+def _read_capped(
+    resp: requests.Response, provider: str, max_bytes: int, watch: ReadDeadline | None = None
+) -> bytes:
     declared = (resp.headers.get("Content-Length") or "").strip()
     too_large = ResponseTooLarge(
         f"answer larger than {max_bytes} bytes", provider=provider, status=resp.status_code
@@ -120,6 +128,8 @@ def _read_capped(resp: requests.Response, provider: str, max_bytes: int) -> byte
         raise too_large
     body = bytearray()
     for chunk in resp.iter_content(_CHUNK):
+        if watch is not None and watch.expired:
+            break  # the caller raises DeadlineExceeded
         body += chunk
         if len(body) > max_bytes:
             raise too_large
@@ -170,6 +180,7 @@ class OutboundClient:
         idempotent: bool,
         before_send: Callable[[], None] | None = None,
         before_request: Callable[[], None] | None = None,
+        after_call: Callable[[BreakerVerdict], None] | None = None,
         **requests_kwargs: Any,
     ) -> HttpResponse:
         """Send one logical request (with retries); the answer as is, except 429 -> RateLimited."""
@@ -183,6 +194,7 @@ class OutboundClient:
             idempotent=idempotent,
             before_send=before_send,
             before_request=before_request,
+            after_call=after_call,
             **requests_kwargs,
         )
 
@@ -198,6 +210,7 @@ class OutboundClient:
         idempotent: bool,
         before_send: Callable[[], None] | None = None,
         before_request: Callable[[], None] | None = None,
+        after_call: Callable[[BreakerVerdict], None] | None = None,
         **requests_kwargs: Any,
     ) -> T:
         """Like :meth:`request`, with ``interpret`` mapping the answer to a value or a typed error.
@@ -205,6 +218,9 @@ class OutboundClient:
         An error raised by ``interpret`` is recorded in the audit row and takes part in the retry decision.
         ``before_request`` runs right before every request leaves (retries included, after its token):
         the job's lease check raises there once another delivery took the job over.
+        ``after_call`` hears each request that left, when it is answered or fails: ``"success"``
+        (the upstream answered as itself), ``"failure"`` (down, timing out, 5xx, garbage) or ``"none"``
+        (it says nothing of the upstream's health: a 429, our own refusal): the breaker's input.
         ``before_send`` runs right before a request that can have an effect leaves (after its limiter
         token; with Digest auth, before the send that carries credentials, not the one that earns the
         challenge). Gateways pass it only for the request that makes the job's effect.
@@ -225,6 +241,7 @@ class OutboundClient:
                     requests_kwargs,
                     before_send,
                     before_request,
+                    after_call,
                 )
             except UpstreamError as exc:
                 if number >= self.tries or not self._may_retry(exc, idempotent):
@@ -269,6 +286,7 @@ class OutboundClient:
         kwargs: dict[str, Any],
         before_send: Callable[[], None] | None = None,
         before_request: Callable[[], None] | None = None,
+        after_call: Callable[[BreakerVerdict], None] | None = None,
     ) -> T:
         target = self._preflight(url)
         redirects = 0
@@ -302,6 +320,8 @@ class OutboundClient:
                 self._record(operation, method, target.path or "/", status, started, error, job_key, attempt)
                 if self.guard is not None:
                     self.guard.after_response(self.provider, status, retry_after)
+                if after_call is not None:
+                    after_call(call_verdict(error))
             target = self._preflight(location.geturl())
             redirects += 1
             if status == 303:
@@ -325,16 +345,28 @@ class OutboundClient:
             yield
 
     def _send(self, method: str, target: SplitResult, kwargs: dict[str, Any]) -> HttpResponse:
+        """One exchange, bounded as a whole by the policy's ``read_deadline`` (:mod:`.deadline`)."""
         options = {"timeout": self.policy.timeout, **kwargs}
-        with translate_errors(self.provider):
-            resp = self.session.request(
-                method, target.geturl(), allow_redirects=False, stream=True, verify=self._verify, **options
-            )
-        try:
-            with translate_errors(self.provider, answered=True):
-                content = _read_capped(resp, self.provider, self.policy.max_bytes)
-        finally:
-            resp.close()
+        with ReadDeadline(self.policy.read_deadline) as watch:
+            try:
+                with translate_errors(self.provider):
+                    resp = self.session.request(
+                        method, target.geturl(), allow_redirects=False, stream=True, verify=self._verify,
+                        **options,
+                    )  # fmt: skip
+                try:
+                    with translate_errors(self.provider, answered=True):
+                        content = _read_capped(resp, self.provider, self.policy.max_bytes, watch)
+                finally:
+                    resp.close()
+            except RegqError:
+                if not watch.expired:
+                    raise
+            if watch.expired:  # the socket was shut under the read: whatever came is not the answer
+                raise DeadlineExceeded(
+                    f"no complete answer within the {self.policy.read_deadline:g} s read deadline",
+                    provider=self.provider,
+                ) from None
         return HttpResponse(self.provider, resp.status_code, resp.headers, content, target.path or "/")
 
     def _redirect_target(

@@ -6,6 +6,9 @@ connection's ``_new_conn`` resolves once, vets every address with
 :func:`shared.http.policy.vetted_addresses` and connects to those IPs only. ``self.host`` is left alone,
 so the ``Host`` header, TLS SNI and certificate hostname verification still use the configured name.
 
+Its pools also hand each connection they give out to the active read deadline
+(:mod:`shared.http.deadline`), which shuts the socket down when the whole answer is late.
+
 ``_new_conn`` is urllib3's (stable across 1.26 and 2.x) hook for opening the socket; the errors raised
 mirror urllib3's own so ``requests`` reports them as usual (``ConnectTimeout``, ``ConnectionError``).
 """
@@ -22,6 +25,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import connection
 
+from shared.http import deadline
 from shared.http.policy import OutboundPolicy, vetted_addresses
 
 
@@ -71,6 +75,25 @@ class _PinnedHTTPSConnection(_PinnedMixin, HTTPSConnection):
     pass
 
 
+class _WatchedPoolMixin:
+    """Hands every connection it gives out to the thread's active read deadline (:mod:`.deadline`)."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        active = deadline.ACTIVE.get()
+        if active is not None:
+            active.attach(conn)
+        return conn
+
+
+class _PinnedHTTPConnectionPool(_WatchedPoolMixin, HTTPConnectionPool):
+    pass
+
+
+class _PinnedHTTPSConnectionPool(_WatchedPoolMixin, HTTPSConnectionPool):
+    pass
+
+
 class PinnedAdapter(HTTPAdapter):
     """An HTTPAdapter bound to one :class:`OutboundPolicy`; no retries, no proxies."""
 
@@ -79,8 +102,12 @@ class PinnedAdapter(HTTPAdapter):
         http_conn = type("PinnedHTTPConnection", (_PinnedHTTPConnection,), {"outbound_policy": policy})
         https_conn = type("PinnedHTTPSConnection", (_PinnedHTTPSConnection,), {"outbound_policy": policy})
         self._pool_classes = {
-            "http": type("PinnedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
-            "https": type("PinnedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+            "http": type(
+                "PinnedHTTPConnectionPool", (_PinnedHTTPConnectionPool,), {"ConnectionCls": http_conn}
+            ),
+            "https": type(
+                "PinnedHTTPSConnectionPool", (_PinnedHTTPSConnectionPool,), {"ConnectionCls": https_conn}
+            ),
         }
         super().__init__(max_retries=0, **kwargs)
 

@@ -48,6 +48,8 @@ class OutboundPolicy:
     #: a CA bundle (PEM file) to verify the upstream with instead of the system's (a private CA);
     #: verification itself is never turned off
     ca_bundle: str | None = None
+    #: the whole answer (status line, headers, body) must arrive within this, however it trickles
+    read_deadline: float = defaults.READ_DEADLINE_SECONDS
     resolver: Resolver = field(default=socket.getaddrinfo, compare=False, repr=False)
 
     @property
@@ -75,6 +77,7 @@ def policy_for(
         allow_private=settings.outbound_allow_private,
         connect_timeout=settings.connect_timeout_seconds,
         read_timeout=settings.read_timeout_seconds,
+        read_deadline=settings.read_deadline_seconds,
         max_bytes=max_bytes or defaults.MAX_RESPONSE_BYTES,
         ca_bundle=ca_bundle,
     )

@@ -63,7 +63,13 @@ METRICS: dict[str, Spec] = {
         "gauge", "Circuit breaker state per registrar: 1 for the current state.", ("registrar", "state")
     ),
     "regq_breaker_failures": Spec(
-        "gauge", "Consecutive transient failures counted by the breaker.", ("registrar",)
+        "gauge", "Consecutive failed calls counted by the breaker.", ("registrar",)
+    ),
+    "regq_breaker_window_calls": Spec(
+        "gauge", "Calls in the breaker's sliding window, whose failure rate it judges.", ("registrar",)
+    ),
+    "regq_breaker_window_failed_calls": Spec(
+        "gauge", "Failed calls in the breaker's sliding window.", ("registrar",)
     ),
     "regq_breaker_transitions": Spec(
         "counter", "Breaker transitions recorded in the journal.", ("registrar", "to_state")

@@ -32,6 +32,8 @@ def read_breakers(breaker: Breaker, registrars: Iterable[str], families: Familie
                 [name, candidate], 1.0 if state.state == candidate else 0.0
             )
         families["regq_breaker_failures"].add_metric([name], state.failures)
+        families["regq_breaker_window_calls"].add_metric([name], state.calls)
+        families["regq_breaker_window_failed_calls"].add_metric([name], state.failed_calls)
 
 
 def read_limiter(limiter: Limiter, families: Families, now: float | None = None) -> None:

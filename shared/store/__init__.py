@@ -10,10 +10,12 @@ from shared.store.audit_log import AuditLog
 from shared.store.breaker_journal import BreakerEvents
 from shared.store.contacts import RegistryContacts
 from shared.store.database import Database
+from shared.store.hook_receipts import HookReceipts
 from shared.store.inventory import DomainRecord, Inventory
 from shared.store.jobs import Claim, ClaimState, JobRecord, JobStore
 from shared.store.renewals import RenewalScans
 from shared.store.replays import Replays
+from shared.store.webhooks import WebhookDeliveries
 
 __all__ = ["Claim", "ClaimState", "DomainRecord", "JobRecord", "Store"]
 
@@ -29,6 +31,8 @@ class Store:
         self.renewals = RenewalScans(self.db)
         self.replays = Replays(self.db)
         self.api_tokens = ApiTokens(self.db)
+        self.hook_receipts = HookReceipts(self.db)
+        self.webhooks = WebhookDeliveries(self.db)
 
     def upgrade(self) -> None:
         self.db.upgrade()

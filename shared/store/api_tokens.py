@@ -18,8 +18,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from shared.jobs import check_callback_url
 from shared.store.database import Database, affected
 from shared.store.schema import ApiTokenRow, utcnow
+from shared.webhooks.sign import new_secret
 
 SCOPES = ("submit", "read")
 TOKEN_PREFIX = "regq_"
@@ -57,6 +59,8 @@ class ApiToken:
     scopes: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None
+    #: the default completion webhook of jobs submitted with this token (a job's own callback wins)
+    callback_url: str | None = None
 
     @property
     def active(self) -> bool:
@@ -69,6 +73,7 @@ class ApiToken:
             scopes=tuple(s for s in row.scopes.split(",") if s),
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+            callback_url=row.callback_url,
         )
 
 
@@ -76,12 +81,28 @@ class ApiTokens:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, name: str, scopes: Iterable[str] = SCOPES) -> tuple[ApiToken, str]:
-        """A new token: its record and its secret (shown once). Raises TokenNameTaken or ValueError."""
+    def create(
+        self, name: str, scopes: Iterable[str] = SCOPES, callback_url: str | None = None
+    ) -> tuple[ApiToken, str]:
+        """A new token: its record and its secret (shown once). Raises TokenNameTaken or ValueError.
+
+        It also gets its own webhook signing secret (:meth:`webhook_secret`; ``regq api-token create``
+        shows it once) and, given ``callback_url``, the default callback of the jobs it submits."""
         check_name(name)
         wanted = check_scopes(scopes)
+        if callback_url is not None:
+            try:
+                check_callback_url(callback_url)
+            except ValueError as exc:
+                raise ValueError(f"callback URL: {exc}") from None
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = ApiTokenRow(name=name, token_hash=hash_secret(secret), scopes=",".join(wanted))
+        row = ApiTokenRow(
+            name=name,
+            token_hash=hash_secret(secret),
+            scopes=",".join(wanted),
+            webhook_secret=new_secret(),
+            callback_url=callback_url,
+        )
         try:
             with self.db.session() as session:
                 session.add(row)
@@ -99,6 +120,13 @@ class ApiTokens:
         with self.db.session() as session:
             row = session.scalars(query).one_or_none()
             return ApiToken.from_row(row) if row else None
+
+    def webhook_secret(self, name: str) -> str | None:
+        """The secret signing the webhooks of jobs token ``name`` submitted (revoked tokens too: their
+        jobs still finish); None for an unknown token or one made before webhooks existed."""
+        query = sa.select(ApiTokenRow.webhook_secret).where(ApiTokenRow.name == name)
+        with self.db.session() as session:
+            return session.scalars(query).one_or_none()
 
     def all(self) -> list[ApiToken]:
         with self.db.session() as session:

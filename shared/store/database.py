@@ -48,6 +48,17 @@ def affected(result: Result[Any]) -> int:
     return int(cast("CursorResult[Any]", result).rowcount)
 
 
+#: What SQLAlchemy raises when the database cannot be reached or answer now (refused, reset, timed
+#: out, no connection free in the pool), as opposed to a statement the database refused.
+UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database could not be reached, not that a statement was wrong."""
+    invalidated = isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+    return isinstance(exc, UNREACHABLE) or invalidated
+
+
 class Database:
     """An engine plus a session factory; ``upgrade()`` applies the Alembic migrations."""
 
@@ -78,6 +89,17 @@ class Database:
                 return conn.execute(sa.text("select version_num from alembic_version")).scalar()
             except sa.exc.SQLAlchemyError:
                 return None
+
+    def answers(self) -> bool:
+        """True when a trivial statement goes through now; False when the database is unreachable."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("select 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            if not unreachable(exc):
+                raise
+            return False
+        return True
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -24,16 +24,19 @@ from shared.jobs import (
 )
 from shared.store.database import Database, affected
 from shared.store.schema import JobRow, UTCDateTime, utcnow
+from shared.store.webhooks import record_event
 
 _OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value, JobStatus.PARTIAL.value)
 
 
 _PG_INSERT_MANY = sa.text(
     'INSERT INTO jobs ("key", kind, domain, registrar, params, params_hash, status, attempts, republishes, '
-    "due_at, created_at, updated_at) "
-    "SELECT t.key, t.kind, t.domain, t.registrar, t.params, t.params_hash, :status, 0, 0, :now, :now, :now "
+    "due_at, created_at, updated_at, callback_url, submitted_by) "
+    "SELECT t.key, t.kind, t.domain, t.registrar, t.params, t.params_hash, :status, 0, 0, :now, :now, :now, "
+    "t.callback_url, t.submitted_by "
     "FROM json_to_recordset(CAST(:rows AS JSON)) "
-    "AS t(key VARCHAR, kind VARCHAR, domain VARCHAR, registrar VARCHAR, params JSON, params_hash VARCHAR) "
+    "AS t(key VARCHAR, kind VARCHAR, domain VARCHAR, registrar VARCHAR, params JSON, params_hash VARCHAR, "
+    "callback_url VARCHAR, submitted_by VARCHAR) "
     'ON CONFLICT ("key") DO NOTHING RETURNING "key"'
 ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
 
@@ -63,6 +66,8 @@ class JobRecord:
     republish_at: datetime | None = None
     republishes: int = 0
     max_due_wait_seconds: float | None = None
+    callback_url: str | None = None
+    submitted_by: str | None = None
 
     @classmethod
     def from_row(cls, row: JobRow) -> JobRecord:
@@ -90,6 +95,8 @@ class JobRecord:
             republish_at=row.republish_at,
             republishes=row.republishes or 0,
             max_due_wait_seconds=row.max_due_wait_seconds,
+            callback_url=row.callback_url,
+            submitted_by=row.submitted_by,
         )
 
     @property
@@ -150,6 +157,8 @@ class JobStore:
             status=JobStatus.QUEUED.value,
             attempts=0,
             due_at=utcnow(),
+            callback_url=job.callback_url,
+            submitted_by=job.submitted_by,
         )
         try:
             with self.db.session() as session:
@@ -206,6 +215,8 @@ class JobStore:
                 created_at=now,
                 updated_at=now,
                 finished_at=None,
+                callback_url=job.callback_url,
+                submitted_by=job.submitted_by,
             )
         with self.db.session() as session:
             inserted = self._insert_new(session, list(fresh_records.values()), hashes, first, now)
@@ -256,6 +267,8 @@ class JobStore:
                                 "registrar": r.registrar,
                                 "params": r.params,
                                 "params_hash": hashes[first[r.key]],
+                                "callback_url": r.callback_url,
+                                "submitted_by": r.submitted_by,
                             }
                             for r in records
                         ]
@@ -288,6 +301,8 @@ class JobStore:
                 due_at=now,
                 created_at=now,
                 updated_at=now,
+                callback_url=r.callback_url,
+                submitted_by=r.submitted_by,
             )
             for r in records
         ]
@@ -437,6 +452,8 @@ class JobStore:
                 )
                 .returning(JobRow)
             ).one_or_none()
+            if row is not None:
+                record_event(session, row)  # the completion webhook, in the outcome's transaction
             return JobRecord.from_row(row) if row is not None else None
 
     def finish_unleased(self, key: str, result: dict[str, Any]) -> JobRecord | None:
@@ -465,6 +482,8 @@ class JobStore:
                 )
                 .returning(JobRow)
             ).one_or_none()
+            if row is not None:
+                record_event(session, row)  # the completion webhook, in the outcome's transaction
             return JobRecord.from_row(row) if row is not None else None
 
     def defer(
@@ -493,10 +512,15 @@ class JobStore:
         if partial is not None:
             values["result"] = partial
         with self.db.session() as session:
-            return (
-                affected(session.execute(sa.update(JobRow).where(self._owned(key, owner)).values(**values)))
-                == 1
-            )
+            if partial is None:
+                update = sa.update(JobRow).where(self._owned(key, owner)).values(**values)
+                return affected(session.execute(update)) == 1
+            # A partial answer is a webhook event too, recorded in the same transaction.
+            update_returning = sa.update(JobRow).where(self._owned(key, owner)).values(**values)
+            row = session.scalars(update_returning.returning(JobRow)).one_or_none()
+            if row is not None:
+                record_event(session, row)
+            return row is not None
 
     # --- maintenance -----------------------------------------------------------------------------------
     def stranded(self, grace: timedelta, limit: int = 500) -> list[JobRecord]:

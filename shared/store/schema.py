@@ -207,6 +207,9 @@ class WebhookDeliveryRow(Base):
     status: Mapped[str] = mapped_column(sa.String(16), index=True)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    # No attempt after this (then ``dead``); None: ``created_at`` + REGQ_WEBHOOK_RETRY_HORIZON_SECONDS.
+    # A replay sets it to a new horizon from the replay.
+    give_up_at: Mapped[datetime | None]
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

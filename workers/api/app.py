@@ -33,6 +33,7 @@ from shared.store.api_tokens import ApiToken
 from shared.store.inventory import DomainRecord
 from tasks.publish import submit, submit_many
 from tasks.runtime import Runtime
+from workers.api.hooks import hooks_router
 from workers.api.queries import job_page
 
 MAX_BATCH_LINES = defaults.API_MAX_BATCH_LINES
@@ -87,6 +88,7 @@ def _outcome_json(outcome: JobOutcome) -> dict[str, Any]:
 def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
     """The API on ``runtime()`` (``tasks.runtime.get`` in ``regq api``)."""
     app = FastAPI(title="regq", version="1", docs_url=None, redoc_url=None)
+    app.include_router(hooks_router(runtime))  # POST /v1/hooks/{registrar}: signed, no API token
 
     def authenticate(request: Request) -> ApiToken:
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
@@ -136,7 +138,7 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
         body = await _read_capped(request, rt.settings.api_max_body_bytes)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             return _invalid([{"loc": ["body"], "msg": "not valid JSON"}])
         if not isinstance(data, dict):
             return _invalid([{"loc": ["body"], "msg": "must be a JSON object"}])
@@ -148,7 +150,7 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
                 msg = "differs from the body's idempotency_key: give one of them"
                 return _invalid([{"loc": ["header", "Idempotency-Key"], "msg": msg}])
         try:
-            job = parse_job(data)
+            job = parse_job(data).submitted_as(_token.name, _token.callback_url)
             outcome = await run_in_threadpool(lambda: submit(job, store=rt.store, app=rt.producer))
         except JobValidationError as exc:
             return _invalid(_problems(exc.problems))
@@ -183,7 +185,7 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
             return lines
         if len(lines) > MAX_BATCH_LINES:
             raise HTTPException(413, f"more than {MAX_BATCH_LINES} jobs in one batch")
-        results = await run_in_threadpool(_submit_lines, rt, lines)
+        results = await run_in_threadpool(_submit_lines, rt, lines, _token)
         ordered = [results[n] for n, _item in lines]
         accepted = sum(1 for r in ordered if r["ok"])
         return JSONResponse({"accepted": accepted, "refused": len(ordered) - accepted, "results": ordered})
@@ -283,6 +285,8 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(job.pop("$defs", {}))
             components["Job"] = job
+            if "ValidationError" in components:  # our 422 entries are {loc, msg}; FastAPI's add "type"
+                components["ValidationError"]["required"] = ["loc", "msg"]
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -290,7 +294,9 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
     return app
 
 
-def _submit_lines(rt: Runtime, lines: list[tuple[int, Any]]) -> dict[int, dict[str, Any]]:
+def _submit_lines(
+    rt: Runtime, lines: list[tuple[int, Any]], token: ApiToken | None = None
+) -> dict[int, dict[str, Any]]:
     """Validate every line, submit the good ones in one ``submit_many``: a result per line number
     (in a worker thread: 10,000 validations would hold the event loop)."""
     results: dict[int, dict[str, Any]] = {}
@@ -300,7 +306,8 @@ def _submit_lines(rt: Runtime, lines: list[tuple[int, Any]]) -> dict[int, dict[s
             results[number] = {"line": number, "ok": False, "errors": [{"loc": ["body"], "msg": item}]}
             continue
         try:
-            good.append((number, parse_job(item)))
+            job = parse_job(item)
+            good.append((number, job.submitted_as(token.name, token.callback_url) if token else job))
         except JobValidationError as exc:
             results[number] = {"line": number, "ok": False, "errors": _problems(exc.problems)}
     answers = submit_many([j for _n, j in good], store=rt.store, app=rt.producer)
@@ -322,21 +329,24 @@ def _batch_lines(body: bytes) -> list[tuple[int, Any]] | JSONResponse:
     if text.lstrip().startswith("["):
         try:
             items = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _invalid([{"loc": ["body"], "msg": "not a valid JSON array"}])
         return [
             (n, item if isinstance(item, dict) else "must be a JSON object")
             for n, item in enumerate(items, 1)
         ]
-    if sum(1 for line in text.splitlines() if line.strip()) > MAX_BATCH_LINES:
+    # NDJSON lines end at "\n" only: str.splitlines() would also split inside a JSON string at U+2028,
+    # U+0085 and other breaks, and every later line number would be wrong
+    raw_lines = [line.removesuffix("\r") for line in text.split("\n")]
+    if sum(1 for line in raw_lines if line.strip()) > MAX_BATCH_LINES:
         raise HTTPException(413, f"more than {MAX_BATCH_LINES} jobs in one batch")
     lines: list[tuple[int, Any]] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(raw_lines, 1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             lines.append((number, "not valid JSON"))
             continue
         lines.append((number, item if isinstance(item, dict) else "must be a JSON object"))

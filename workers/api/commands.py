@@ -53,10 +53,15 @@ def api(
 def create(
     name: str,
     scope: Annotated[str, typer.Option(help=f"comma-separated: {','.join(SCOPES)}")] = ",".join(SCOPES),
+    callback_url: Annotated[
+        str | None, typer.Option(help="default completion webhook of the jobs this token submits")
+    ] = None,
 ) -> None:
-    """Create a token NAME and print its secret ONCE (only its SHA-256 is stored)."""
+    """Create a token NAME and print its secret ONCE (only its SHA-256 is stored), and, on stderr, ONCE,
+    the secret that signs its jobs' completion webhooks."""
+    store = context.store()
     try:
-        token, secret = context.store().api_tokens.create(name, scope.split(","))
+        token, secret = store.api_tokens.create(name, scope.split(","), callback_url=callback_url)
     except (TokenNameTaken, ValueError) as exc:
         errors.print(f"[red]refused[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
@@ -64,6 +69,8 @@ def create(
         f"token {token.name} (scopes: {','.join(token.scopes)}); store it now, it is not shown again:"
     )
     print(secret)
+    signing = store.api_tokens.webhook_secret(token.name)
+    errors.print(f"webhook signing secret (Regq-Signature; not shown again): {signing}", soft_wrap=True)
 
 
 @tokens_app.command("list")

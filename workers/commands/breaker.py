@@ -29,6 +29,9 @@ def as_dict(state: BreakerState, now: float) -> dict[str, Any]:
         "registrar": state.provider,
         "state": state.state,
         "failures": state.failures,
+        "window_calls": state.calls,
+        "window_failed": state.failed_calls,
+        "failure_rate": None if state.failure_rate is None else round(state.failure_rate, 1),
         "opened_until": state.opened_until,
         "opened_until_iso": iso(state.opened_until),
         "open_for_seconds": remaining if state.state == "open" else None,
@@ -38,14 +41,19 @@ def as_dict(state: BreakerState, now: float) -> dict[str, Any]:
 
 def _table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Circuit breakers")
-    for column in ("registrar", "state", "failures", "opened until", "probes"):
+    for column in ("registrar", "state", "in a row", "failed / last calls", "opened until", "probes"):
         table.add_column(column)
     for row in rows:
         until = row["opened_until_iso"] or ""
         if row["open_for_seconds"] is not None:
             until += f" (in {row['open_for_seconds']:.0f}s)"
         state = f"[{_STYLE.get(row['state'], 'white')}]{row['state']}[/]"
-        table.add_row(row["registrar"], state, str(row["failures"]), until, str(row["probes_in_flight"]))
+        window = f"{row['window_failed']} / {row['window_calls']}"
+        if row["failure_rate"] is not None:
+            window += f" ({row['failure_rate']:g} %)"
+        table.add_row(
+            row["registrar"], state, str(row["failures"]), window, until, str(row["probes_in_flight"])
+        )
     return table
 
 

@@ -35,6 +35,7 @@ from rich.table import Table
 from shared.errors import FieldProblem, JobValidationError
 from shared.jobs import AnyJob, parse_job
 from shared.names import Registrar, parse_domain, registrar_for
+from shared.scripts import name_problem
 from shared.store import Store
 from shared.store.inventory import DomainImport, DomainRecord
 from shared.store.schema import utcnow
@@ -80,6 +81,9 @@ def parse_row(row: dict[str, str]) -> DomainImport | list[FieldProblem]:
                     "domain", f"{name.ascii} is not a registrable name; did you mean {name.registrable}?"
                 )
             )
+            name = None
+        elif (mixed := name_problem(name.unicode)) is not None:  # UTS 39 policy (shared/scripts.py)
+            problems.append(FieldProblem("domain", mixed))
             name = None
     except ValueError as exc:
         problems.append(FieldProblem("domain", str(exc) if row["domain"].strip() else "required"))
@@ -159,18 +163,39 @@ def _columns(header: list[str] | None) -> list[str]:
 def read_rows(path: Path) -> Iterator[tuple[int, DomainImport | list[FieldProblem]]]:
     """(line number, row or problems) for every data row; blank lines are skipped. Raises BadHeader
     before any row when the header does not name the four columns."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    # Bytes that are not UTF-8 become surrogates (reported for their row), not an error for the file.
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.reader(handle)
         names = _columns(next(reader, None))
         line = reader.line_num
-        for values in reader:
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a field past csv.field_size_limit(): this row only
+                number, line = line + 1, reader.line_num
+                yield number, [FieldProblem("row", f"not a CSV row this reader accepts ({exc})")]
+                continue
             number, line = line + 1, reader.line_num
             if not values or all(not v.strip() for v in values):
+                continue
+            if not _utf8(values):
+                yield number, [FieldProblem("row", "not UTF-8 text")]
                 continue
             if len(values) != len(names):
                 yield number, [FieldProblem("row", f"expected {len(names)} fields, got {len(values)}")]
                 continue
             yield number, parse_row(dict(zip(names, values, strict=True)))
+
+
+def _utf8(values: list[str]) -> bool:
+    try:
+        for value in values:
+            value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @app.command("import")
@@ -181,8 +206,12 @@ def import_(
 ) -> None:
     """Import (or re-import) the inventory from FILE.csv; bad rows are reported, good ones kept."""
     try:
-        with file.open(encoding="utf-8-sig", newline="") as handle:
-            _columns(next(csv.reader(handle), None))
+        # Only the header is judged here: a row that is not UTF-8 is that row's problem (read_rows).
+        with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+            header = next(csv.reader(handle), None)
+        if header is not None and not _utf8(header):
+            raise BadHeader("not a UTF-8 CSV file (the header is not UTF-8 text)")
+        _columns(header)
     except (BadHeader, UnicodeDecodeError, csv.Error) as exc:
         reason = str(exc) if isinstance(exc, BadHeader) else f"not a UTF-8 CSV file ({exc})"
         if as_json:

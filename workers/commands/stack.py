@@ -36,6 +36,14 @@ def _banner(stack: Stack) -> None:
     console.print(
         f"[bold]Flower[/bold] {stack.flower_url}  user [cyan]{user}[/cyan] password [cyan]{password}[/cyan]"
     )
+    if stack.api_url:
+        console.print(
+            f"[bold]API[/bold] {stack.api_url}  token [cyan]{stack.api_token}[/cyan]  "
+            f"(Authorization: Bearer; {stack.api_url}/openapi.json)",
+            soft_wrap=True,
+        )
+    if stack.exporter_url:
+        console.print(f"[bold]metrics[/bold] {stack.exporter_url}/metrics")
     console.print(
         f"[bold]Redis[/bold] {stack.env['REGQ_REDIS_URL']}   [bold]database[/bold] "
         f"{stack.env['REGQ_DATABASE_URL']}   logs in {stack.var_dir / 'logs'}"
@@ -47,7 +55,7 @@ def up(var_dir: Annotated[Path, typer.Option(help="state and logs")] = Path(defa
     from workers.embedded.stack import Stack
 
     _terminate_as_interrupt()
-    stack = Stack(var_dir=var_dir)
+    stack = Stack(var_dir=var_dir, api=True, exporter=True)
     try:
         with console.status("starting") as status:
             stack.start(on_step=lambda msg: status.update(msg))
@@ -71,7 +79,7 @@ def demo(
     from workers.embedded.stack import Stack
 
     _terminate_as_interrupt()
-    stack = Stack(var_dir=var_dir)
+    stack = Stack(var_dir=var_dir, api=True, exporter=True)
     code = 1
     try:
         with console.status("starting") as status:

@@ -80,7 +80,10 @@ def submit_file(
     if file is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(2)
-    lines = file.read_text(encoding="utf-8").splitlines()
+    # Lines end at "\n" only (str.splitlines would also split at U+2028, U+0085 ... inside a JSON string
+    # and shift every later line number); bytes that are not UTF-8 stay as surrogates, reported by line.
+    text = file.read_bytes().decode("utf-8", "surrogateescape")
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     outcomes, problems = submit_lines(
         lines, context.store(), context.producer(), show_progress=not as_json, batch_size=batch_size
     )
@@ -136,10 +139,12 @@ def submit_lines(
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
+            value = _json_line(line)
             try:
-                pending.append((number, parse_job(json.loads(line))))
-            except json.JSONDecodeError as exc:
-                problems.append((number, FieldProblem("job", f"not JSON ({exc.msg} at column {exc.colno})")))
+                if isinstance(value, FieldProblem):
+                    problems.append((number, value))
+                else:
+                    pending.append((number, parse_job(value)))
             except JobValidationError as exc:
                 problems.extend((number, p) for p in exc.problems)
             if len(pending) >= batch_size:
@@ -147,6 +152,22 @@ def submit_lines(
         flush(len(lines))
     problems.sort(key=lambda item: item[0])
     return outcomes, problems
+
+
+def _json_line(line: str) -> Any:
+    """The JSON value of one line, or the FieldProblem saying why it has none (never an exception)."""
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a byte that was not UTF-8, kept as a surrogate
+        return FieldProblem("job", f"not UTF-8 (byte at column {exc.start + 1})")
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        return FieldProblem("job", f"not JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return FieldProblem("job", "not JSON this parser accepts (nested too deeply)")
+    except ValueError as exc:  # e.g. an integer past Python's 4300-digit conversion limit
+        return FieldProblem("job", f"not JSON this parser accepts ({str(exc)[:80]})")
 
 
 def _problems_of(error: Exception | None) -> list[FieldProblem]:

@@ -1,5 +1,7 @@
 """The embedded stack: Redis (embedded unless REGQ_REDIS_URL), SQLite (unless REGQ_DATABASE_URL), the
-sandbox upstreams, real Celery workers per queue group, beat and Flower. Everything it starts it stops.
+sandbox upstreams, real Celery workers per queue group, beat, Flower, and (``api``, ``exporter``) ``regq api``
+with a generated token and ``regq exporter``. Everything it starts it stops; everything it serves listens on
+127.0.0.1 only, and Flower never starts without basic auth (:func:`flower_command`).
 """
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -16,8 +19,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+import requests
 from celery import Celery
 
+from shared.errors import ConfigError
 from shared.settings import Settings, load_settings
 from shared.store import Store
 from tasks.producer import producer_app
@@ -30,6 +35,20 @@ if TYPE_CHECKING:  # the sandbox is imported only where a stack starts it, never
 SANDBOX_TOKEN = "sandbox-token"
 SANDBOX_USER = "sandbox-user"
 SANDBOX_PASSWORD = "sandbox-pass"
+LOOPBACK = "127.0.0.1"  # what the stack's Flower, API and exporter listen on: nothing else can reach them
+REGQ = str(Path(sys.executable).with_name("regq"))
+
+
+def flower_command(port: int, basic_auth: str, address: str = LOOPBACK) -> tuple[list[str], dict[str, str]]:
+    """(celery flower arguments, environment) for a Flower that always asks for ``user:password``.
+
+    Raises :class:`ConfigError` for a missing or half-given ``basic_auth``: Flower never starts open.
+    The credentials go in FLOWER_BASIC_AUTH (as in compose), not on the command line that ``ps`` shows."""
+    user, sep, password = basic_auth.partition(":")
+    if not (user.strip() and sep and password.strip()):
+        raise ConfigError("FLOWER_BASIC_AUTH", "Flower never starts without basic auth: give user:password")
+    argv = ["flower", f"--address={address}", f"--port={port}", "--persistent=False"]
+    return argv, {"FLOWER_BASIC_AUTH": basic_auth}
 
 
 @dataclass(frozen=True)
@@ -56,13 +75,18 @@ class Stack:
     groups: tuple[WorkerGroup, ...] = DEFAULT_GROUPS
     beat: bool = True
     flower: bool = True
+    api: bool = False
+    exporter: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     sandbox_args: tuple[str, ...] = ()
 
-    env: dict[str, str] = field(default_factory=dict, init=False)
+    env: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # holds credentials
     children: dict[str, Child] = field(default_factory=dict, init=False)
     flower_url: str | None = field(default=None, init=False)
-    flower_auth: tuple[str, str] | None = field(default=None, init=False)
+    flower_auth: tuple[str, str] | None = field(default=None, init=False, repr=False)
+    api_url: str | None = field(default=None, init=False)
+    api_token: str | None = field(default=None, init=False, repr=False)
+    exporter_url: str | None = field(default=None, init=False)
     sandbox: SandboxClient | None = field(default=None, init=False)
     _redis: EmbeddedRedis | None = field(default=None, init=False)
     _settings: Settings | None = field(default=None, init=False, repr=False)
@@ -109,6 +133,10 @@ class Stack:
         step("migrating the database")
         store = Store(env["REGQ_DATABASE_URL"])
         store.upgrade()
+        if self.api:  # a fresh token per start (the name is never reused, the var dir's database stays)
+            _record, self.api_token = store.api_tokens.create(
+                f"stack-{secrets.token_hex(4)}", ["submit", "read"]
+            )
         store.dispose()
         for group in self.groups:
             step(f"starting worker {group.name}")
@@ -121,19 +149,29 @@ class Stack:
             step("starting Flower")
             port = free_port()
             user, password = "regq", secrets.token_urlsafe(12)
-            self._spawn(
-                "flower",
-                [
-                    "flower",
-                    "--address=127.0.0.1",
-                    f"--port={port}",
-                    f"--basic-auth={user}:{password}",
-                    "--persistent=False",
-                ],
-            )
-            self.flower_url, self.flower_auth = f"http://127.0.0.1:{port}", (user, password)
+            argv, flower_env = flower_command(port, f"{user}:{password}")
+            # only our FLOWER_ settings: an inherited FLOWER_UNAUTHENTICATED_API or FLOWER_AUTH weakens it
+            clean = {k: v for k, v in self.env.items() if not k.startswith("FLOWER_")}
+            self._spawn("flower", argv, env={**clean, **flower_env})
+            self.flower_url, self.flower_auth = f"http://{LOOPBACK}:{port}", (user, password)
+        if self.api:
+            step("starting the API")
+            port = free_port()
+            self._spawn_regq("api", ["api", "--bind", LOOPBACK, "--port", str(port)])
+            self.api_url = f"http://{LOOPBACK}:{port}"
+        if self.exporter:
+            step("starting the exporter")
+            port = free_port()
+            self._spawn_regq("exporter", ["exporter", "--bind", LOOPBACK, "--port", str(port)])
+            self.exporter_url = f"http://{LOOPBACK}:{port}"
         step("waiting for workers")
         self.wait_for_workers([g.name for g in self.groups])
+        if self.api_url:
+            step("waiting for the API")
+            self._wait_http("api", self.api_url + "/v1/health")
+        if self.exporter_url:
+            step("waiting for the exporter")
+            self._wait_http("exporter", self.exporter_url + "/metrics")
 
     def _start_sandbox(self, env: dict[str, str]) -> dict[str, str]:
         from sandbox.stack import SandboxClient
@@ -157,10 +195,31 @@ class Stack:
     def _celery(self, args: list[str]) -> list[str]:
         return [sys.executable, "-m", "celery", "-A", "tasks.app", *args]
 
-    def _spawn(self, name: str, args: list[str]) -> Child:
-        child = Child(name, self._celery(args), self.env, self.var_dir / "logs" / f"{name}.log").start()
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Child:
+        log = self.var_dir / "logs" / f"{name}.log"
+        child = Child(name, self._celery(args), env or self.env, log).start()
         self.children[name] = child
         return child
+
+    def _spawn_regq(self, name: str, args: list[str]) -> Child:
+        child = Child(name, [REGQ, *args], self.env, self.var_dir / "logs" / f"{name}.log").start()
+        self.children[name] = child
+        return child
+
+    def _wait_http(self, name: str, url: str, timeout: float = 60.0) -> None:
+        """Until ``url`` answers 200; a child that exited meanwhile fails at once, naming its log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            child = self.children[name]
+            if not child.alive:
+                raise RuntimeError(f"{name} exited early: see {child.log_path}")
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{name} did not answer {url} within {timeout} s")
 
     def start_worker(self, group: WorkerGroup) -> Child:
         return self._spawn(
@@ -219,6 +278,14 @@ class Stack:
         return producer_app(self.settings())
 
     def stop(self) -> None:
+        # SIGTERM every child but the sandbox at once, so their warm shutdowns overlap; then reap each
+        # (Child.stop: wait, SIGKILL what is left) and the sandbox last (a worker may call it meanwhile).
+        for name, child in self.children.items():
+            if name != "sandbox" and child.alive and child.proc is not None:
+                try:
+                    os.killpg(child.proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         for name in [n for n in self.children if n != "sandbox"] + ["sandbox"]:
             if name in self.children:
                 self.children.pop(name).stop()

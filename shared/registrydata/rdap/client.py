@@ -5,7 +5,7 @@ Every request goes through :class:`~shared.http.client.OutboundClient`, one per 
 * the policy allows ANY host (``allowed_hosts=None``: bootstrap entries and ``related`` links name
   servers nobody can list beforehand) but keeps the SSRF guard: vetted public addresses only, https only,
   unless REGQ_OUTBOUND_ALLOW_PRIVATE; answers capped at ``RDAP_MAX_RESPONSE_BYTES``; a read timeout of at
-  most ``RDAP_READ_TIMEOUT_SECONDS``;
+  most ``RDAP_READ_TIMEOUT_SECONDS`` per read and ``RDAP_READ_DEADLINE_SECONDS`` for the whole answer;
 * the limiter key is the host name, of rate class ``rdap`` (REGQ_RDAP_RATE/BURST): the client adds
   ``host -> "rdap"`` to the guard's ``rate_class`` map (LimiterGuard) when it first meets a host;
 * ``Accept: application/rdap+json`` (RFC 7480 4.2).
@@ -60,6 +60,7 @@ def any_host_policy(settings: Settings, max_bytes: int = defaults.RDAP_MAX_RESPO
         allow_private=settings.outbound_allow_private,
         connect_timeout=settings.connect_timeout_seconds,
         read_timeout=min(settings.read_timeout_seconds, defaults.RDAP_READ_TIMEOUT_SECONDS),
+        read_deadline=min(settings.read_deadline_seconds, defaults.RDAP_READ_DEADLINE_SECONDS),
         max_bytes=max_bytes,
     )
 

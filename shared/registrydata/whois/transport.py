@@ -5,7 +5,7 @@
   ``REGQ_OUTBOUND_ALLOW_PRIVATE``); the socket connects to a vetted address, never to the name again,
   so a second DNS answer cannot point it elsewhere (DNS rebinding).
 * Timeouts: ``connect_timeout`` per address tried; ``read_deadline`` for the whole answer (a server
-  trickling a byte a second cannot hold a worker for longer than that).
+  trickling a byte a second cannot hold a worker for longer than that) -> DeadlineExceeded.
 * Size: more than ``max_bytes`` -> ResponseTooLarge (the rest is not read).
 * Errors: name not resolving, connection refused or timed out, query not sent -> NotSentError;
   reset or silence after the query left -> TransientError; a reset after part of the answer came
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.errors import NotSentError, ProtocolError, ResponseTooLarge, TransientError
+from shared.errors import DeadlineExceeded, NotSentError, ProtocolError, ResponseTooLarge, TransientError
 from shared.http.policy import OutboundPolicy, vetted_addresses
 
 #: ``connect((address, port), timeout)`` -> a connected socket; ``socket.create_connection`` by default.
@@ -70,7 +70,7 @@ def _read(sock: socket.socket, name: str, limits: Limits) -> bytes:
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TransientError(
+            raise DeadlineExceeded(
                 f"no complete answer within {limits.read_deadline:g} s ({len(body)} bytes so far)",
                 provider=name,
             )

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("next_attempt_at", shared.store.schema.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("give_up_at", shared.store.schema.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", shared.store.schema.UTCDateTime(timezone=True), nullable=False),
