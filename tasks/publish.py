@@ -22,7 +22,7 @@ from shared.errors import IdempotencyConflict, JobValidationError
 from shared.jobs import AnyJob, JobOutcome, JobStatus, RenewJob, derive_key
 from shared.store import Store
 from shared.store.inventory import DomainRecord
-from shared.store.jobs import JobRecord
+from shared.store.job_record import JobRecord
 
 #: Jobs per INSERT / broker connection / UPDATE in :func:`submit_many`.
 BATCH_SIZE = 500

@@ -12,7 +12,7 @@ from shared.jobs import AnyJob
 from shared.registrydata.pipeline import Pipeline
 from shared.settings import Settings
 from shared.store import Store
-from shared.store.jobs import JobRecord
+from shared.store.job_record import JobRecord
 
 
 class LeaseLost(Exception):

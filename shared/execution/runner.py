@@ -56,7 +56,7 @@ from shared.names import parse_domain, registrar_for
 from shared.registrydata.pipeline import Pipeline
 from shared.settings import Settings
 from shared.store import ClaimState, Store
-from shared.store.jobs import JobRecord
+from shared.store.job_record import JobRecord
 from shared.store.schema import utcnow
 
 log = logging.getLogger(__name__)

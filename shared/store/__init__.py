@@ -12,7 +12,8 @@ from shared.store.contacts import RegistryContacts
 from shared.store.database import Database
 from shared.store.hook_receipts import HookReceipts
 from shared.store.inventory import DomainRecord, Inventory
-from shared.store.jobs import Claim, ClaimState, JobRecord, JobStore
+from shared.store.job_record import Claim, ClaimState, JobRecord
+from shared.store.jobs import JobStore
 from shared.store.renewals import RenewalScans
 from shared.store.replays import Replays
 from shared.store.webhooks import WebhookDeliveries

@@ -1,139 +1,30 @@
-"""The jobs table: idempotent creation, claiming with a lease, recorded phases, final outcomes."""
+"""The jobs table: idempotent creation, claiming with a lease, recorded phases, final outcomes.
+
+The records it answers are :mod:`shared.store.job_record`'s; the bulk insert is :mod:`.job_insert`."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from shared.errors import IdempotencyConflict, JobNotFound
 from shared.jobs import (
     FINAL_STATUSES,
     AnyJob,
-    JobKind,
-    JobOutcome,
     JobStatus,
 )
 from shared.store.database import Database, affected
+from shared.store.job_insert import insert_new
+from shared.store.job_record import Claim, ClaimState, JobRecord
 from shared.store.schema import JobRow, UTCDateTime, utcnow
 from shared.store.webhooks import record_event
 
 _OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value, JobStatus.PARTIAL.value)
-
-
-_PG_INSERT_MANY = sa.text(
-    'INSERT INTO jobs ("key", kind, domain, registrar, params, params_hash, status, attempts, republishes, '
-    "due_at, created_at, updated_at, callback_url, submitted_by) "
-    "SELECT t.key, t.kind, t.domain, t.registrar, t.params, t.params_hash, :status, 0, 0, :now, :now, :now, "
-    "t.callback_url, t.submitted_by "
-    "FROM json_to_recordset(CAST(:rows AS JSON)) "
-    "AS t(key VARCHAR, kind VARCHAR, domain VARCHAR, registrar VARCHAR, params JSON, params_hash VARCHAR, "
-    "callback_url VARCHAR, submitted_by VARCHAR) "
-    'ON CONFLICT ("key") DO NOTHING RETURNING "key"'
-).bindparams(sa.bindparam("now", type_=UTCDateTime()))
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    key: str
-    kind: str
-    domain: str
-    registrar: str | None
-    params: dict[str, Any]
-    status: JobStatus
-    attempts: int
-    result: dict[str, Any] | None
-    error_code: str | None
-    error_message: str | None
-    phase: str | None
-    phase_data: dict[str, Any] | None
-    lease_owner: str | None
-    lease_until: datetime | None
-    due_at: datetime | None
-    wait_reason: str | None
-    published_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-    republish_at: datetime | None = None
-    republishes: int = 0
-    max_due_wait_seconds: float | None = None
-    callback_url: str | None = None
-    submitted_by: str | None = None
-
-    @classmethod
-    def from_row(cls, row: JobRow) -> JobRecord:
-        return cls(
-            key=row.key,
-            kind=row.kind,
-            domain=row.domain,
-            registrar=row.registrar,
-            params=row.params,
-            status=JobStatus(row.status),
-            attempts=row.attempts,
-            result=row.result,
-            error_code=row.error_code,
-            error_message=row.error_message,
-            phase=row.phase,
-            phase_data=row.phase_data,
-            lease_owner=row.lease_owner,
-            lease_until=row.lease_until,
-            due_at=row.due_at,
-            wait_reason=row.wait_reason,
-            published_at=row.published_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            finished_at=row.finished_at,
-            republish_at=row.republish_at,
-            republishes=row.republishes or 0,
-            max_due_wait_seconds=row.max_due_wait_seconds,
-            callback_url=row.callback_url,
-            submitted_by=row.submitted_by,
-        )
-
-    @property
-    def final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-    def outcome(self, duplicate: bool = False) -> JobOutcome:
-        result = self.result
-        if self.status in (JobStatus.WAITING, JobStatus.PARTIAL) and self.wait_reason:
-            result = {**(result or {}), "waiting_reason": self.wait_reason}
-        return JobOutcome(
-            key=self.key,
-            kind=JobKind(self.kind),
-            domain=self.domain,
-            registrar=self.registrar,
-            status=self.status,
-            attempts=self.attempts,
-            result=result,
-            error_code=self.error_code,
-            error_message=self.error_message,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            duplicate=duplicate,
-        )
-
-
-class ClaimState(StrEnum):
-    CLAIMED = "claimed"  # this delivery owns the job until its lease ends
-    FINAL = "final"  # already finished: answer the recorded outcome, call nothing
-    BUSY = "busy"  # another delivery holds a live lease: defer
-    MISSING = "missing"  # no such key (purged, or a foreign message)
-
-
-@dataclass(frozen=True)
-class Claim:
-    state: ClaimState
-    record: JobRecord | None
 
 
 class JobStore:
@@ -219,7 +110,7 @@ class JobStore:
                 submitted_by=job.submitted_by,
             )
         with self.db.session() as session:
-            inserted = self._insert_new(session, list(fresh_records.values()), hashes, first, now)
+            inserted = insert_new(self.db.dialect, session, list(fresh_records.values()), hashes, first, now)
             missing = [key for key in first if key not in inserted]
             existing: dict[str, tuple[JobRecord, str]] = {}
             if missing:
@@ -239,74 +130,6 @@ class JobStore:
                 continue
             answers.append((record, fresh) if stored_hash == hashes[index] else IdempotencyConflict(key))
         return answers
-
-    def _insert_new(
-        self,
-        session: Session,
-        records: list[JobRecord],
-        hashes: list[str],
-        first: dict[str, int],
-        now: datetime,
-    ) -> set[str]:
-        """ONE ``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key`` of ``records``: the keys inserted.
-
-        Postgres: the rows travel as one JSON document (``json_to_recordset``), so the statement is short
-        and does not grow with the batch (a VALUES list of 500 rows is 6,000 placeholders for the driver
-        to parse on every call; text arrays of JSON are escaped element by element). SQLite: SQLAlchemy's
-        "insertmanyvalues" renders one multi-row VALUES statement (one page: the whole batch)."""
-        if self.db.dialect == "postgresql":
-            found = session.execute(
-                _PG_INSERT_MANY,
-                {
-                    "rows": json.dumps(
-                        [
-                            {
-                                "key": r.key,
-                                "kind": r.kind,
-                                "domain": r.domain,
-                                "registrar": r.registrar,
-                                "params": r.params,
-                                "params_hash": hashes[first[r.key]],
-                                "callback_url": r.callback_url,
-                                "submitted_by": r.submitted_by,
-                            }
-                            for r in records
-                        ]
-                    ),
-                    "status": JobStatus.QUEUED.value,
-                    "now": now,
-                },
-            )
-            return {row[0] for row in found}
-        if self.db.dialect != "sqlite":
-            raise NotImplementedError(f"bulk create needs Postgres or SQLite, not {self.db.dialect}")
-        table = cast(sa.Table, JobRow.__table__)
-        statement = (
-            sqlite.insert(table)
-            .on_conflict_do_nothing(index_elements=[table.c.key])
-            .returning(table.c.key)
-            .execution_options(insertmanyvalues_page_size=len(records))
-        )
-        rows = [
-            dict(
-                key=r.key,
-                kind=r.kind,
-                domain=r.domain,
-                registrar=r.registrar,
-                params=r.params,
-                params_hash=hashes[first[r.key]],
-                status=JobStatus.QUEUED.value,
-                attempts=0,
-                republishes=0,
-                due_at=now,
-                created_at=now,
-                updated_at=now,
-                callback_url=r.callback_url,
-                submitted_by=r.submitted_by,
-            )
-            for r in records
-        ]
-        return {row[0] for row in session.execute(statement, rows)}
 
     def mark_published_many(self, keys: Sequence[str]) -> None:
         """:meth:`mark_published` for many keys in one UPDATE."""

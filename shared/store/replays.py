@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from shared.errors import JobNotFound
 from shared.jobs import JobStatus
 from shared.store.database import Database
-from shared.store.jobs import JobRecord
+from shared.store.job_record import JobRecord
 from shared.store.schema import JobRow, ReplayRow, UTCDateTime, utcnow
 
 #: Only a failed job may be replayed: a rejected one would be rejected again (same parameters), an open

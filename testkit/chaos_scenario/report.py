@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.execution.dates import add_years
 from shared.jobs import FINAL_STATUSES, JobStatus
-from shared.store.jobs import JobRecord
+from shared.store.job_record import JobRecord
 from shared.store.schema import utcnow
 from testkit.chaos_scenario.killer import Kill
 from testkit.chaos_scenario.plan import Plan

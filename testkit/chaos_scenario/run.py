@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from shared.jobs import FINAL_STATUSES
 from shared.store import Store
-from shared.store.jobs import JobRecord
+from shared.store.job_record import JobRecord
 from shared.store.schema import JobRow
 from testkit.chaos_scenario.config import ChaosConfig
 from testkit.chaos_scenario.killer import Killer, killable

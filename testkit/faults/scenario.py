@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from shared.jobs import FINAL_STATUSES, JobStatus, parse_job
 from shared.store import Store
-from shared.store.jobs import JobRecord
+from shared.store.job_record import JobRecord
 from shared.store.schema import ApiCallRow
 from tasks.publish import submit
 from testkit.factories import register

@@ -124,7 +124,8 @@ class SoakReport:
             f = faults[kind]
             if not f["count"] or f["mean_recovery_seconds"] is None:
                 return str(f["count"])
-            return f"{f['count']} (fleet answering again after {f['mean_recovery_seconds']} s mean, max {f['max_recovery_seconds']} s)"  # noqa: E501
+            mean, worst = f["mean_recovery_seconds"], f["max_recovery_seconds"]
+            return f"{f['count']} (fleet answering again after {mean} s mean, max {worst} s)"
 
         c = self.chaos
         return [
