@@ -40,7 +40,15 @@ from typing import Any
 import requests
 from rich.console import Console
 
-from bench.common import delete_prefixed, emit_json, machine_notes, progress, redis_for_bench, table
+from bench.common import (
+    delete_prefixed,
+    emit_json,
+    isolated_env,
+    machine_notes,
+    progress,
+    redis_for_bench,
+    table,
+)
 from bench.submission import environment, register_lines, submit_file_rate, submit_subprocess_rate
 from shared.store import Store
 from testkit import services
@@ -103,14 +111,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     quiet = args.json
     rates: dict[str, list[float]] = {"file": [], "file_subprocess": [], "batch": [], "single": []}
     with redis_for_bench() as (redis_url, origin), services.postgres_database() as database_url:
-        prefix = f"regq-bench-api-{uuid.uuid4().hex[:8]}"
-        env = {
-            "REGQ_REDIS_URL": redis_url,
-            "REGQ_BROKER_URL": redis_url,
-            "REGQ_DATABASE_URL": database_url,
-            "REGQ_REDIS_PREFIX": prefix,
-            "REGQ_BROKER_KEY_PREFIX": f"{prefix}:",
-        }
+        env = isolated_env(redis_url, database_url, "api")
+        prefix = env["REGQ_REDIS_PREFIX"]
         work = Path(tempfile.mkdtemp(prefix="regq-bench-api-"))
         store = Store(database_url)
         store.upgrade()

@@ -64,6 +64,19 @@ __all__ = [
 _err = Console(stderr=True)
 
 
+def isolated_env(redis_url: str, database_url: str, name: str) -> dict[str, str]:
+    """Settings of a benchmark's own world: its store, and a fresh key prefix on a shared Redis (fleet
+    keys and broker queues alike)."""
+    prefix = f"regq-bench-{name}-{uuid.uuid4().hex[:8]}"
+    return {
+        "REGQ_REDIS_URL": redis_url,
+        "REGQ_BROKER_URL": redis_url,
+        "REGQ_DATABASE_URL": database_url,
+        "REGQ_REDIS_PREFIX": prefix,
+        "REGQ_BROKER_KEY_PREFIX": f"{prefix}:",
+    }
+
+
 def progress(message: str, quiet: bool = False) -> None:
     """One progress line on stderr (stdout carries only the figures)."""
     if not quiet:

@@ -38,7 +38,15 @@ from typing import Any
 import redis
 from rich.console import Console
 
-from bench.common import delete_prefixed, emit_json, machine_notes, progress, redis_for_bench, table
+from bench.common import (
+    delete_prefixed,
+    emit_json,
+    isolated_env,
+    machine_notes,
+    progress,
+    redis_for_bench,
+    table,
+)
 from bench.submission import environment, register_lines, submit_file_rate, submit_subprocess_rate
 from shared.jobs import parse_job
 from shared.settings import load_settings
@@ -71,14 +79,8 @@ def _plain_celery(app: Any, count: int, tag: str) -> float:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     quiet = args.json
     with redis_for_bench() as (redis_url, origin), services.postgres_database() as database_url:
-        prefix = f"regq-bench-submit-{uuid.uuid4().hex[:8]}"
-        env = {
-            "REGQ_REDIS_URL": redis_url,
-            "REGQ_BROKER_URL": redis_url,
-            "REGQ_DATABASE_URL": database_url,
-            "REGQ_REDIS_PREFIX": prefix,
-            "REGQ_BROKER_KEY_PREFIX": f"{prefix}:",
-        }
+        env = isolated_env(redis_url, database_url, "submit")
+        prefix = env["REGQ_REDIS_PREFIX"]
         work = Path(tempfile.mkdtemp(prefix="regq-bench-submit-"))
         store = Store(database_url)
         store.upgrade()

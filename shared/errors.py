@@ -8,6 +8,7 @@
     ├── JobNotFound                 no job with that key
     ├── OutboundRefused             the outbound policy refused a target (SSRF)      final / - / failed
     ├── Inconsistent                registrar state contradicts what the job did     final / ok / failed
+    ├── BackendUnavailable          Redis (limiter, breaker, locks, caches) did not answer  wait / - / -
     ├── Throttled                   our shared limiter says wait                     wait / - / -
     │   ├── ContactPending          another job is creating the same contact         wait / - / -
     │   ├── AwaitingRegistry        change accepted; the registry does not show it   wait / - / -
@@ -139,6 +140,15 @@ class Inconsistent(RegqError):
 
     code = "inconsistent"
     breaker: ClassVar[BreakerVerdict] = "success"
+
+
+class BackendUnavailable(RegqError):
+    """Our own shared state (Redis: limiter, breaker, domain locks, caches) could not be reached: nothing
+    is known to be wrong with the job or its upstream; the delivery gives the job back to run again
+    (a send it may have made is reconciled by the next one, as after any interruption)."""
+
+    code = RegistrarErrorCode.TRANSIENT
+    disposition: ClassVar[Disposition] = "wait"
 
 
 class Throttled(RegqError):

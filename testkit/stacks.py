@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import redis
+
 from shared.jobs import FINAL_STATUSES, JobOutcome
 from shared.store import Store
 from workers.embedded.stack import Stack, WorkerGroup
@@ -35,8 +37,25 @@ def running_stack(
         **(extra_env or {}),
     }
     stack = Stack(var_dir=var_dir, groups=groups, beat=beat, flower=flower, extra_env=env)
-    with stack:
-        yield stack
+    try:
+        with stack:
+            yield stack
+    finally:
+        _delete_prefixed(redis_url, prefix)
+
+
+def _delete_prefixed(redis_url: str, prefix: str) -> None:
+    """Drop the stack's keys (limiter, breaker, locks, caches, broker queues) from the shared Redis."""
+    try:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+        try:
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        pass  # a throwaway server the test already stopped: nothing left to clean
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.2) -> object:

@@ -12,6 +12,7 @@ import redis
 from sandbox.stack import Sandbox
 from shared.breaker import Breaker, BreakerConfig, MemoryBreaker, MemoryJournal, RedisBreaker
 from shared.breaker.base import Permit
+from shared.execution import Defer
 from shared.execution.calls import CallReporter
 from shared.jobs import JobStatus
 from testkit.factories import register
@@ -249,3 +250,37 @@ def test_the_runner_reports_every_request_not_every_job(sandbox: Sandbox, tmp_pa
         after = counting.state("gandi")
         assert after.calls == rig.requests("gandi") - requests_before > len(keys)
         assert after.failed_calls == 3 and after.state == "closed"
+
+
+class _Unreachable(MemoryBreaker):
+    """A breaker whose Redis is gone: every operation raises what redis-py raises."""
+
+    def _run(self, provider, op, probe, restore):  # type: ignore[no-untyped-def]
+        raise redis.ConnectionError("Connection refused")
+
+
+def test_a_report_redis_cannot_take_is_dropped_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    breaker = _Unreachable(WINDOW, MemoryJournal())
+    reporter = CallReporter(
+        breaker, "gandi", Permit(allowed=True, probe=True, state="half_open", retry_after=0)
+    )
+    reporter("success")  # the call's answer stands
+    CallReporter(breaker, "gandi", Permit(allowed=True, probe=True, state="half_open", retry_after=0)).settle(
+        "none"
+    )
+    assert "report was lost" in caplog.text and "probe slot was not given back" in caplog.text
+
+
+def test_a_delivery_that_loses_redis_gives_the_job_back_without_using_an_attempt(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    with build_rig(sandbox, tmp_path) as rig:
+        rig.runner.breaker = _Unreachable(WINDOW, MemoryJournal())
+        key = rig.submit(register("redis-gone.com"))
+        step = rig.deliver(key)
+        assert isinstance(step, Defer) and not step.counted and "Redis did not answer" in step.reason
+        record = rig.store.jobs.require(key)
+        assert record.status is JobStatus.WAITING and record.attempts == 0 and record.lease_owner is None
+        assert rig.requests("gandi") == 0
+        rig.runner.breaker = MemoryBreaker(WINDOW, MemoryJournal())  # Redis is back
+        assert rig.until_final(key).status is JobStatus.SUCCEEDED

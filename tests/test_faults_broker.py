@@ -25,7 +25,6 @@ from pathlib import Path
 
 import kombu
 import pytest
-import redis
 import sqlalchemy as sa
 
 from shared.jobs import JobStatus
@@ -81,11 +80,6 @@ def stack(
     env = {**FAST_RECOVERY, "REGQ_BROKER_URL": broker[0]}
     with running_stack(redis_url, own_postgres_url, tmp_path, GROUPS, beat=True, extra_env=env) as s:
         yield s
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{s.env['REGQ_REDIS_PREFIX']}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def test_broker_connection_loss_runs_no_task_twice_at_once(

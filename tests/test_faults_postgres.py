@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from shared.jobs import FINAL_STATUSES, JobStatus
@@ -97,11 +96,6 @@ def stack(redis_url: str, database_url: str, proxy: TcpProxy, tmp_path: Path) ->
     )
     with running_stack(redis_url, through_proxy, tmp_path, GROUPS, beat=True, extra_env=FAST_RECOVERY) as s:
         yield s
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{s.env['REGQ_REDIS_PREFIX']}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def test_a_30_s_database_outage_fails_nothing_and_loses_nothing(

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from shared.jobs import JobStatus
 from shared.store import Store
@@ -48,11 +47,6 @@ def stack(redis_url: str, own_postgres_url: str, tmp_path: Path) -> Iterator[Sta
         redis_url, own_postgres_url, tmp_path, GROUPS, beat=True, extra_env=FAST_RECOVERY
     ) as s:
         yield s
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{s.env['REGQ_REDIS_PREFIX']}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def test_every_worker_and_beat_killed_and_restarted_loses_nothing(

@@ -42,11 +42,6 @@ ENV = {"REGQ_RETRY_BACKOFF_SECONDS": "10", "REGQ_BREAKER_FAILURES": "50"}
 def stack(redis_url: str, own_postgres_url: str, tmp_path: Path) -> Iterator[Stack]:
     with running_stack(redis_url, own_postgres_url, tmp_path, GROUPS, beat=True, extra_env=ENV) as s:
         yield s
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{s.env['REGQ_REDIS_PREFIX']}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def held_retries(stack: Stack, keys: list[str]) -> set[str]:

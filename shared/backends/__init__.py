@@ -13,7 +13,9 @@ the same way: an abstract base, a Redis backend, a memory backend, and a ``*_fro
         RedisConnection  -> RedisX(pool client, prefix, ...)     MemoryConnection -> MemoryX(...)
 
 An unknown scheme is a :class:`~shared.errors.ConfigError` naming ``REGQ_REDIS_URL`` (never the URL: it
-may carry a password). Lua files stay beside the backend that runs them and are loaded through
+may carry a password). A Redis that does not answer is a
+:class:`~shared.errors.BackendUnavailable` wherever :func:`backend_errors` wraps the work. Lua files
+stay beside the backend that runs them and are loaded through
 :func:`lua_script` (package resources, read once per process, registered once per Redis client).
 """
 
@@ -22,13 +24,16 @@ from shared.backends.memory import MemoryConnection
 from shared.backends.redis import RedisConnection, scan_suffixes, text
 from shared.backends.registry import SCHEMES, Family, connect
 from shared.backends.scripts import lua_script, lua_source
+from shared.backends.unavailable import UNAVAILABLE, backend_errors
 
 __all__ = [
     "SCHEMES",
+    "UNAVAILABLE",
     "Connection",
     "Family",
     "MemoryConnection",
     "RedisConnection",
+    "backend_errors",
     "connect",
     "lua_script",
     "lua_source",

@@ -10,13 +10,18 @@ A half-open probe permit is the delivery's FIRST reported call: that call decide
 the delivery's later calls are ordinary reports. :meth:`CallReporter.settle` closes the delivery's
 account: a failure no call reported (the upstream's name did not resolve, an answer the gateway could
 not use after the call) counts as one failed call, and a probe that reached nobody gives its half-open
-slot back.
+slot back. A report Redis could not take is logged and dropped: the call's answer stands.
 """
 
 from __future__ import annotations
 
+import logging
+
+from shared.backends import backend_errors
 from shared.breaker.base import Breaker, Permit
-from shared.errors import BreakerVerdict
+from shared.errors import BackendUnavailable, BreakerVerdict
+
+log = logging.getLogger(__name__)
 
 
 class CallReporter:
@@ -35,10 +40,14 @@ class CallReporter:
         probe, self._probe = self._probe, False
         self.reported += 1
         self.last = verdict
-        if verdict == "failure":
-            self.breaker.record_failure(self.provider, probe=probe)
-        else:
-            self.breaker.record_success(self.provider, probe=probe)
+        try:
+            with backend_errors():
+                if verdict == "failure":
+                    self.breaker.record_failure(self.provider, probe=probe)
+                else:
+                    self.breaker.record_success(self.provider, probe=probe)
+        except BackendUnavailable as exc:  # one report lost; the answer the call got stands
+            log.warning("breaker %s: a %s report was lost: %s", self.provider, verdict, exc)
 
     def settle(self, verdict: BreakerVerdict) -> None:
         """The delivery ended, its error (or success) saying ``verdict``."""
@@ -46,4 +55,8 @@ class CallReporter:
             self(verdict)  # a failure that no call reported
         if self._probe:
             self._probe = False
-            self.breaker.release_probe(self.provider)
+            try:
+                with backend_errors():
+                    self.breaker.release_probe(self.provider)
+            except BackendUnavailable as exc:  # the slot frees itself after the probe timeout
+                log.warning("breaker %s: a probe slot was not given back: %s", self.provider, exc)

@@ -28,8 +28,16 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared import backoff
+from shared.backends import backend_errors
 from shared.breaker.base import Breaker
-from shared.errors import BreakerOpen, BreakerVerdict, JobValidationError, PartialLookup, RegqError
+from shared.errors import (
+    BackendUnavailable,
+    BreakerOpen,
+    BreakerVerdict,
+    JobValidationError,
+    PartialLookup,
+    RegqError,
+)
 from shared.execution import policy
 from shared.execution.calls import CallReporter
 from shared.execution.context import Execution, LeaseLost
@@ -60,6 +68,9 @@ from shared.store.job_record import JobRecord
 from shared.store.schema import utcnow
 
 log = logging.getLogger(__name__)
+
+#: A delivery that lost Redis gives its job back for about this long (Redis restarts in seconds).
+REDIS_RETRY_SECONDS = 2.0
 
 #: The pseudo-provider of registration-data lookups (no registrar, no registrar breaker).
 REGISTRY_DATA = "registrydata"
@@ -108,7 +119,16 @@ class JobRunner:
             remaining = (record.lease_until - utcnow()).total_seconds() if record.lease_until else 1.0
             wait = backoff.jitter(max(1.0, remaining))
             return Defer(wait, "another delivery holds the lease", counted=False)
-        lease = self.settings.lease_seconds
+        try:
+            with backend_errors():
+                return self._run_locked(record, owner)
+        except BackendUnavailable as exc:  # Redis went away under the delivery: give the job back
+            log.warning("%s: %s", key, exc)
+            return self._defer(record, owner, REDIS_RETRY_SECONDS, str(exc), counted=False)
+
+    def _run_locked(self, record: JobRecord, owner: str) -> Step:
+        """The claimed delivery under its lease keeper and, for a registrar job, the domain lock."""
+        key, lease = record.key, self.settings.lease_seconds
         if record.kind == "lookup":
             with LeaseKeeper(self.store.jobs, key, owner, lease) as keeper:
                 return self._run_claimed(record, owner, keeper)
@@ -128,7 +148,8 @@ class JobRunner:
         """A registration-data lookup whose complete snapshot is cached: finished without a claim (two
         deliveries may both answer it: the first UPDATE wins, the second finds it final)."""
         try:
-            snapshot = self._pipeline().cached_domain(domain)
+            with backend_errors():
+                snapshot = self._pipeline().cached_domain(domain)
         except (RegqError, ValueError):
             return None  # bad input or no cache: the ordinary path says why
         if snapshot is None:

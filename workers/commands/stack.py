@@ -55,7 +55,7 @@ def up(var_dir: Annotated[Path, typer.Option(help="state and logs")] = Path(defa
     from workers.embedded.stack import Stack
 
     _terminate_as_interrupt()
-    stack = Stack(var_dir=var_dir, api=True, exporter=True)
+    stack = Stack(var_dir=var_dir, api=True, exporter=True, supervise=True)
     try:
         with console.status("starting") as status:
             stack.start(on_step=lambda msg: status.update(msg))
@@ -79,7 +79,7 @@ def demo(
     from workers.embedded.stack import Stack
 
     _terminate_as_interrupt()
-    stack = Stack(var_dir=var_dir, api=True, exporter=True)
+    stack = Stack(var_dir=var_dir, api=True, exporter=True, supervise=True)
     code = 1
     try:
         with console.status("starting") as status:

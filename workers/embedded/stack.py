@@ -28,6 +28,7 @@ from shared.store import Store
 from tasks.producer import producer_app
 from workers.embedded.processes import Child
 from workers.embedded.redis_server import EmbeddedRedis, free_port
+from workers.embedded.supervisor import Supervisor
 
 if TYPE_CHECKING:  # the sandbox is imported only where a stack starts it, never on the production path
     from sandbox.stack import SandboxClient
@@ -79,6 +80,8 @@ class Stack:
     exporter: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     sandbox_args: tuple[str, ...] = ()
+    #: restart workers and beat that exit on their own (regq up/demo; tests that kill on purpose don't)
+    supervise: bool = False
 
     env: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # holds credentials
     children: dict[str, Child] = field(default_factory=dict, init=False)
@@ -88,6 +91,7 @@ class Stack:
     api_token: str | None = field(default=None, init=False, repr=False)
     exporter_url: str | None = field(default=None, init=False)
     sandbox: SandboxClient | None = field(default=None, init=False)
+    supervisor: Supervisor | None = field(default=None, init=False, repr=False)
     _redis: EmbeddedRedis | None = field(default=None, init=False)
     _settings: Settings | None = field(default=None, init=False, repr=False)
 
@@ -172,6 +176,9 @@ class Stack:
         if self.exporter_url:
             step("waiting for the exporter")
             self._wait_http("exporter", self.exporter_url + "/metrics")
+        if self.supervise:
+            names = [g.name for g in self.groups] + (["beat"] if self.beat else [])
+            self.supervisor = Supervisor(self.children, names).start()
 
     def _start_sandbox(self, env: dict[str, str]) -> dict[str, str]:
         from sandbox.stack import SandboxClient
@@ -278,6 +285,8 @@ class Stack:
         return producer_app(self.settings())
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
         # SIGTERM every child but the sandbox at once, so their warm shutdowns overlap; then reap each
         # (Child.stop: wait, SIGKILL what is left) and the sandbox last (a worker may call it meanwhile).
         for name, child in self.children.items():
