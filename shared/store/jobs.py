@@ -334,13 +334,12 @@ class JobStore:
             values["attempts"] = JobRow.attempts - 1
         if partial is not None:
             values["result"] = partial
+        update = sa.update(JobRow).where(self._owned(key, owner)).values(**values)
         with self.db.session() as session:
             if partial is None:
-                update = sa.update(JobRow).where(self._owned(key, owner)).values(**values)
                 return affected(session.execute(update)) == 1
             # A partial answer is a webhook event too, recorded in the same transaction.
-            update_returning = sa.update(JobRow).where(self._owned(key, owner)).values(**values)
-            row = session.scalars(update_returning.returning(JobRow)).one_or_none()
+            row = session.scalars(update.returning(JobRow)).one_or_none()
             if row is not None:
                 record_event(session, row)
             return row is not None

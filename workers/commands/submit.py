@@ -26,6 +26,7 @@ from tasks.publish import BATCH_SIZE, submit_many
 from tasks.publish import submit as publish_job
 from workers import context
 from workers.console import emit_json, errors, table
+from workers.jsonlines import split_lines
 
 app = typer.Typer(help="Submit jobs (validated here, before anything reaches a broker or a registrar).")
 
@@ -80,10 +81,8 @@ def submit_file(
     if file is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(2)
-    # Lines end at "\n" only (str.splitlines would also split at U+2028, U+0085 ... inside a JSON string
-    # and shift every later line number); bytes that are not UTF-8 stay as surrogates, reported by line.
-    text = file.read_bytes().decode("utf-8", "surrogateescape")
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    # bytes that are not UTF-8 stay as surrogates, reported by line
+    lines = split_lines(file.read_bytes().decode("utf-8", "surrogateescape"))
     outcomes, problems = submit_lines(
         lines, context.store(), context.producer(), show_progress=not as_json, batch_size=batch_size
     )

@@ -161,12 +161,12 @@ class Stack:
         if self.api:
             step("starting the API")
             port = free_port()
-            self._spawn_regq("api", ["api", "--bind", LOOPBACK, "--port", str(port)])
+            self._spawn("api", ["api", "--bind", LOOPBACK, "--port", str(port)], regq=True)
             self.api_url = f"http://{LOOPBACK}:{port}"
         if self.exporter:
             step("starting the exporter")
             port = free_port()
-            self._spawn_regq("exporter", ["exporter", "--bind", LOOPBACK, "--port", str(port)])
+            self._spawn("exporter", ["exporter", "--bind", LOOPBACK, "--port", str(port)], regq=True)
             self.exporter_url = f"http://{LOOPBACK}:{port}"
         step("waiting for workers")
         self.wait_for_workers([g.name for g in self.groups])
@@ -202,14 +202,12 @@ class Stack:
     def _celery(self, args: list[str]) -> list[str]:
         return [sys.executable, "-m", "celery", "-A", "tasks.app", *args]
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Child:
-        log = self.var_dir / "logs" / f"{name}.log"
-        child = Child(name, self._celery(args), env or self.env, log).start()
-        self.children[name] = child
-        return child
-
-    def _spawn_regq(self, name: str, args: list[str]) -> Child:
-        child = Child(name, [REGQ, *args], self.env, self.var_dir / "logs" / f"{name}.log").start()
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str] | None = None, regq: bool = False
+    ) -> Child:
+        """Start ``celery -A tasks.app ARGS`` (or ``regq ARGS``) as child ``name``, logging to its file."""
+        argv = [REGQ, *args] if regq else self._celery(args)
+        child = Child(name, argv, env or self.env, self.var_dir / "logs" / f"{name}.log").start()
         self.children[name] = child
         return child
 
