@@ -6,29 +6,49 @@ Config: ``{"seed": 42, "rules": [rule, ...]}`` (a bare list of rules is accepted
      "kind": K, "probability": 0..1 (default 1), "count": max times it fires (default unlimited),
      ...params of K}
 
-Kinds and their params:
+Kinds and their params, each with the SOURCE of the behaviour it plays (``upstreams.md`` is
+``../shared/reference/upstreams.md``); "assumption, not documented" marks what no public source shows:
 
 * ``rate_limit`` ``{"rate": per-second, "burst": int (1), "retry_after_form": "seconds"|"date",
   "status": 429}``: a token bucket per rule (starts full); a request over the limit gets 429 +
-  ``Retry-After`` (whole seconds rounded up, or an HTTP-date).
+  ``Retry-After`` (whole seconds rounded up, or an HTTP-date). Source: upstreams.md (Gandi: 1000
+  requests/min per IP, 429 with ``Retry-After`` in both forms; RDAP: 429, 403 or 422 for the same
+  thing), RFC 6585 4 (429). Assumption, not documented: the bucket shape (no upstream says how it counts).
 * ``status`` ``{"status": 500, "retry_after": seconds?, "retry_after_form": "seconds"|"date"}``.
-* ``latency`` ``{"ms": 200, "jitter_ms": 0}``: sleeps, then the next rules still apply.
+  Source: upstreams.md (ROTLD: any non-200 but 401 is "service unavailable"), RFC 9110 15.6 (5xx) and
+  10.2.3 (``Retry-After`` on a 503).
+* ``latency`` ``{"ms": 200, "jitter_ms": 0}``: sleeps, then the next rules still apply. Assumption, not
+  documented: no upstream publishes its latency.
 * ``timeout`` ``{"seconds": 30}``: sleeps that long without applying anything, then answers 504
   (a reset or the shutdown cuts any fault sleep short and closes the connection without an answer).
+  Source: RFC 9110 15.6.5 (504 from a gateway in front of a silent server). Assumption, not documented:
+  that the registrars' fronts answer 504 (rather than just closing) after that long.
 * ``non_json`` ``{"status": 200, "apply": false}``: an HTML body (after applying the effect if ``apply``).
+  Source: upstreams.md (Gandi: "some 403 bodies are not JSON at all"). Assumption, not documented: the
+  same on other statuses, as a proxy or maintenance page in front would send.
 * ``truncated`` ``{"apply": true}``: the real JSON answer cut in the middle (Content-Length matches).
-* ``forbidden_html``: a 403 with an HTML body.
+  Assumption, not documented: a broken proxy or an upstream bug; on the wire the answer is complete
+  (RFC 9112 6.3), only parsing the JSON can tell.
+* ``forbidden_html``: a 403 with an HTML body. Source: upstreams.md (Gandi's non-JSON 403 bodies).
 * ``commit_drop``: the effect is applied, then the connection is shut down with no response.
-* ``reset_before``: the connection is reset (RST) before anything is applied.
+  Source: RFC 9112 9.3.1 and RFC 9110 9.2.2 (a connection can close at any time; a client cannot know
+  whether a non-idempotent request it sent took effect). Assumption, not documented: that Gandi or ROTLD
+  do it at that point.
+* ``reset_before``: the connection is reset (RST) before anything is applied. Source: RFC 9112 9.3.1
+  (a connection can close at any time). Assumption, not documented: which upstream does it.
 * ``trickle`` ``{"bytes": 16, "interval": 0.2, "apply": true}``: the real answer (status line and
   headers at once, its true Content-Length), then its body ``bytes`` at a time every ``interval`` s: a
-  slow-loris peer that never trips a per-read timeout (RFC 9110 9.3 lets a server take its time; only
-  a deadline over the whole answer stops it).
+  slow-loris peer that never trips a per-read timeout (only a deadline over the whole answer stops it).
+  Source: upstreams.md (RDAP ``related`` links name registrar servers nobody vets beforehand: any peer).
+  Assumption, not documented: that a real upstream trickles (no HTTP RFC bounds how slowly a server
+  may send).
 * ``huge`` ``{"bytes": 52428800, "declare_length": false, "status": 200}``: a JSON object of that many
   bytes (50 MB by default; for the RDAP stand-in an RFC 9083 domain object with a long remark),
   streamed 64 KiB at a time and never built in memory; without ``declare_length`` there is no
-  Content-Length (``Connection: close``, the body ends at the close, RFC 9112 6.3), so only a cap on
-  what is read stops it. ``bytes_streamed`` in ``GET /_sandbox/faults`` says how much really left.
+  Content-Length (``Connection: close``, the body ends at the close, RFC 9112 6.3 rule 8), so only a cap
+  on what is read stops it. ``bytes_streamed`` in ``GET /_sandbox/faults`` says how much really left.
+  Source: RFC 9112 6.3 (a close-delimited body); assumption, not documented: the size (no upstream or
+  RFC 9083/7480 bounds an answer's size).
 
 ``Retry-After`` forms (``retry_after_form``) are RFC 9110 10.2.3's two: delta-seconds and an HTTP-date.
 
@@ -42,10 +62,10 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any, Protocol
+from typing import Any
 
 KINDS = frozenset(
     {
@@ -62,7 +82,7 @@ KINDS = frozenset(
         "huge",
     }
 )
-#: Kinds whose answer :func:`stream` writes itself, a piece at a time.
+#: Kinds whose answer the handler writes a piece at a time (``SandboxHandler._stream``).
 STREAMED = frozenset({"trickle", "huge"})
 HUGE_BYTES = 50 * 1024 * 1024
 _STREAM_CHUNK = 64 * 1024
@@ -276,26 +296,6 @@ class FaultEngine:
         return (1.0 - rule.tokens) / rate
 
 
-class StreamTarget(Protocol):
-    """What :func:`stream` writes to: the sandbox's ``BaseHTTPRequestHandler``."""
-
-    wfile: Any
-    close_connection: bool
-
-    def send_response(self, code: int, message: str | None = None) -> None: ...
-
-    def send_header(self, keyword: str, value: str) -> None: ...
-
-    def end_headers(self) -> None: ...
-
-
-class Answer(Protocol):
-    status: int
-    body: bytes
-    content_type: str
-    headers: dict[str, str]
-
-
 def huge_pieces(size: int) -> Iterator[bytes]:
     """A JSON object of exactly ``size`` bytes, 64 KiB at a time: an RFC 9083 domain object whose one
     remark is ``size`` bytes of filler (a valid answer, only far too long)."""
@@ -309,37 +309,3 @@ def huge_pieces(size: int) -> Iterator[bytes]:
         filler -= len(piece)
         yield piece
     yield tail
-
-
-def stream(target: StreamTarget, plan: Plan, answer: Answer, wait: Callable[[float], bool]) -> None:
-    """Write ``plan``'s streamed fault (``trickle``: ``answer`` slowly; ``huge``: the oversized object
-    in ``answer``'s content type). ``wait(seconds)`` sleeps, True when the server is resetting or
-    stopping. A client that goes away (its deadline, its size cap) ends the stream."""
-    rule = plan.rule
-    assert rule is not None and rule.kind in STREAMED
-    if rule.kind == "trickle":
-        status, body = answer.status, answer.body
-        headers = {**answer.headers, "Content-Length": str(len(body))}
-        step, interval = int(rule.params["bytes"]), float(rule.params["interval"])
-        pieces: Iterator[bytes] = (body[i : i + step] for i in range(0, len(body), step))
-    else:
-        status, size = int(rule.params["status"]), int(rule.params["bytes"])
-        headers = {"Content-Length": str(size)} if rule.params["declare_length"] else {"Connection": "close"}
-        interval, pieces = 0.0, huge_pieces(size)
-        target.close_connection = True
-    try:
-        target.send_response(status)
-        for name, value in headers.items():
-            target.send_header(name, value)
-        target.send_header("Content-Type", answer.content_type)
-        target.end_headers()
-        target.wfile.flush()
-        for piece in pieces:
-            if interval and wait(interval):
-                target.close_connection = True
-                return
-            target.wfile.write(piece)
-            target.wfile.flush()
-            rule.streamed += len(piece)
-    except OSError:  # the client stopped reading: that is what a cap or a deadline does
-        target.close_connection = True

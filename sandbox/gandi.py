@@ -55,7 +55,8 @@ ROUTES = {
 
 
 def error_body(status: int, message: str | None = None) -> dict[str, Any]:
-    """Gandi's usual error shape: ``{"code", "message", "object": "HTTPNotFound", "cause": "Not Found"}``."""
+    """Gandi's usual error shape: ``{"code", "message", "object": "HTTPNotFound", "cause": "Not Found"}``
+    (source: upstreams.md, Gandi errors)."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:

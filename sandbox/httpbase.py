@@ -18,6 +18,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,16 +26,19 @@ from socketserver import TCPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.faults import STREAMED, FaultConfigError, FaultEngine, Plan, retry_after_header, stream
+from sandbox.faults import STREAMED, FaultConfigError, FaultEngine, Plan, huge_pieces, retry_after_header
 from sandbox.stats import Stats
 
 log = logging.getLogger("sandbox")
 ADMIN_PREFIX = "/_sandbox"
 MAX_BODY = 1 << 20
+#: nginx's built-in 403 page. Source: upstreams.md (Gandi: "some 403 bodies are not JSON at all");
+#: assumption, not documented: that the page in front is nginx's.
 FORBIDDEN_HTML = (
     b"<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1>"
     b"</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+#: Assumption, not documented: a maintenance page served by whatever stands in front of an upstream.
 PROXY_HTML = (
     b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>We'll be back soon</h1>"
     b"<p>The service is undergoing maintenance.</p></body></html>"
@@ -329,13 +333,47 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if plan.param("apply"):
                 self._handle(req)
             self._send(html_response(int(plan.param("status", 200)), PROXY_HTML))
-        elif kind in STREAMED:  # trickle, huge: written piece by piece (sandbox.faults.stream)
+        elif kind in STREAMED:  # trickle, huge: written piece by piece
             real = self._handle(req) if kind == "trickle" and plan.param("apply") else None
-            stream(self, plan, real or srv.provider.fault_response(500), srv.wait)
+            self._stream(plan, real or srv.provider.fault_response(500))
         elif kind == "truncated":
             resp = self._handle(req) if plan.param("apply", True) else srv.provider.fault_response(500)
             cut = resp.body[: max(1, len(resp.body) // 2)]
             self._send(Response(resp.status, cut, resp.content_type, resp.headers))
+
+    def _stream(self, plan: Plan, answer: Response) -> None:
+        """Write ``plan``'s streamed fault (``trickle``: ``answer`` slowly; ``huge``: the oversized object
+        in ``answer``'s content type). A reset or the shutdown ends it, and so does a client that goes
+        away (its deadline, its size cap)."""
+        rule = plan.rule
+        assert rule is not None and rule.kind in STREAMED
+        if rule.kind == "trickle":
+            status, body = answer.status, answer.body
+            headers = {**answer.headers, "Content-Length": str(len(body))}
+            step, interval = int(rule.params["bytes"]), float(rule.params["interval"])
+            pieces: Iterator[bytes] = (body[i : i + step] for i in range(0, len(body), step))
+        else:
+            status, size = int(rule.params["status"]), int(rule.params["bytes"])
+            declared = rule.params["declare_length"]
+            headers = {"Content-Length": str(size)} if declared else {"Connection": "close"}
+            interval, pieces = 0.0, huge_pieces(size)
+            self.close_connection = True
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", answer.content_type)
+            self.end_headers()
+            self.wfile.flush()
+            for piece in pieces:
+                if interval and self.server.wait(interval):
+                    self.close_connection = True
+                    return
+                self.wfile.write(piece)
+                self.wfile.flush()
+                rule.streamed += len(piece)
+        except OSError:  # the client stopped reading: that is what a cap or a deadline does
+            self.close_connection = True
 
     # -- admin
     def _admin(self, req: Request) -> Response:

@@ -21,8 +21,9 @@ answers what real RDAP servers send (upstreams.md, RDAP rate limiting): 429 "Too
 ``Retry-After`` when the rule gives one, seconds or date), 403 "Number of allowed queries exceeded.",
 422 "Your access is too fast,please try again later.", 5xx an error body. The streamed kinds apply
 here too: ``huge`` is a 50 MB RFC 9083 domain object served as ``application/rdap+json`` (RFC 7480 4.2),
-without a Content-Length by default, so only the client's cap stops it (RFC 7480 leaves answer sizes to
-the server); ``trickle`` sends the real answer a few bytes at a time. Config (``/_sandbox/config``):
+without a Content-Length by default, so only the client's cap stops it (assumption, not documented: no
+RDAP server is known to send one this large, and RFC 7480/9083 bound no answer's size); ``trickle``
+sends the real answer a few bytes at a time. Config (``/_sandbox/config``):
 ``registrar_host`` (the host name put in ``related`` links, e.g. ``localhost`` to make the hop go to
 another limiter key and a private-address check), ``bootstrap_max_age``, ``oversize_bytes`` (pad every
 answer past that many bytes: the oversized-answer fault; 0 = off), ``strict_accept`` (406 unless the
@@ -67,6 +68,8 @@ REGISTRANT_FILE = "entity-rfc9083-fig15.json"
 #: exist (APNIC's, whoisit__ip_v4.json) and must be skipped (upstreams.md).
 HTML_RELATED = frozenset({"themarquetry.com"})
 #: 403 and 422: upstreams.md, "RDAP rate limiting"; 429: RFC 7480 5.5.
+#: Source: upstreams.md (RDAP rate limiting) for the 403 and 422 texts; assumption, not documented: the
+#: 429 text (servers send a 429 with or without a body).
 FAULT_TEXT = {
     403: ("Forbidden", "Number of allowed queries exceeded."),
     422: ("Unprocessable Entity", "Your access is too fast,please try again later."),

@@ -158,6 +158,8 @@ class RotldProvider(Provider):
         return command if command in self.commands else "unknown"
 
     def fault_response(self, status: int) -> Response:
+        # Source: upstreams.md (ROTLD: any non-200 but 401 is "service unavailable"); assumption, not
+        # documented: that the body is the web server's HTML error page rather than the JSON envelope
         try:
             phrase = HTTPStatus(status).phrase
         except ValueError:

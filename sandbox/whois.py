@@ -15,18 +15,26 @@ last word without JPRS's ``/e`` suffix, so DENIC's ``-T dn,ace -C UTF-8 <q>`` an
 (``../shared/reference/upstreams.md``) work; the raw lines are kept in the stats to check the syntax.
 
 Faults (:meth:`WhoisSandbox.set_faults`), rules ``{"server": host | "*", "kind": K, "count": n,
-"domain": name?, ...}``, first match fires:
+"domain": name?, ...}``, first match fires; each names its SOURCE ("assumption, not documented" where
+no public source shows it):
 
 * ``throttle`` ``{"text": "org"|"cz"|"uk"|"de"|"eu"}``: a real throttling text instead of the answer
-  (default: the role's own registry's text when there is one, else PIR's);
-* ``timeout`` ``{"seconds": 30}``: read the query, answer nothing, close after that long (or at stop);
-* ``trickle`` ``{"bytes": 16, "interval": 0.05}``: the real answer, a few bytes at a time;
-* ``oversized`` ``{"bytes": 300000}``: the real answer padded with ``%`` comment lines to that size;
+  (default: the role's own registry's text when there is one, else PIR's). Source: upstreams.md (WHOIS
+  rate limits) and its ``fixtures/whois-throttled/`` samples;
+* ``timeout`` ``{"seconds": 30}``: read the query, answer nothing, close after that long (or at stop).
+  Assumption, not documented: RFC 3912 sets no time limit, no server documents one;
+* ``trickle`` ``{"bytes": 16, "interval": 0.05}``: the real answer, a few bytes at a time. Assumption, not
+  documented: a referral can name any server (upstreams.md), so a hostile or broken one;
+* ``oversized`` ``{"bytes": 300000}``: the real answer padded with ``%`` comment lines to that size.
+  Assumption, not documented: RFC 3912 bounds no answer's size (``%`` comments are RIPE's own form);
 * ``truncated`` ``{"bytes": n?, "close": "reset"|"fin"}``: the first ``n`` bytes of the answer (default
   half), then a TCP reset, or with ``"fin"`` a clean close: RFC 3912 ends an answer only by the close,
-  so a cut with a FIN looks complete on the wire and only the reading of the text can tell;
-* ``reset``: a TCP reset before any answer; ``empty``: close without answering;
-* ``latin1``: the answer encoded in Latin-1 instead of UTF-8 (RIPE and others do that).
+  so a cut with a FIN looks complete on the wire and only the reading of the text can tell. Source:
+  RFC 3912 2 (the close ends the answer); assumption, not documented: a server that stops mid-answer;
+* ``reset``: a TCP reset before any answer; ``empty``: close without answering. Assumption, not
+  documented: neither is recorded of a real server (the ``whois.dynadot.com`` role's silence is the
+  sandbox's own failing hop, not an observation);
+* ``latin1``: the answer encoded in Latin-1 instead of UTF-8. Source: upstreams.md (RIPE and others).
 
 Counters (:meth:`WhoisSandbox.stats`): ``queries`` per server, ``raw`` query lines per server,
 ``faults_injected`` per kind.

@@ -17,12 +17,13 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import task_postrun
+from celery.signals import task_postrun, task_prerun
 
 from shared import defaults
 from shared.jobs import JobKind
 from shared.settings import get_settings
 from shared.store.schema import utcnow
+from shared.store.webhooks import RECORDED
 from shared.webhooks.dispatcher import Dispatcher
 from tasks import runtime
 from tasks.app import app
@@ -67,13 +68,24 @@ def webhook_purge() -> dict[str, int]:
     return {"purged": rt.store.webhooks.purge(utcnow() - timedelta(days=rt.settings.retention_days))}
 
 
+@task_prerun.connect
+def _watch_events(sender: Any = None, **_: Any) -> None:
+    """Before a job task runs: note the events it records (:data:`shared.store.webhooks.RECORDED`)."""
+    if getattr(sender, "name", None) in _JOB_TASKS:
+        RECORDED.set([])
+
+
 @task_postrun.connect
 def _send_fresh_events(sender: Any = None, kwargs: dict[str, Any] | None = None, **_: Any) -> None:
-    """After a job task ran: a ``regq.webhook_deliver`` for each event it recorded (one indexed SELECT
-    when there is none). A failure here loses nothing: the sweep delivers the row."""
-    name = getattr(sender, "name", None)
+    """After a job task that recorded an event: a ``regq.webhook_deliver`` for each of its job's fresh
+    deliveries (no query after a task that recorded none). A failure here loses nothing: the sweep
+    delivers the row."""
+    if getattr(sender, "name", None) not in _JOB_TASKS:
+        return
+    recorded = RECORDED.get()
+    RECORDED.set(None)
     key = (kwargs or {}).get("key")
-    if name not in _JOB_TASKS or not isinstance(key, str):
+    if not recorded or key not in recorded:
         return
     try:
         rt = runtime.get()

@@ -59,7 +59,7 @@ class Receiver:
 
     def attempts_for(self, key: str) -> list[Received]:
         with self._lock:
-            return [r for r in self.received if json.loads(r.body).get("key") == key]
+            return [r for r in self.received if r.json().get("key") == key]
 
 
 @contextmanager

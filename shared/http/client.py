@@ -44,7 +44,6 @@ from shared import backoff, defaults
 from shared.audit import ApiCall, AuditSink
 from shared.errors import (
     BreakerVerdict,
-    DeadlineExceeded,
     NotSentError,
     OutboundRefused,
     ProtocolError,
@@ -55,8 +54,8 @@ from shared.errors import (
     UpstreamError,
     call_verdict,
 )
-from shared.http.deadline import ReadDeadline
-from shared.http.pinning import PinnedAdapter
+from shared.http.deadline import ReadDeadline, exchange_within
+from shared.http.pinning import pinned_session
 from shared.http.policy import OutboundPolicy, check_url, same_origin
 from shared.http.redact import get_logger
 from shared.http.retry_after import parse_retry_after
@@ -158,12 +157,7 @@ class OutboundClient:
         self.sleep = sleep
         self.rng = rng
         self._verify: bool | str = policy.ca_bundle or True
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxies, no .netrc credentials from the environment
-        self.session.headers["User-Agent"] = USER_AGENT
-        adapter = PinnedAdapter(policy)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = pinned_session(policy, USER_AGENT)  # no proxies, no .netrc credentials
 
     def close(self) -> None:
         self.session.close()
@@ -347,26 +341,17 @@ class OutboundClient:
     def _send(self, method: str, target: SplitResult, kwargs: dict[str, Any]) -> HttpResponse:
         """One exchange, bounded as a whole by the policy's ``read_deadline`` (:mod:`.deadline`)."""
         options = {"timeout": self.policy.timeout, **kwargs}
-        with ReadDeadline(self.policy.read_deadline) as watch:
+        with exchange_within(self.policy.read_deadline, self.provider) as watch:
+            with translate_errors(self.provider):
+                resp = self.session.request(
+                    method, target.geturl(), allow_redirects=False, stream=True, verify=self._verify,
+                    **options,
+                )  # fmt: skip
             try:
-                with translate_errors(self.provider):
-                    resp = self.session.request(
-                        method, target.geturl(), allow_redirects=False, stream=True, verify=self._verify,
-                        **options,
-                    )  # fmt: skip
-                try:
-                    with translate_errors(self.provider, answered=True):
-                        content = _read_capped(resp, self.provider, self.policy.max_bytes, watch)
-                finally:
-                    resp.close()
-            except RegqError:
-                if not watch.expired:
-                    raise
-            if watch.expired:  # the socket was shut under the read: whatever came is not the answer
-                raise DeadlineExceeded(
-                    f"no complete answer within the {self.policy.read_deadline:g} s read deadline",
-                    provider=self.provider,
-                ) from None
+                with translate_errors(self.provider, answered=True):
+                    content = _read_capped(resp, self.provider, self.policy.max_bytes, watch)
+            finally:
+                resp.close()
         return HttpResponse(self.provider, resp.status_code, resp.headers, content, target.path or "/")
 
     def _redirect_target(

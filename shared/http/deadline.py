@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
+from collections.abc import Iterator
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
+
+from shared.errors import DeadlineExceeded, RegqError
 
 #: The deadline of the request this thread is sending (set only while it is being sent and read).
 ACTIVE: ContextVar[ReadDeadline | None] = ContextVar("regq_read_deadline", default=None)
@@ -34,12 +36,10 @@ class ReadDeadline:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.started = time.monotonic()
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._connections: list[Any] = []
         self._expired = False
-        self._thread: threading.Thread | None = None
         self._token: Any = None
 
     @property
@@ -57,8 +57,7 @@ class ReadDeadline:
 
     def __enter__(self) -> ReadDeadline:
         self._token = ACTIVE.set(self)
-        self._thread = threading.Thread(target=self._watch, name="regq-read-deadline", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._watch, name="regq-read-deadline", daemon=True).start()
         return self
 
     def __exit__(
@@ -72,15 +71,14 @@ class ReadDeadline:
             return
         with self._lock:
             self._expired = True
-            connections = list(self._connections)
-        for connection in connections:
-            self._shut(connection)
-        # a connection still opening has no socket yet: shut it as soon as it has one
-        while not self._done.wait(_RECHECK_SECONDS):
+        # shut every connection now, and again until the request ends: one still opening has no socket yet
+        while True:
             with self._lock:
                 connections = list(self._connections)
             for connection in connections:
                 self._shut(connection)
+            if self._done.wait(_RECHECK_SECONDS):
+                return
 
     @staticmethod
     def _shut(connection: Any) -> None:
@@ -91,3 +89,20 @@ class ReadDeadline:
             # the plain socket's shutdown, also for an SSLSocket (whose own shutdown drops its TLS state
             # under the reading thread's feet): the blocked read just sees the connection end
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def exchange_within(seconds: float, provider: str) -> Iterator[ReadDeadline]:
+    """``with exchange_within(policy.read_deadline, provider) as watch:`` around sending one request and
+    reading its answer (``watch.expired`` tells a read loop to stop): DeadlineExceeded when the watchdog
+    cut the exchange short, in place of whatever error the cut caused underneath (a reset, a short body)."""
+    with ReadDeadline(seconds) as watch:
+        try:
+            yield watch
+        except RegqError:
+            if not watch.expired:
+                raise
+        if watch.expired:  # the socket was shut under the read: whatever came is not the answer
+            raise DeadlineExceeded(
+                f"no complete answer within the {seconds:g} s read deadline", provider=provider
+            ) from None

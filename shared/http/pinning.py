@@ -19,6 +19,7 @@ import socket
 import sys
 from typing import Any
 
+import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -86,14 +87,6 @@ class _WatchedPoolMixin:
         return conn
 
 
-class _PinnedHTTPConnectionPool(_WatchedPoolMixin, HTTPConnectionPool):
-    pass
-
-
-class _PinnedHTTPSConnectionPool(_WatchedPoolMixin, HTTPSConnectionPool):
-    pass
-
-
 class PinnedAdapter(HTTPAdapter):
     """An HTTPAdapter bound to one :class:`OutboundPolicy`; no retries, no proxies."""
 
@@ -103,10 +96,14 @@ class PinnedAdapter(HTTPAdapter):
         https_conn = type("PinnedHTTPSConnection", (_PinnedHTTPSConnection,), {"outbound_policy": policy})
         self._pool_classes = {
             "http": type(
-                "PinnedHTTPConnectionPool", (_PinnedHTTPConnectionPool,), {"ConnectionCls": http_conn}
+                "PinnedHTTPConnectionPool",
+                (_WatchedPoolMixin, HTTPConnectionPool),
+                {"ConnectionCls": http_conn},
             ),
             "https": type(
-                "PinnedHTTPSConnectionPool", (_PinnedHTTPSConnectionPool,), {"ConnectionCls": https_conn}
+                "PinnedHTTPSConnectionPool",
+                (_WatchedPoolMixin, HTTPSConnectionPool),
+                {"ConnectionCls": https_conn},
             ),
         }
         super().__init__(max_retries=0, **kwargs)
@@ -117,3 +114,16 @@ class PinnedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         raise NotImplementedError("outbound proxies are not supported: they would bypass address pinning")
+
+
+def pinned_session(policy: OutboundPolicy, user_agent: str) -> requests.Session:
+    """A ``requests.Session`` whose http(s) requests go through one :class:`PinnedAdapter` for
+    ``policy``, ignoring the environment (``trust_env=False``: no proxies, no ``.netrc`` credentials),
+    sending ``user_agent``."""
+    session = requests.Session()
+    session.trust_env = False
+    session.headers["User-Agent"] = user_agent
+    adapter = PinnedAdapter(policy)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -14,6 +14,7 @@ two concurrent UPDATEs re-reads the row after the first commits and finds it no 
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -35,6 +36,9 @@ class DeliveryStatus(StrEnum):
 
 
 _CLAIMABLE = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+#: While a job's task runs (set by ``tasks/webhooks.py``): the keys :func:`record_event` added an event
+#: for, so the task layer looks for fresh deliveries only after a task that made one. None elsewhere.
+RECORDED: ContextVar[list[str] | None] = ContextVar("regq_recorded_webhook_events", default=None)
 
 
 def record_event(session: Session, row: JobRow) -> None:
@@ -73,6 +77,9 @@ def record_event(session: Session, row: JobRow) -> None:
             created_at=now,
         )
     )
+    recorded = RECORDED.get()
+    if recorded is not None:
+        recorded.append(row.key)
 
 
 @dataclass(frozen=True)

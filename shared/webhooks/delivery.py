@@ -23,12 +23,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
-
 from shared import backoff
-from shared.errors import DeadlineExceeded, OutboundRefused, RegqError, UpstreamError
-from shared.http.deadline import ReadDeadline
-from shared.http.pinning import PinnedAdapter
+from shared.errors import OutboundRefused, RegqError, UpstreamError
+from shared.http.deadline import exchange_within
+from shared.http.pinning import pinned_session
 from shared.http.policy import OutboundPolicy, check_url
 from shared.http.translate import translate_errors
 from shared.settings import Settings
@@ -83,12 +81,7 @@ class WebhookSender:
 
     def __init__(self, policy: OutboundPolicy) -> None:
         self.policy = policy
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxies, no .netrc credentials from the environment
-        self.session.headers["User-Agent"] = USER_AGENT
-        adapter = PinnedAdapter(policy)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = pinned_session(policy, USER_AGENT)
 
     def close(self) -> None:
         self.session.close()
@@ -122,33 +115,24 @@ class WebhookSender:
     def _send(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         """One POST, bounded as a whole by the policy's read deadline (a receiver trickling its answer
         does not hold a maintenance worker: :mod:`shared.http.deadline`)."""
-        with ReadDeadline(self.policy.read_deadline) as watch:
+        with exchange_within(self.policy.read_deadline, PROVIDER) as watch:
+            with translate_errors(PROVIDER):
+                response = self.session.post(
+                    url,
+                    data=body,
+                    headers=dict(headers),
+                    timeout=self.policy.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                    verify=True,
+                )
             try:
-                with translate_errors(PROVIDER):
-                    response = self.session.post(
-                        url,
-                        data=body,
-                        headers=dict(headers),
-                        timeout=self.policy.timeout,
-                        allow_redirects=False,
-                        stream=True,
-                        verify=True,
-                    )
-                try:
-                    with translate_errors(PROVIDER, answered=True):
-                        read = 0
-                        for chunk in response.iter_content(_CHUNK):  # the answer is unused: read a little
-                            read += len(chunk)
-                            if read >= self.policy.max_bytes or watch.expired:
-                                break
-                finally:
-                    response.close()
-            except RegqError:
-                if not watch.expired:
-                    raise
-            if watch.expired:
-                raise DeadlineExceeded(
-                    f"no complete answer within the {self.policy.read_deadline:g} s read deadline",
-                    provider=PROVIDER,
-                ) from None
+                with translate_errors(PROVIDER, answered=True):
+                    read = 0
+                    for chunk in response.iter_content(_CHUNK):  # the answer is unused: read a little
+                        read += len(chunk)
+                        if read >= self.policy.max_bytes or watch.expired:
+                            break
+            finally:
+                response.close()
         return response.status_code

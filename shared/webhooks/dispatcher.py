@@ -44,19 +44,21 @@ class Dispatcher:
         self.settings = settings
         self.sender = sender or WebhookSender(webhook_policy(settings))
         self.clock = clock
+        fleet = settings.webhook_secret.get_secret_value() if settings.webhook_secret is not None else ""
+        self._fleet_keys = [k.strip() for k in fleet.split(",") if k.strip()]
+        self._token_secrets: dict[str, str | None] = {}  # a sweep signs many deliveries of few tokens
 
     def close(self) -> None:
         self.sender.close()
 
     def signing_keys(self, token_name: str | None) -> list[str]:
         if token_name is not None:
-            own = self.store.api_tokens.webhook_secret(token_name)
+            if token_name not in self._token_secrets:
+                self._token_secrets[token_name] = self.store.api_tokens.webhook_secret(token_name)
+            own = self._token_secrets[token_name]
             if own:
                 return [own]
-        fleet = self.settings.webhook_secret
-        if fleet is None:
-            return []
-        return [k.strip() for k in fleet.get_secret_value().split(",") if k.strip()]
+        return list(self._fleet_keys)
 
     def deliver(self, delivery_id: int) -> DeliveryStatus | None:
         """One attempt of the delivery if it is due and free; its new status, None when not taken."""

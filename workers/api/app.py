@@ -33,8 +33,9 @@ from shared.store.api_tokens import ApiToken
 from shared.store.inventory import DomainRecord
 from tasks.publish import submit, submit_many
 from tasks.runtime import Runtime
-from workers.api.hooks import hooks_router
+from workers.api.hooks import hooks_router, read_capped
 from workers.api.queries import job_page
+from workers.jsonlines import split_lines
 
 MAX_BATCH_LINES = defaults.API_MAX_BATCH_LINES
 _JOB_REF = {"$ref": "#/components/schemas/Job"}
@@ -64,17 +65,10 @@ def _too_large(cap: int) -> HTTPException:
 
 async def _read_capped(request: Request, cap: int) -> bytes:
     """The body, refused (413) as soon as it passes ``cap`` bytes, whatever Content-Length says."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > cap:
+    body = await read_capped(request, cap)
+    if body is None:
         raise _too_large(cap)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > cap:
-            raise _too_large(cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def _location(key: str) -> str:
@@ -335,9 +329,7 @@ def _batch_lines(body: bytes) -> list[tuple[int, Any]] | JSONResponse:
             (n, item if isinstance(item, dict) else "must be a JSON object")
             for n, item in enumerate(items, 1)
         ]
-    # NDJSON lines end at "\n" only: str.splitlines() would also split inside a JSON string at U+2028,
-    # U+0085 and other breaks, and every later line number would be wrong
-    raw_lines = [line.removesuffix("\r") for line in text.split("\n")]
+    raw_lines = split_lines(text)
     if sum(1 for line in raw_lines if line.strip()) > MAX_BATCH_LINES:
         raise HTTPException(413, f"more than {MAX_BATCH_LINES} jobs in one batch")
     lines: list[tuple[int, Any]] = []

@@ -29,8 +29,9 @@ _RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-async def _read_capped(request: Request, cap: int) -> bytes | None:
-    """The body, or None as soon as it passes ``cap`` bytes (whatever Content-Length says)."""
+async def read_capped(request: Request, cap: int) -> bytes | None:
+    """The body, or None as soon as it passes ``cap`` bytes (whatever Content-Length says); also what
+    ``POST /v1/jobs`` and ``POST /v1/jobs/batch`` read their bodies with."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > cap:
         return None
@@ -55,7 +56,7 @@ def hooks_router(runtime: Callable[[], Runtime]) -> APIRouter:
         Every request leaves a ``hook_receipts`` row."""
         rt = runtime()
         cap = rt.settings.api_max_body_bytes
-        body = await _read_capped(request, cap)
+        body = await read_capped(request, cap)
         if body is None:
             answer: HookAnswer = await run_in_threadpool(refuse_oversized, rt.store, registrar, cap)
         else:
