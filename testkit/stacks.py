@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis
 
+from shared.backends import scan_suffixes
 from shared.jobs import FINAL_STATUSES, JobOutcome
 from shared.store import Store
 from workers.embedded.stack import Stack, WorkerGroup
@@ -24,6 +25,9 @@ def running_stack(
     beat: bool = False,
     extra_env: dict[str, str] | None = None,
     flower: bool = False,
+    api: bool = False,
+    exporter: bool = False,
+    sandbox_args: tuple[str, ...] = (),
 ) -> Iterator[Stack]:
     """A stack on the test Redis (isolated by unique key prefixes) and the given database."""
     prefix = f"regq-test-{uuid.uuid4().hex[:10]}"
@@ -36,26 +40,38 @@ def running_stack(
         "REGQ_GANDI_VISIBILITY_WAIT_SECONDS": "5",
         **(extra_env or {}),
     }
-    stack = Stack(var_dir=var_dir, groups=groups, beat=beat, flower=flower, extra_env=env)
+    stack = Stack(
+        var_dir=var_dir,
+        groups=groups,
+        beat=beat,
+        flower=flower,
+        api=api,
+        exporter=exporter,
+        extra_env=env,
+        sandbox_args=sandbox_args,
+    )
     try:
         with stack:
             yield stack
     finally:
-        _delete_prefixed(redis_url, prefix)
+        delete_prefixed(redis_url, prefix)
 
 
-def _delete_prefixed(redis_url: str, prefix: str) -> None:
-    """Drop the stack's keys (limiter, breaker, locks, caches, broker queues) from the shared Redis."""
+def delete_prefixed(redis_url: str, prefix: str) -> int:
+    """Delete every key under ``prefix`` (a test's or a benchmark's own) from a shared Redis; how many.
+    A server that no longer answers (a throwaway one already stopped) has nothing left to clean: 0."""
+    deleted = 0
     try:
         client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
         try:
-            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-            if keys:
-                client.delete(*keys)
+            for suffixes in scan_suffixes(client, prefix, count=1000):
+                if suffixes:
+                    deleted += int(client.delete(*(prefix + s for s in suffixes)))
         finally:
             client.close()
     except (redis.RedisError, OSError):
-        pass  # a throwaway server the test already stopped: nothing left to clean
+        pass
+    return deleted
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.2) -> object:

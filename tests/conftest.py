@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from shared.store import Store
 from testkit import services
+from testkit.stacks import delete_prefixed
 from workers.cli import app as cli_app
 
 
@@ -34,11 +35,7 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     """A key prefix no other test (or concurrent test run) uses; its keys are deleted afterwards."""
     prefix = f"regq-test-{uuid.uuid4().hex[:12]}"
     yield prefix
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_prefixed(redis_url, prefix)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +87,4 @@ def cli_env(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv(name, value)
     assert CliRunner().invoke(cli_app, ["db", "upgrade"]).exit_code == 0
     yield env
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(match=f"{prefix}*"):
-        client.delete(key)
-    client.close()
+    delete_prefixed(redis_url, prefix)

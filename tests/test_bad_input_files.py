@@ -4,7 +4,6 @@ imported."""
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from shared.store import Store
 from shared.store.inventory import DomainImport
 from testkit.bad_input import bad_csv_rows, bad_lines
 from testkit.factories import person, register
+from testkit.faults.broker import queued_kwargs
 from workers.cli import app
 from workers.commands.domains import read_rows
 
@@ -36,11 +36,7 @@ FEW = settings(
 def published(redis_url: str, prefix: str) -> list[dict[str, Any]]:
     client = redis.Redis.from_url(redis_url)
     try:
-        return [
-            json.loads(base64.b64decode(json.loads(raw)["body"]))[1]
-            for queue in QUEUES
-            for raw in client.lrange(f"{prefix}{queue}", 0, -1)
-        ]
+        return queued_kwargs(client, prefix, QUEUES)
     finally:
         client.close()
 

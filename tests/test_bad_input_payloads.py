@@ -3,7 +3,6 @@ stored or published for it, and the valid jobs around it are accepted."""
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from tasks.producer import producer_app
 from tasks.publish import submit, submit_many
 from testkit.bad_input import Bad, bad_domains, bad_owner_fields, bad_payloads, owner_payload
 from testkit.factories import person, register
+from testkit.faults.broker import queued_kwargs
 
 QUEUES = ("registrar.gandi", "registrar.rotld", "lookup", "maintenance")
 #: A refusal's text stays short whatever it was given (a huge value is never echoed).
@@ -133,14 +133,6 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     store.dispose()
 
 
-def published(client: redis.Redis, prefix: str) -> list[dict[str, Any]]:
-    bodies = []
-    for queue in QUEUES:
-        for raw in client.lrange(f"{prefix}{queue}", 0, -1):
-            bodies.append(json.loads(base64.b64decode(json.loads(raw)["body"]))[1])
-    return bodies
-
-
 def test_bad_payloads_reach_no_store_and_no_broker_and_the_good_ones_around_them_go(
     sqlite_store: Store, broker: tuple[Celery, redis.Redis, str]
 ) -> None:
@@ -181,6 +173,6 @@ def test_bad_payloads_reach_no_store_and_no_broker_and_the_good_ones_around_them
         submit(jobs[3], store=sqlite_store, app=app)
     # Rows and messages: exactly the accepted jobs, nothing for any refused one.
     assert sum(sqlite_store.jobs.counts().values()) == 3
-    messages = published(client, prefix)
+    messages = queued_kwargs(client, prefix, QUEUES)
     assert sorted(m["key"] for m in messages) == sorted(accepted)
     assert {m["domain"] for m in messages} == {"first-good.com", "second-good.ro", "third-good.eu"}

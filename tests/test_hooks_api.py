@@ -24,6 +24,7 @@ import requests
 from sandbox import gandi_events
 from shared.store import Store
 from testkit.api import Api, running_api
+from testkit.stacks import delete_prefixed
 
 SECRET = "whsec-api-7d2e91c0b5"
 
@@ -32,11 +33,7 @@ SECRET = "whsec-api-7d2e91c0b5"
 def prefix(redis_url: str) -> Iterator[str]:
     value = f"regq-test-{uuid.uuid4().hex[:10]}"
     yield value
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{value}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_prefixed(redis_url, value)
 
 
 @pytest.fixture(scope="module")

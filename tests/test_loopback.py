@@ -5,7 +5,6 @@ listens on is read from /proc/net/tcp{,6} (no traffic to any other address)."""
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -20,19 +19,19 @@ from shared.errors import ConfigError
 from shared.store import Store
 from testkit.sockets import is_loopback_only, listening_addresses
 from testkit.stacks import wait_for
+from workers.embedded.processes import Child
 from workers.embedded.redis_server import free_port
 from workers.embedded.stack import REGQ, flower_command
 
 
 @dataclass
 class Server:
-    proc: subprocess.Popen[bytes]
+    child: Child
     port: int
-    log: Path
 
     def listening(self) -> set[str]:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"exited: {self.log.read_text(errors='replace')[-3000:]}")
+        if not self.child.alive:
+            raise AssertionError(f"exited: {self.child.log_path.read_text(errors='replace')[-3000:]}")
         return listening_addresses(self.port)
 
 
@@ -62,27 +61,14 @@ def servers(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     started: dict[str, Server] = {}
     try:
         for name, (argv, child_env) in commands.items():
-            log = var / f"{name}.log"
-            with open(log, "wb") as out:
-                proc = subprocess.Popen(
-                    argv,
-                    env=child_env,
-                    stdout=out,
-                    stderr=out,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            started[name] = Server(proc, ports[name], log)
+            started[name] = Server(Child(name, argv, child_env, var / f"{name}.log").start(), ports[name])
         yield started
     finally:
+        for server in started.values():  # all at once, then each waited for (and its group swept)
+            assert server.child.proc is not None
+            server.child.proc.terminate()
         for server in started.values():
-            server.proc.terminate()
-        for server in started.values():
-            try:
-                server.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
-                server.proc.wait(10)
+            server.child.stop(timeout=10)
 
 
 @pytest.mark.parametrize("name", ["exporter", "api", "flower"])

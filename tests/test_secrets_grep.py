@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import requests
 from shared.jobs import FINAL_STATUSES
 from shared.store import Store
 from testkit.leaks import RedisMonitor, leaks, log_texts, table_texts
-from testkit.stacks import wait_for
+from testkit.stacks import running_stack, wait_for
 from workers.commands.submit import submit_lines
 from workers.demo import Batch, build_batch
 from workers.embedded.stack import SANDBOX_PASSWORD, SANDBOX_TOKEN, Stack, WorkerGroup
@@ -42,8 +41,6 @@ FAST = {  # the sandbox is no registry: let the workload finish in seconds
     "REGQ_ROTLD_RATE": "100/s",
     "REGQ_ROTLD_BURST": "20",
     "REGQ_API_RATE": "100/s",
-    "REGQ_RETRY_BACKOFF_SECONDS": "0.5",
-    "REGQ_GANDI_VISIBILITY_WAIT_SECONDS": "5",
 }
 #: Columns that hold what a job needs to run (the owner contact, for the registrar): the one place
 #: personal data is kept, by design (and the webhook signing secret, which must be readable to sign);
@@ -62,23 +59,16 @@ class Workload:
 
 @pytest.fixture(scope="module")
 def stack(redis_url: str, own_postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    prefix = f"regq-test-{uuid.uuid4().hex[:10]}"
-    env = {
-        "REGQ_REDIS_URL": redis_url,
-        "REGQ_DATABASE_URL": own_postgres_url,
-        "REGQ_REDIS_PREFIX": prefix,
-        "REGQ_BROKER_KEY_PREFIX": f"{prefix}:",
-        **FAST,
-    }
-    var_dir = Path(tmp_path_factory.mktemp("secrets-stack"))
-    with Stack(
-        var_dir=var_dir,
-        groups=GROUPS,
+    with running_stack(
+        redis_url,
+        own_postgres_url,
+        Path(tmp_path_factory.mktemp("secrets-stack")),
+        GROUPS,
         beat=True,
         flower=True,
         api=True,
         exporter=True,
-        extra_env=env,
+        extra_env=FAST,
         sandbox_args=("--visibility-delay", "0.05"),
     ) as s:
         yield s

@@ -45,6 +45,7 @@ import heapq
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from rich.console import Console
@@ -60,7 +61,7 @@ from bench.common import (
     worker_groups,
 )
 from shared import defaults
-from shared.breaker import BreakerConfig, MemoryBreaker, MemoryJournal
+from shared.breaker import BreakerConfig, MemoryBreaker, MemoryJournal, Transition
 from shared.execution.calls import CallReporter
 
 PROVIDER = "gandi"
@@ -102,6 +103,19 @@ class _Job:
     reporter: CallReporter | None
     left: int
     probe: bool = False
+
+
+def _stalled_seconds(records: Sequence[Transition], start: float, end: float) -> float:
+    """Seconds of [start, end] the breaker was not closed: from an open record to the next close."""
+    stalled, since = 0.0, None
+    for r in records:
+        if r.to_state == "open" and since is None:
+            since = max(r.at, start)
+        elif r.to_state == "closed" and since is not None:
+            stalled, since = stalled + (r.at - since), None
+    if since is not None:
+        stalled += end - since
+    return stalled
 
 
 def simulate(
@@ -151,14 +165,7 @@ def simulate(
             heapq.heappush(events, (t + call_s, w))
     records = journal.transitions(PROVIDER)
     opens = [r for r in records if r.to_state == "open"]
-    stalled, since = 0.0, None
-    for r in records:  # not closed from an open record to the next close
-        if r.to_state == "open" and since is None:
-            since = r.at
-        elif r.to_state == "closed" and since is not None:
-            stalled, since = stalled + (r.at - since), None
-    if since is not None:
-        stalled += end - since
+    stalled = _stalled_seconds(records, 0.0, end)
     return Figures(
         model=model,
         fault_rate=round(fault_rate * 100),
@@ -206,14 +213,7 @@ def run_real(redis_url: str, fault_rate: float, seconds: float, quiet: bool) -> 
         counts = bench.store.jobs.counts()
     history = [r for r in history if r.at <= end]
     opens = [r for r in history if r.to_state == "open"]
-    stalled, since = 0.0, None
-    for r in history:
-        if r.to_state == "open" and since is None:
-            since = max(r.at, start)
-        elif r.to_state == "closed" and since is not None:
-            stalled, since = stalled + (r.at - since), None
-    if since is not None:
-        stalled += end - since
+    stalled = _stalled_seconds(history, start, end)
     return RealFigures(
         fault_rate=round(fault_rate * 100),
         seconds=round(end - start, 1),

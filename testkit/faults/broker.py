@@ -10,13 +10,27 @@ from typing import Any
 import redis
 
 
+def task_kwargs(message: dict[str, Any]) -> dict[str, Any]:
+    """The kwargs of a Celery task message (protocol 2, JSON, base64 body) as the Redis transport holds it."""
+    kwargs: dict[str, Any] = json.loads(base64.b64decode(message["body"]))[1]
+    return kwargs
+
+
+def queued_kwargs(client: redis.Redis, key_prefix: str, queues: Iterable[str]) -> list[dict[str, Any]]:
+    """The kwargs of every message waiting in ``queues``, queue by queue, in list order."""
+    return [
+        task_kwargs(json.loads(raw))
+        for queue in queues
+        for raw in client.lrange(f"{key_prefix}{queue}", 0, -1)
+    ]
+
+
 def _job_key(raw: bytes | str) -> str | None:
     """The job key a task message carries (its body's kwargs), or None for anything else."""
     try:
         envelope: Any = json.loads(raw)
         message = envelope[0] if isinstance(envelope, list) else envelope  # unacked entries: [msg, ...]
-        body = json.loads(base64.b64decode(message["body"]))
-        key = body[1].get("key")
+        key = task_kwargs(message).get("key")
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
     return key if isinstance(key, str) else None

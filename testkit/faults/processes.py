@@ -10,6 +10,7 @@ import redis
 
 from workers.embedded.processes import Child
 from workers.embedded.stack import Stack, WorkerGroup
+from workers.embedded.supervisor import Supervisor
 
 
 def kill_child(stack: Stack, name: str) -> None:
@@ -22,8 +23,7 @@ def restart_child(stack: Stack, name: str) -> Child:
     old = stack.children[name]
     if old.alive:
         raise RuntimeError(f"{name} is still running: kill it first")
-    child = Child(old.name, old.argv, old.env, old.log_path).start()
-    stack.children[name] = child
+    child = stack.children[name] = old.restarted()
     return child
 
 
@@ -46,13 +46,9 @@ def restart_all_workers(stack: Stack, groups: Iterable[WorkerGroup], timeout: fl
 def revive_exited_workers(stack: Stack, groups: Iterable[WorkerGroup]) -> list[str]:
     """Start again every worker of ``groups`` whose process exited, as the deployment's supervisor does
     (compose: ``restart: unless-stopped``); the names revived. A scenario reports them: an exit is a
-    finding even when nothing is lost."""
-    revived = []
-    for group in groups:
-        if not stack.children[group.name].alive:
-            stack.start_worker(group)
-            revived.append(group.name)
-    return revived
+    finding even when nothing is lost. One look of the embedded stack's own :class:`Supervisor` (a fresh
+    one: no restart pause carried over from an earlier call)."""
+    return Supervisor(stack.children, [g.name for g in groups]).check_once()
 
 
 def wait_reconnected(

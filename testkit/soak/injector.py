@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from testkit.faults.processes import revive_exited_workers
 from testkit.soak.redis_restart import RestartableRedis
 from testkit.soak.schedule import FaultEvent, phase_rules
 from workers.embedded.stack import Stack
@@ -116,10 +117,7 @@ class FaultInjector:
     def _revive(self) -> list[str]:
         """Start again every worker whose process exited without being killed by us (a supervisor's job:
         compose restarts them, ``restart: unless-stopped``); the names of those that had died."""
-        dead = [g for g in self.stack.groups if not self.stack.children[g.name].alive]
-        for group in dead:
-            self.stack.start_worker(group)
-        return [g.name for g in dead]
+        return revive_exited_workers(self.stack, self.stack.groups)
 
     def _wait_whole(self, deadline: float, names: list[str] | None = None) -> list[str]:
         """Until ``names`` (every worker) answer a ping, reviving any that die meanwhile; who died."""

@@ -23,8 +23,7 @@ class RestartableRedis:
 
     @property
     def pid(self) -> int | None:
-        proc = self._server._proc if self._server is not None else None  # our own child
-        return proc.pid if proc is not None and proc.poll() is None else None
+        return self._server.pid if self._server is not None else None
 
     def start(self) -> RestartableRedis:
         # A fresh EmbeddedRedis each time: stopping one deletes its working directory.

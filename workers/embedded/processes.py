@@ -31,6 +31,10 @@ class Child:
         log.close()
         return self
 
+    def restarted(self) -> Child:
+        """A new, started child with this one's command line, environment and log file."""
+        return Child(self.name, self.argv, self.env, self.log_path).start()
+
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

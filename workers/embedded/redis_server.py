@@ -80,6 +80,11 @@ class EmbeddedRedis:
         self.stop()
         raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout} s")
 
+    @property
+    def pid(self) -> int | None:
+        """The redis-server's pid while it runs (for tests that sample or signal it)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     def stop(self) -> None:
         if self._proc and self._proc.poll() is None:
             self._proc.terminate()

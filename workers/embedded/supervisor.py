@@ -64,7 +64,7 @@ class Supervisor:
                 continue
             code = child.proc.returncode if child.proc is not None else None
             log.warning("%s exited (code %s): starting it again (see %s)", name, code, child.log_path)
-            self.children[name] = Child(name, child.argv, child.env, child.log_path).start()
+            self.children[name] = child.restarted()
             self.restarts[name] += 1
             self._not_before[name] = moment + self._pause[name]
             self._pause[name] = min(self._pause[name] * 2, MAX_PAUSE_SECONDS)
