@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test up lint fmt audit bench clean
+.PHONY: demo test test-fast up lint fmt audit bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,9 +22,15 @@ up: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m mypy shared tasks
+	$(BIN)/python -m mypy shared tasks workers
 	$(BIN)/python -m testkit.audit
 	$(BIN)/python -m pytest
+
+# The inner loop: lint and the unit tier (no real service, no process started; testkit/tiers.py).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -m unit -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -65,6 +65,16 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "regq.purge",
             "schedule": crontab(minute=defaults.PURGE_MINUTE, hour=defaults.PURGE_HOUR),
         },
+        # completion webhooks (tasks/webhooks.py): due retries and lost messages; old deliveries
+        "webhook-sweep": {
+            "task": "regq.webhook_sweep",
+            "schedule": settings.webhook_sweep_interval_seconds,
+            "options": {"expires": settings.webhook_sweep_interval_seconds * 2},
+        },
+        "purge-old-webhooks": {
+            "task": "regq.webhook_purge",
+            "schedule": crontab(minute=defaults.PURGE_MINUTE, hour=defaults.PURGE_HOUR),
+        },
         "nightly-renewal-scan": {
             "task": "regq.renewal_scan",
             "schedule": renewal_scan_schedule(settings),
@@ -76,6 +86,11 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
                 hour=defaults.RDAP_REFRESH_HOUR,
                 day_of_week=defaults.RDAP_REFRESH_WEEKDAY,
             ),
+        },
+        # the TLD catalogue (shared/tlds): Gandi's list of the TLDs it sells, into the fleet's Redis
+        "daily-tld-list-refresh": {
+            "task": "regq.tlds_refresh",
+            "schedule": crontab(minute=defaults.TLDS_REFRESH_MINUTE, hour=defaults.TLDS_REFRESH_HOUR),
         },
     }
 

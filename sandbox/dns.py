@@ -11,8 +11,8 @@ every question from its :class:`Zone` with the AA flag set:
   (RFC 7766 section 5).
 
 Sources of the faults: SERVFAIL is RCODE 2 (RFC 1035 4.1.1) and what a broken or lame server answers;
-a dropped datagram is what ``../shared/reference/upstreams.md`` calls a timeout ("NXDOMAIN told apart
-from SERVFAIL/timeout"), which a resolver meets as no answer within its lifetime.
+a dropped datagram is a timeout (RFC 1035 section 4.2.1: UDP carries no guarantee of delivery), which a
+resolver meets as no answer within its lifetime.
 
 Faults (:meth:`Zone.set_fault`), per name or for every name (``"*"``), optionally per type and a number of
 times: ``servfail`` (rcode SERVFAIL), ``nxdomain`` (even for a known name), ``timeout`` (no answer at all:

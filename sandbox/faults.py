@@ -6,16 +6,18 @@ Config: ``{"seed": 42, "rules": [rule, ...]}`` (a bare list of rules is accepted
      "kind": K, "probability": 0..1 (default 1), "count": max times it fires (default unlimited),
      ...params of K}
 
-Kinds and their params, each with the SOURCE of the behaviour it plays (``upstreams.md`` is
-``../shared/reference/upstreams.md``); "assumption, not documented" marks what no public source shows:
+Kinds and their params, each with the SOURCE of the behaviour it plays (Gandi's API docs are
+https://api.gandi.net/docs/, ROTLD's https://rest2-test.rotld.ro:6080/); "assumption, not documented" marks
+what no public source shows:
 
 * ``rate_limit`` ``{"rate": per-second, "burst": int (1), "retry_after_form": "seconds"|"date",
   "status": 429}``: a token bucket per rule (starts full); a request over the limit gets 429 +
-  ``Retry-After`` (whole seconds rounded up, or an HTTP-date). Source: upstreams.md (Gandi: 1000
-  requests/min per IP, 429 with ``Retry-After`` in both forms; RDAP: 429, 403 or 422 for the same
-  thing), RFC 6585 4 (429). Assumption, not documented: the bucket shape (no upstream says how it counts).
+  ``Retry-After`` (whole seconds rounded up, or an HTTP-date). Source: Gandi's API docs (1000
+  requests/min per IP), RFC 9110 10.2.3 (``Retry-After`` in both forms), RFC 7480 5.5 (RDAP: 429; some
+  servers send 403 or 422 for the same thing), RFC 6585 4 (429). Assumption, not documented: the bucket
+  shape (no upstream says how it counts).
 * ``status`` ``{"status": 500, "retry_after": seconds?, "retry_after_form": "seconds"|"date"}``.
-  Source: upstreams.md (ROTLD: any non-200 but 401 is "service unavailable"), RFC 9110 15.6 (5xx) and
+  Source: ROTLD's API docs (any non-200 but 401 is "service unavailable"), RFC 9110 15.6 (5xx) and
   10.2.3 (``Retry-After`` on a 503).
 * ``latency`` ``{"ms": 200, "jitter_ms": 0}``: sleeps, then the next rules still apply. Assumption, not
   documented: no upstream publishes its latency.
@@ -24,12 +26,12 @@ Kinds and their params, each with the SOURCE of the behaviour it plays (``upstre
   Source: RFC 9110 15.6.5 (504 from a gateway in front of a silent server). Assumption, not documented:
   that the registrars' fronts answer 504 (rather than just closing) after that long.
 * ``non_json`` ``{"status": 200, "apply": false}``: an HTML body (after applying the effect if ``apply``).
-  Source: upstreams.md (Gandi: "some 403 bodies are not JSON at all"). Assumption, not documented: the
+  Source: Gandi's API docs ("some 403 bodies are not JSON at all"). Assumption, not documented: the
   same on other statuses, as a proxy or maintenance page in front would send.
 * ``truncated`` ``{"apply": true}``: the real JSON answer cut in the middle (Content-Length matches).
   Assumption, not documented: a broken proxy or an upstream bug; on the wire the answer is complete
   (RFC 9112 6.3), only parsing the JSON can tell.
-* ``forbidden_html``: a 403 with an HTML body. Source: upstreams.md (Gandi's non-JSON 403 bodies).
+* ``forbidden_html``: a 403 with an HTML body. Source: Gandi's API docs (non-JSON 403 bodies).
 * ``commit_drop``: the effect is applied, then the connection is shut down with no response.
   Source: RFC 9112 9.3.1 and RFC 9110 9.2.2 (a connection can close at any time; a client cannot know
   whether a non-idempotent request it sent took effect). Assumption, not documented: that Gandi or ROTLD
@@ -39,7 +41,7 @@ Kinds and their params, each with the SOURCE of the behaviour it plays (``upstre
 * ``trickle`` ``{"bytes": 16, "interval": 0.2, "apply": true}``: the real answer (status line and
   headers at once, its true Content-Length), then its body ``bytes`` at a time every ``interval`` s: a
   slow-loris peer that never trips a per-read timeout (only a deadline over the whole answer stops it).
-  Source: upstreams.md (RDAP ``related`` links name registrar servers nobody vets beforehand: any peer).
+  Source: RFC 9083 4.2 (RDAP ``related`` links name registrar servers nobody vets beforehand: any peer).
   Assumption, not documented: that a real upstream trickles (no HTTP RFC bounds how slowly a server
   may send).
 * ``huge`` ``{"bytes": 52428800, "declare_length": false, "status": 200}``: a JSON object of that many

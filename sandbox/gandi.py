@@ -1,7 +1,14 @@
 """Gandi API v5 stand-in (base path ``/v5``): check, create, info, renew, renew info, nameservers.
 
 Operation names (stats and fault rules): ``check``, ``create``, ``list``, ``info``, ``renew``,
-``renew_info``, ``nameservers``, ``nameservers_info``, ``unknown``.
+``renew_info``, ``nameservers``, ``nameservers_info``, ``tlds``, ``tld``, ``unknown``.
+The day-2 endpoints (transfer-in, lock, auto-renew, auth code, contacts, glue hosts) and their operation
+names and config switches: :mod:`sandbox.gandi_day2`.
+
+``GET /domain/tlds`` lists the TLDs for sale: by default the list regq ships as its snapshot
+(``shared/tlds/snapshot/gandi.json``), so a refresh against the sandbox changes nothing; a test in the
+same process sets ``provider.tlds`` (``{"gTLD": [...], "ccTLD": [...]}``) to sell another list (a reset
+restores the default).
 
 Deterministic check answers by the first label's prefix: ``pending-`` -> pending, ``timeout-`` ->
 error_timeout, ``premium-`` -> unavailable_premium (create then needs ``"enforce_premium": true``),
@@ -11,11 +18,15 @@ error_timeout, ``premium-`` -> unavailable_premium (create then needs ``"enforce
 from __future__ import annotations
 
 import hmac
+import json
 import time
 from datetime import timedelta
+from functools import lru_cache
 from http import HTTPStatus
+from importlib import resources
 from typing import Any
 
+from sandbox import gandi_day2
 from sandbox.domains import (
     Domain,
     DomainStore,
@@ -49,14 +60,28 @@ ROUTES = {
     ("GET", "renew"): "renew_info",
     ("PUT", "nameservers"): "nameservers",
     ("GET", "nameservers"): "nameservers_info",
-    ("POST", "hosts"): "hosts",
-    ("GET", "hosts"): "hosts_info",
+    ("GET", "tlds"): "tlds",
+    ("GET", "tld"): "tld",
 }
+
+
+#: The categories of ``GET /domain/tlds`` (its ``category`` parameter: "One of: ccTLD, gTLD"; the docs).
+TLD_CATEGORIES = ("gTLD", "ccTLD")
+
+
+@lru_cache(maxsize=1)
+def snapshot_tlds() -> dict[str, list[str]]:
+    """The TLD list regq ships (``shared/tlds/snapshot/gandi.json``), read as data: by default the stand-in
+    sells what regq's snapshot says Gandi sells."""
+    raw = resources.files("shared.tlds.snapshot").joinpath("gandi.json").read_text("utf-8")
+    categories = json.loads(raw)["categories"]
+    return {c: list(categories.get(c, [])) for c in TLD_CATEGORIES}
 
 
 def error_body(status: int, message: str | None = None) -> dict[str, Any]:
     """Gandi's usual error shape: ``{"code", "message", "object": "HTTPNotFound", "cause": "Not Found"}``
-    (source: upstreams.md, Gandi errors)."""
+    (source: the error body of https://api.gandi.net/docs/livedns/ as public Gandi clients quote it beside
+    that link; that the domain API answers the same shape is an assumption, not documented)."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -84,6 +109,8 @@ def _route(path: str) -> tuple[str, str | None]:
     parts = path[len(PREFIX) + 1 :].rstrip("/").split("/")
     if parts == ["domain", "check"]:
         return "check", None
+    if parts[:2] == ["domain", "tlds"] and len(parts) <= 3:
+        return ("tld", parts[2].lower()) if len(parts) == 3 else ("tlds", None)
     if parts[:2] != ["domain", "domains"]:
         return "", None
     if len(parts) == 2:
@@ -98,13 +125,17 @@ def _route(path: str) -> tuple[str, str | None]:
 
 class GandiProvider(Provider):
     name = "gandi"
-    default_config: dict[str, Any] = {"visibility_delay": 0.3, "create_status": 202}
+    default_config: dict[str, Any] = {"visibility_delay": 0.3, "create_status": 202, **gandi_day2.CONFIG}
 
     def __init__(self, stats: Stats, token: str, config: dict[str, Any] | None = None) -> None:
         super().__init__(stats, config)
         self._token = token
         self.store = DomainStore(DEFAULT_NAMESERVERS)
-        stats.declare_operations(("check", "create", "info", "renew", "renew_info", "nameservers", "hosts"))
+        self.tlds: dict[str, list[str]] | None = None  # GET /domain/tlds: None = regq's snapshot
+        self.day2 = gandi_day2.Day2Endpoints(self)  # transfer-in, lock, auth code, contacts, glue hosts
+        stats.declare_operations(
+            ("check", "create", "info", "renew", "renew_info", "nameservers", *gandi_day2.OPERATIONS)
+        )
 
     def validate_config(self, config: dict[str, Any]) -> None:
         super().validate_config(config)
@@ -113,6 +144,7 @@ class GandiProvider(Provider):
             raise ValueError("visibility_delay must be a number >= 0")
         if config["create_status"] not in (201, 202):
             raise ValueError("create_status must be 201 or 202")
+        gandi_day2.validate_config(config)
 
     # -- Provider interface
     def authenticate(self, req: Request) -> Response | None:
@@ -128,6 +160,8 @@ class GandiProvider(Provider):
         )
 
     def operation(self, req: Request) -> str:
+        if day2 := self.day2.operation(req):
+            return day2
         key, _ = _route(req.path)
         return ROUTES.get((req.method, key), "unknown")
 
@@ -136,6 +170,8 @@ class GandiProvider(Provider):
 
     def reset_state(self) -> None:
         self.store.clear()
+        self.tlds = None
+        self.day2.reset()
 
     def seed(self, entries: Any) -> list[str]:
         return self.store.seed(entries)
@@ -144,6 +180,12 @@ class GandiProvider(Provider):
         return self.store.listing()
 
     def handle(self, req: Request) -> Response:
+        try:
+            answer = self.day2.handle(req)
+        except BadRequestBody as exc:
+            return json_response(400, error_body(400, str(exc)))
+        if answer is not None:
+            return answer
         key, fqdn = _route(req.path)
         operation = ROUTES.get((req.method, key))
         if operation is None:
@@ -151,6 +193,8 @@ class GandiProvider(Provider):
                 return json_response(405, error_body(405))
             return not_found()
         try:
+            if operation == "tlds":
+                return self._tlds(req)
             if fqdn is None:
                 return self._check(req) if operation == "check" else self._create_or_list(req, operation)
             return getattr(self, "_" + operation)(req, fqdn)
@@ -288,39 +332,59 @@ class GandiProvider(Provider):
             self.stats.effect(fqdn, "nameservers")
         return json_response(202, {"message": "Nameservers updated."})
 
-    def _hosts(self, req: Request, fqdn: str) -> Response:
-        """Create a glue record: ``POST /domain/domains/{fqdn}/hosts`` with ``{"name": "ns1", "ips": [...]}``.
-
-        Source: Gandi's glue-record API as public SDKs and tools use it (the Pulumi gandi provider's
-        GlueRecord: zone, name, ips; a Gandi MCP server's domain_glue_record_create: host under the
-        domain, ips). The answer shape is our guess: 202 with a message, like the nameservers PUT."""
-        body = req.json()
-        name = body.get("name") if isinstance(body, dict) else None
-        ips = body.get("ips") if isinstance(body, dict) else None
-        if not isinstance(name, str) or not name or "." in name.strip("."):
-            return json_response(400, error("body", "name", "Expected the host label under the domain"))
-        if not isinstance(ips, list) or not ips or not all(isinstance(ip, str) for ip in ips):
-            return json_response(400, error("body", "ips", "Expected a list of IP addresses"))
-        dom = self.store.get_ours(fqdn)
-        if dom is None:
-            return not_found()
-        with self.store.lock:
-            dom.glue[name.lower()] = list(ips)
-        return json_response(202, {"message": "The host is being created."})
-
-    def _hosts_info(self, req: Request, fqdn: str) -> Response:
-        dom = self.store.get_ours(fqdn)
-        if dom is None:
-            return not_found()
-        with self.store.lock:
-            return json_response(200, [{"name": n, "ips": ips} for n, ips in sorted(dom.glue.items())])
-
     def _nameservers_info(self, req: Request, fqdn: str) -> Response:
         dom = self.store.get_ours(fqdn)
         if dom is None:
             return not_found()
         with self.store.lock:
             return json_response(200, list(dom.nameservers))
+
+    def _tld_listing(self) -> dict[str, list[str]]:
+        return self.tlds if self.tlds is not None else snapshot_tlds()
+
+    def _tlds(self, req: Request) -> Response:
+        """``GET /domain/tlds``: a JSON array of ``{"name", "href"}``, filtered by ``category`` (``gTLD`` or
+        ``ccTLD``), paged by ``page`` (from 1; past the last page ``[]``) and ``per_page``, with headers
+        ``Total-Count`` and ``Filtered-Count``. Source: https://api.gandi.net/docs/domains/ ("List available
+        TLD extensions"). Assumptions (not documented): without ``per_page``, every name in one page; a bad
+        ``category``, ``page`` or ``per_page`` answers the usual 400 validation body."""
+        category = req.query.get("category")
+        if category is not None and category not in TLD_CATEGORIES:
+            return json_response(400, error("querystring", "category", 'One of: "ccTLD", "gTLD"'))
+        listing = self._tld_listing()
+        names = [n for c in TLD_CATEGORIES if category in (None, c) for n in listing.get(c, [])]
+        try:
+            page = int(req.query.get("page") or 1)
+            per_page = int(req.query.get("per_page") or max(len(names), 1))
+        except ValueError:
+            return json_response(400, error("querystring", "page", "page and per_page are integers"))
+        if page < 1 or per_page < 1:
+            return json_response(400, error("querystring", "page", "Minimum: 1"))
+        chunk = names[(page - 1) * per_page : page * per_page]
+        base = f"http://{req.headers.get('Host') or 'localhost'}{PREFIX}/domain/tlds"
+        headers = {"Total-Count": str(len(names)), "Filtered-Count": str(len(chunk))}
+        return json_response(200, [{"name": n, "href": f"{base}/{n}"} for n in chunk], headers)
+
+    def _tld(self, req: Request, name: str) -> Response:
+        """``GET /domain/tlds/{name}``: the fields of the documented .eu example (name, category, lock,
+        change_owner, authinfo_for_transfer, full_tld, corporate, ext_trade, href; the same page). Every TLD
+        answering that example's flags is an assumption: Gandi's differ per TLD."""
+        listing = self._tld_listing()
+        category = next((c for c in TLD_CATEGORIES if name in listing.get(c, [])), None)
+        if category is None:
+            return not_found()
+        detail = {
+            "category": category,
+            "name": name,
+            "lock": False,
+            "change_owner": True,
+            "authinfo_for_transfer": True,
+            "full_tld": name,
+            "corporate": False,
+            "ext_trade": True,
+            "href": f"http://{req.headers.get('Host') or 'localhost'}{PREFIX}/domain/tlds/{name}",
+        }
+        return json_response(200, detail)
 
     # -- representations
     @staticmethod
@@ -354,6 +418,7 @@ class GandiProvider(Provider):
                 },
             }
         )
+        self.day2.decorate(dom, out)
         return out
 
 

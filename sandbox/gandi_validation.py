@@ -11,8 +11,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 PHONE_RE = re.compile(r"^\+\d{1,3}\.\d{4,14}$")
 #: ``state`` is an ISO 3166-2 subdivision code: the contact's ISO 3166-1 alpha-2 country, a hyphen, one to
-#: three letters or digits. Source: ../shared/reference/upstreams.md, "Gandi API v5", contact fields
-#: ("`state` (e.g. `FR-J`)"), after Gandi's v5 API reference, whose example is that code; the code's shape
+#: three letters or digits. Source: Gandi's v5 API reference (https://api.gandi.net/docs/domains/),
+#: contact fields ("`state` (e.g. `FR-J`)"), whose example is that code; the code's shape
 #: is ISO 3166-2's own. What Gandi answers for anything else is not documented: this stand-in checks the
 #: shape only (which codes exist is the gateway's business) and refuses a name such as "Ile-de-France" or a
 #: code of another country with a 400 naming ``<role>.state``, so a gateway sending text there is caught.

@@ -32,8 +32,9 @@ from sandbox.stats import Stats
 log = logging.getLogger("sandbox")
 ADMIN_PREFIX = "/_sandbox"
 MAX_BODY = 1 << 20
-#: nginx's built-in 403 page. Source: upstreams.md (Gandi: "some 403 bodies are not JSON at all");
-#: assumption, not documented: that the page in front is nginx's.
+#: nginx's built-in 403 page. Source: Gandi error bodies are not always JSON (go-gandi handles a text/html
+#: error body, https://github.com/go-gandi/go-gandi/pull/72, test TestRequestErrorNotJson);
+#: assumption, not documented: that such a body comes with a 403 and that the page in front is nginx's.
 FORBIDDEN_HTML = (
     b"<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1>"
     b"</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"

@@ -9,7 +9,8 @@ Paths (RFC 7482 3.1 query paths under a base URL) and operation names (stats and
 * ``GET /registrar/domain/<name>`` -> ``registrar_domain``: the registrar's answer, holding the registrant;
 * ``GET /rir/ip/<address>``        -> ``ip``: the most specific network holding the address;
 * ``GET /bootstrap/{dns,ipv4,ipv6}.json`` -> ``bootstrap``: RFC 9224 registries naming this server, with
-  ``Cache-Control: max-age=<bootstrap_max_age>`` as IANA sends it (upstreams.md: max-age=86400);
+  ``Cache-Control: max-age=<bootstrap_max_age>`` as IANA sends it (max-age=86400 in the
+  data.iana.org answers recorded in meeb/whoisit tests/responses/boostrap.yaml);
 * anything else -> ``unknown``, a 404 error body.
 
 A name or address it does not hold gets 404 with an RFC 9083 section 6 error body (RFC 7480 5.3).
@@ -17,7 +18,7 @@ A name or address it does not hold gets 404 with an RFC 9083 section 6 error bod
 ``REGQ_RDAP_BOOTSTRAP_URL=<dir>`` sends the whole RDAP path here.
 
 Faults (``POST /_sandbox/faults``, :mod:`sandbox.faults`) as on the other stand-ins; ``fault_response``
-answers what real RDAP servers send (upstreams.md, RDAP rate limiting): 429 "Too Many Requests" (with
+answers what real RDAP servers send (https://github.com/meeb/whoisit/issues/34): 429 "Too Many Requests" (with
 ``Retry-After`` when the rule gives one, seconds or date), 403 "Number of allowed queries exceeded.",
 422 "Your access is too fast,please try again later.", 5xx an error body. The streamed kinds apply
 here too: ``huge`` is a 50 MB RFC 9083 domain object served as ``application/rdap+json`` (RFC 7480 4.2),
@@ -65,11 +66,12 @@ IP_FILES = (
 #: RFC 9083 figure 15: the registrant entity a registrar's answer adds.
 REGISTRANT_FILE = "entity-rfc9083-fig15.json"
 #: Thin registries' answers whose registrar also gets a text/html ``related`` link first: such links
-#: exist (APNIC's, whoisit__ip_v4.json) and must be skipped (upstreams.md).
+#: exist (APNIC's, whoisit__ip_v4.json) and must be skipped (a link's ``type`` is its target's media
+#: type, RFC 9083 4.2; an RDAP answer's is application/rdap+json, RFC 7480 4.2).
 HTML_RELATED = frozenset({"themarquetry.com"})
-#: 403 and 422: upstreams.md, "RDAP rate limiting"; 429: RFC 7480 5.5.
-#: Source: upstreams.md (RDAP rate limiting) for the 403 and 422 texts; assumption, not documented: the
-#: 429 text (servers send a 429 with or without a body).
+#: 429: RFC 7480 5.5. Source for the 403 and 422 texts: the answers of rdap.nic.biz and rdap.zdnsgtld.com
+#: quoted in https://github.com/meeb/whoisit/issues/34; assumption, not documented: the 429 text
+#: (servers send a 429 with or without a body).
 FAULT_TEXT = {
     403: ("Forbidden", "Number of allowed queries exceeded."),
     422: ("Unprocessable Entity", "Your access is too fast,please try again later."),

@@ -23,11 +23,13 @@ Result codes:
 * ``50002`` also answers renew, info, reset-ns and check-renewal-availability for a domain that is not in
   this registrar's account, as the independent stand-in of issue 8 does and as the reference lists 50002
   ("invalid domain"); config ``not_ours_code`` picks another (``50301``, our earlier guess, or ``10002``,
-  which public clients read from domain-info as "no longer ours")
+  assumed to mean "no longer ours" from domain-info: no public client names it, see
+  :mod:`shared.gateways.rotld_codes`)
 
-Glue: ``nameserver-create`` (``nameserver``, ``ips`` comma-separated: our reading of the manual's
-command list in the reference; the parameter names are a guess) records the addresses of a host inside
-one of our domains; ``domain-reset-ns`` then accepts that in-zone host, and answers 10502 without it.
+Glue: ``nameserver-create`` (``nameserver``, ``ips`` comma-separated, 1-2 addresses) records the addresses
+of a host inside one of our domains; ``domain-reset-ns`` then accepts that in-zone host, and answers 10502
+without it. The day-2 commands (domain-transfer, nameserver-create/update/delete/info, contact-update,
+domain-reset-ns with its limits) live in :mod:`sandbox.rotld_day2`, each with its source.
 
 Stats operation names are the command names (``unknown`` when missing or unknown). Effects:
 ``create`` (domain-register), ``renew`` (domain-renew), ``nameservers`` (domain-reset-ns).
@@ -35,7 +37,6 @@ Stats operation names are the command names (``unknown`` when missing or unknown
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import re
 import time
@@ -47,6 +48,7 @@ from sandbox.digest import DigestAuthority
 from sandbox.domains import Domain, DomainStore, add_years, is_valid_fqdn, normalize_fqdn, utcnow
 from sandbox.httpbase import BadRequestBody, Provider, Request, Response, json_response, text_response
 from sandbox.rotld_contacts import validate_contact
+from sandbox.rotld_day2 import DAY2_CONFIG, Day2Commands
 from sandbox.rotld_errors import RotldError, envelope, error_envelope, require
 from sandbox.stats import Stats
 
@@ -106,6 +108,7 @@ class RotldProvider(Provider):
         # (a registry that lags after accepting a renewal, seen with billing-system syncs in the
         # reference's "Known failures" list); no public ROTLD document gives a lag, so the default is 0.
         "renew_lag_seconds": 0.0,
+        **DAY2_CONFIG,  # transfers, glue hosts, contact-update, reset-ns: see sandbox.rotld_day2
     }
 
     def __init__(
@@ -134,9 +137,9 @@ class RotldProvider(Provider):
             "domain-register": self._domain_register,
             "domain-renew": self._domain_renew,
             "domain-info": self._domain_info,
-            "domain-reset-ns": self._domain_reset_ns,
-            "nameserver-create": self._nameserver_create,
-        }
+        }  # + domain-transfer, domain-reset-ns, nameserver-*, contact-update: sandbox.rotld_day2
+        self.day2 = Day2Commands(self, ro_domain, nameserver_list)
+        self.day2.install(self.commands)
         stats.declare_operations(tuple(self.commands))
         self.reset_state()
 
@@ -158,7 +161,8 @@ class RotldProvider(Provider):
         return command if command in self.commands else "unknown"
 
     def fault_response(self, status: int) -> Response:
-        # Source: upstreams.md (ROTLD: any non-200 but 401 is "service unavailable"); assumption, not
+        # Source: the public clients read any non-200 but 401 as "Service not available." (ApiClient.php in
+        # agilegeeks/rotld-sdk-php and in hangarhosting/whmcs-rotld); assumption, not
         # documented: that the body is the web server's HTML error page rather than the JSON envelope
         try:
             phrase = HTTPStatus(status).phrase
@@ -173,6 +177,7 @@ class RotldProvider(Provider):
             self.contacts.clear()
             self.glue.clear()
             self.lagging.clear()
+            self.day2.clear()
             self.balance = 100_000.0
 
     def seed(self, entries: Any) -> list[str]:
@@ -297,36 +302,3 @@ class RotldProvider(Provider):
                 "nameservers": list(dom.nameservers),
                 "registrant_id": dom.registrant_id,
             }
-
-    def _domain_reset_ns(self, form: dict[str, str]) -> dict[str, Any]:
-        require(form, "domain", "nameservers")
-        domain = ro_domain(form)
-        with self.store.lock:
-            glue = dict(self.glue)
-        hosts = nameserver_list(form["nameservers"], domain, glue)
-        if not hosts:
-            raise RotldError("10001", "Missing required parameter: nameservers", {"parameter": "nameservers"})
-        with self.store.lock:
-            dom = self._ours(domain)
-            dom.nameservers = hosts
-            dom.updated_at = utcnow()
-            self.stats.effect(domain, "nameservers")
-        return {"domain": domain, "nameservers": hosts}
-
-    def _nameserver_create(self, form: dict[str, str]) -> dict[str, Any]:
-        require(form, "nameserver", "ips")
-        host = normalize_fqdn(form["nameserver"])
-        if not is_valid_fqdn(host):
-            raise RotldError("10501", f"Invalid nameserver: {host}")
-        ips = [a.strip() for a in form["ips"].split(",") if a.strip()]
-        for raw in ips:
-            try:
-                ipaddress.ip_address(raw)
-            except ValueError:
-                raise RotldError("10003", f"Invalid ip: {raw}", {"parameter": "ips"}) from None
-        with self.store.lock:
-            parent = next((d for d in self.store.domains if host.endswith("." + d)), None)
-            if parent is None or self.store.get_ours(parent) is None:
-                raise RotldError(str(self.config["not_ours_code"]), f"Invalid domain for nameserver {host}")
-            self.glue[host] = ips
-        return {"nameserver": host, "ips": ips}

@@ -28,7 +28,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+\d{1,3}\.\d{4,14}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 #: ``state_province`` is text: a county or Bucharest sector name ("Cluj", "Sector 6"), not a code.
-#: Source: ../shared/reference/upstreams.md, "ROTLD (.ro registry) REST API 2.0", contact-create, lists it
+#: Source: ROTLD's REST API 2.0 documentation (https://rest2-test.rotld.ro:6080/), contact-create, lists it
 #: among the free-text address fields (no code format, unlike ``country_code`` "(ISO-2)"), and issue 8
 #: point 4 ("ROTLD's `state_province`, which takes text (`Sector 6`)"). No public source gives the code
 #: ROTLD answers for a code there: 50122 (address invalid) is this stand-in's choice. It refuses an ISO

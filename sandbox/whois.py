@@ -3,7 +3,7 @@
 Roles (host name -> what it answers; texts in ``sandbox/data/whois/``, sources in its SOURCES.md):
 
 * ``whois.iana.org``: a TLD's referral, ``refer:`` + ``whois:`` lines in the shape of IANA's real answer
-  (``fixtures/whois/nic.live.txt``); .live verbatim, an unassigned TLD as ``fixtures/iana-whois/``;
+  (``tests/data/whois/nic.live.txt``); .live verbatim, an unassigned TLD as ``iana-not-assigned.txt``;
 * ``whois.rotld.ro`` (.ro), ``whois.eu`` (.eu), ``whois.denic.de`` (.de), ``whois.jprs.jp`` (.jp): thick
   registries answering their real record (google.ro, eurid.eu, google.de, yahoo.co.jp);
 * ``whois.verisign-grs.com`` (.com/.net, thin): urlowl.com and shazow.net, naming their registrar's
@@ -12,19 +12,21 @@ Roles (host name -> what it answers; texts in ``sandbox/data/whois/``, sources i
 
 A query is one line ending in CRLF (RFC 3912); the server answers and closes. The domain is the query's
 last word without JPRS's ``/e`` suffix, so DENIC's ``-T dn,ace -C UTF-8 <q>`` and JPRS's ``<q>/e``
-(``../shared/reference/upstreams.md``) work; the raw lines are kept in the stats to check the syntax.
+(``shared/registrydata/whois/servers.py``, sources there) work; the raw lines are kept in the stats.
 
 Faults (:meth:`WhoisSandbox.set_faults`), rules ``{"server": host | "*", "kind": K, "count": n,
 "domain": name?, ...}``, first match fires; each names its SOURCE ("assumption, not documented" where
 no public source shows it):
 
 * ``throttle`` ``{"text": "org"|"cz"|"uk"|"de"|"eu"}``: a real throttling text instead of the answer
-  (default: the role's own registry's text when there is one, else PIR's). Source: upstreams.md (WHOIS
-  rate limits) and its ``fixtures/whois-throttled/`` samples;
+  (default: the role's own registry's text when there is one, else PIR's). Source: the real answers in
+  ``sandbox/data/whois/`` (weppos/whois-parser's fixtures, see SOURCES.md there);
 * ``timeout`` ``{"seconds": 30}``: read the query, answer nothing, close after that long (or at stop).
   Assumption, not documented: RFC 3912 sets no time limit, no server documents one;
 * ``trickle`` ``{"bytes": 16, "interval": 0.05}``: the real answer, a few bytes at a time. Assumption, not
-  documented: a referral can name any server (upstreams.md), so a hostile or broken one;
+  documented: a referral names whatever host the previous answer gives (``refer:`` in
+  ``sandbox/data/whois/iana-live.txt``, ``Registrar WHOIS Server:`` in ``shazow.net-registry.txt``), so
+  possibly a hostile or broken one;
 * ``oversized`` ``{"bytes": 300000}``: the real answer padded with ``%`` comment lines to that size.
   Assumption, not documented: RFC 3912 bounds no answer's size (``%`` comments are RIPE's own form);
 * ``truncated`` ``{"bytes": n?, "close": "reset"|"fin"}``: the first ``n`` bytes of the answer (default
@@ -34,7 +36,9 @@ no public source shows it):
 * ``reset``: a TCP reset before any answer; ``empty``: close without answering. Assumption, not
   documented: neither is recorded of a real server (the ``whois.dynadot.com`` role's silence is the
   sandbox's own failing hop, not an observation);
-* ``latin1``: the answer encoded in Latin-1 instead of UTF-8. Source: upstreams.md (RIPE and others).
+* ``latin1``: the answer encoded in Latin-1 instead of UTF-8. Source: RIPE's server answers in
+  ISO-8859-1 (https://github.com/bitcynth/whois-v2/issues/17), others too
+  (https://github.com/joepie91/python-whois/issues/28).
 
 Counters (:meth:`WhoisSandbox.stats`): ``queries`` per server, ``raw`` query lines per server,
 ``faults_injected`` per kind.
@@ -63,7 +67,7 @@ def _text(name: str) -> str:
 
 
 def _iana_answer(tld: str, host: str) -> str:
-    """IANA's answer for ``tld`` in the shape of the real one (fixtures/whois/nic.live.txt)."""
+    """IANA's answer for ``tld`` in the shape of the real one (tests/data/whois/nic.live.txt)."""
     return (
         "% IANA WHOIS server\n% for more information on IANA, visit http://www.iana.org\n"
         f"% This query returned 1 object\n\nrefer:        {host}\n\ndomain:       {tld.upper()}\n\n"
@@ -77,7 +81,7 @@ IANA_NO_OBJECT = (
     "% This query returned 0 objects.\n"
 )
 
-#: Throttling texts by name: the real ones (fixtures/whois-throttled/) and EURid's (reference wording).
+#: Throttling texts by name: the real ones (weppos/whois-parser's fixtures) and EURid's (assumed wording).
 THROTTLE_TEXTS = {
     "org": "throttled-org.txt",
     "cz": "throttled-cz.txt",

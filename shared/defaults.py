@@ -59,8 +59,31 @@ RDAP_MAX_RESPONSE_BYTES = 1024 * 1024
 RDAP_READ_TIMEOUT_SECONDS = 10.0
 #: A whole RDAP answer (at most 1 MiB) within 20 s: twice the first-byte wait, then WHOIS or the next server.
 RDAP_READ_DEADLINE_SECONDS = 20.0
-#: A 403/422/notice rate limit without a stated wait: LACNIC blocks for about 5 minutes (upstreams.md).
+#: A 403/422/notice rate limit without a stated wait: LACNIC blocked for "about 5 minutes" as observed in
+#: https://github.com/secynic/ipwhois/issues/99 (no RDAP server documents its block time).
 RDAP_RATE_LIMIT_WAIT_SECONDS = 300.0
+
+# --- TLD catalogue (shared/tlds) ---------------------------------------------------------------------
+#: Of Gandi's ccTLDs only .eu: regq's register body carries none of the registry-specific extra fields
+#: most ccTLDs need (eligibility, local presence, ID numbers), .eu needs only an EU/EEA owner country.
+TLDS_GANDI_CCTLDS = ("eu",)
+#: ROTLD is the .ro registry and sells only .ro (com.ro, org.ro ... are public suffixes under it).
+TLDS_ROTLD = ("ro",)
+#: REGQ_TLDS_EXTRA (``registrar:tld,...``) and REGQ_TLDS_DENY (``tld,...``): empty, the lists decide.
+TLDS_EXTRA = ""
+TLDS_DENY = ""
+#: A running process looks for a newer fleet copy of the list this often, like the RDAP bootstrap.
+TLDS_RECHECK_SECONDS = 300.0
+#: Daily at 05:10 UTC (after the 04:40 RDAP refresh): Gandi adds TLDs at launches announced weeks ahead,
+#: so a day's lag is harmless, and the whole list is a few requests against a 1000/min allowance.
+TLDS_REFRESH_HOUR = 5
+TLDS_REFRESH_MINUTE = 10
+#: An answer with fewer gTLDs than this is partial (Gandi sells several hundred): not stored.
+TLDS_MIN_GANDI_GTLDS = 100
+#: GET /domain/tlds pages: 100 names per request (Gandi documents per_page but no default or maximum),
+#: at most 50 pages (5000 names, ten times Gandi's list): more is a server that never ends its list.
+GANDI_TLDS_PER_PAGE = 100
+GANDI_TLDS_MAX_PAGES = 50
 
 # --- circuit breaker ---------------------------------------------------------------------------------
 #: 15 failed calls in a row is a dead upstream; at 28 % faults bad luck does that once in 200 million.
@@ -206,11 +229,21 @@ API_MAX_BODY_BYTES = 64 * 1024
 API_MAX_BATCH_BYTES = 16 * 1024 * 1024
 #: Lines in one POST /v1/jobs:batch (more: 413); submit_many commits them 500 at a time.
 API_MAX_BATCH_LINES = 10_000
+#: Failed authentications (a credential presented and refused) per source address, fleet-wide (bucket
+#: ``api-auth:<address>``): a client with a mistyped token sees its 401s for 10 attempts, then one a
+#: minute (429 + Retry-After); a guesser gets ~1,440 tries a day per address, nothing against 2**256.
+API_AUTH_FAILURE_RATE = "1/m"
+API_AUTH_FAILURE_BURST = 10
 
 # --- registrar webhooks (POST /v1/hooks/{registrar}) --------------------------------------------------
 #: A signed event older or newer than this is refused (stale), and an event id is remembered this long
 #: past its timestamp: Stripe's default, wide enough for a registrar's retry queue and a little clock skew.
 HOOK_TOLERANCE_SECONDS = 300
+#: Requests to /v1/hooks/* per source address, fleet-wide (bucket ``hook:<address>``), checked before
+#: anything is written: a registrar's burst of renewal events fits (the API token's figures), an
+#: anonymous flood writes at most this many receipts a second per address.
+HOOK_RATE = "20/s"
+HOOK_BURST = 100
 
 # --- completion webhooks (shared/webhooks, tasks/webhooks.py) ----------------------------------------
 #: Callbacks to loopback/private addresses are refused (SSRF guard) unless allowed: tests and sandboxes.

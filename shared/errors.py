@@ -8,9 +8,11 @@
     ├── JobNotFound                 no job with that key
     ├── OutboundRefused             the outbound policy refused a target (SSRF)      final / - / failed
     ├── Inconsistent                registrar state contradicts what the job did     final / ok / failed
+    ├── Unsupported                 the registrar does not offer this operation      final / - / rejected
     ├── BackendUnavailable          Redis (limiter, breaker, locks, caches) did not answer  wait / - / -
-    ├── Throttled                   our shared limiter says wait                     wait / - / -
-    │   ├── ContactPending          another job is creating the same contact         wait / - / -
+    ├── MustWait                    run again after .retry_after; not an attempt      wait / - / -
+    │   ├── Throttled               our shared limiter (or a block window) says wait wait / - / -
+    │   │   └── ContactPending      another job is creating the same contact         wait / - / -
     │   ├── AwaitingRegistry        change accepted; the registry does not show it   wait / - / -
     │   ├── NeedsOperator           ambiguous registry answer: a human must look     wait / - / -
     │   └── PartialLookup           a lookup answered part of its data (.result)      wait / - / -
@@ -142,6 +144,18 @@ class Inconsistent(RegqError):
     breaker: ClassVar[BreakerVerdict] = "success"
 
 
+class Unsupported(RegqError):
+    """The registrar does not offer the operation (ROTLD has no transfer lock): the job is ``rejected``
+    naming the registrar and the operation, before anything is sent."""
+
+    final_status: ClassVar[FinalStatus] = "rejected"
+
+    def __init__(self, registrar: str, operation: str) -> None:
+        super().__init__(f"{registrar} does not offer {operation}")
+        self.registrar = registrar
+        self.operation = operation
+
+
 class BackendUnavailable(RegqError):
     """Our own shared state (Redis: limiter, breaker, domain locks, caches) could not be reached: nothing
     is known to be wrong with the job or its upstream; the delivery gives the job back to run again
@@ -151,15 +165,25 @@ class BackendUnavailable(RegqError):
     disposition: ClassVar[Disposition] = "wait"
 
 
-class Throttled(RegqError):
-    """The shared limiter (or an active block window) says wait ``retry_after`` seconds before calling."""
+class MustWait(RegqError):
+    """Nothing failed, but the job cannot finish now: run it again after ``retry_after`` seconds, without
+    using an attempt. ``except MustWait`` catches every wait, a human's included (NeedsOperator); catch
+    :class:`Throttled` for the limiter's alone."""
 
     disposition: ClassVar[Disposition] = "wait"
 
-    def __init__(self, provider: str, retry_after: float, reason: str = "rate limit") -> None:
-        super().__init__(f"{provider}: throttled by {reason}, retry in {retry_after:.3f} s")
+    def __init__(self, provider: str, retry_after: float, reason: str) -> None:
+        super().__init__(f"{provider}: {reason}, retry in {retry_after:.3f} s")
         self.provider = provider
         self.retry_after = retry_after
+        self.reason = reason
+
+
+class Throttled(MustWait):
+    """The shared limiter (or an active block window) says wait ``retry_after`` seconds before calling."""
+
+    def __init__(self, provider: str, retry_after: float, reason: str = "rate limit") -> None:
+        super().__init__(provider, retry_after, f"throttled by {reason}")
         self.reason = reason
 
 
@@ -174,12 +198,17 @@ class ContactPending(Throttled):
         super().__init__(provider, retry_after, "another job is creating this registrant's contact")
 
 
-class AwaitingRegistry(Throttled):
+class AwaitingRegistry(MustWait):
     """The registrar accepted our change (a renewal) but still shows the old state after the read-back
     window: wait and read again; never send the change again."""
 
+    def __init__(
+        self, provider: str, retry_after: float, reason: str = "the registry does not show it yet"
+    ) -> None:
+        super().__init__(provider, retry_after, reason)
 
-class NeedsOperator(Throttled):
+
+class NeedsOperator(MustWait):
     """The registrar's answer leaves it open whether our effect happened (an error we cannot read as
     "not found"): the job waits, re-reading now and then, and never re-sends blindly; ``regq status``
     shows the reason so a human can look."""
@@ -188,7 +217,7 @@ class NeedsOperator(Throttled):
         super().__init__(provider, retry_after, f"needs an operator: {reason}")
 
 
-class PartialLookup(Throttled):
+class PartialLookup(MustWait):
     """A lookup's sub-step was throttled or down: ``result`` holds what is known (``partial: true``); the
     job is stored as ``partial`` and runs again after ``retry_after`` for the rest (not an attempt)."""
 

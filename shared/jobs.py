@@ -23,6 +23,7 @@ from pydantic import (
     PrivateAttr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -30,8 +31,9 @@ from pydantic import (
 from shared import defaults
 from shared.contact import Contact
 from shared.errors import FieldProblem, JobValidationError
-from shared.names import DomainName, Registrar, parse_domain, parse_hostname, registrar_for
-from shared.scripts import name_problem
+from shared.names import DomainName, Registrar, parse_domain, parse_hostname
+from shared.script_policy import name_problem
+from shared.tlds import CONTEXT_KEY, TldCatalogue, catalogue_in, registrar_for
 
 MAX_KEY_LENGTH = 200
 _NAMED = re.compile(r"^([a-z_][a-z0-9_.-]*): (.+)$", re.S)
@@ -164,17 +166,18 @@ class _RegistrarJob(_JobBase):
         return value
 
     @model_validator(mode="after")
-    def _registrable(self) -> _RegistrarJob:
+    def _registrable(self, info: ValidationInfo) -> _RegistrarJob:
         name = parse_domain(self.domain)
         if not name.is_registrable:
             raise ValueError(
                 f"domain: {name.ascii} is not a registrable name; did you mean {name.registrable}?"
             )
         try:
-            inferred = registrar_for(name)
+            # the caller's catalogue (validation context "tlds"), else the process's (shared/tlds/source.py)
+            inferred = registrar_for(name, catalogue_in(info.context))
         except ValueError as exc:
             raise ValueError(f"domain: {exc}") from None
-        mixed = name_problem(name.unicode)  # UTS 39 registry policy (shared/scripts.py)
+        mixed = name_problem(name.unicode)  # UTS 39 registry policy (shared/script_policy.py)
         if mixed is not None:
             raise ValueError(f"domain: {mixed}")
         if self.registrar is not None and self.registrar is not inferred:
@@ -340,16 +343,19 @@ def _problems(exc: ValidationError) -> list[FieldProblem]:
 AnyJob = RegisterJob | RenewJob | LookupJob | NameserversJob | SyncJob
 
 
-def parse_job(data: Any) -> AnyJob:
-    """Validate a job message (a dict or JSON text). Raises JobValidationError naming field and reason."""
+def parse_job(data: Any, *, tlds: TldCatalogue | None = None) -> AnyJob:
+    """Validate a job message (a dict or JSON text). Raises JobValidationError naming field and reason.
+
+    ``tlds``: the TLD catalogue to check registrar jobs against; default: the process's (fleet copy)."""
+    context = {CONTEXT_KEY: tlds} if tlds is not None else None
     try:
         if isinstance(data, str | bytes):
-            return _JOB.validate_json(data)
+            return _JOB.validate_json(data, context=context)
         if not isinstance(data, dict):
             raise JobValidationError([FieldProblem("job", "must be a JSON object")])
         if "kind" not in data:
             raise JobValidationError([FieldProblem("kind", f"required: one of {KINDS}")])
-        return _JOB.validate_python(data)
+        return _JOB.validate_python(data, context=context)
     except ValidationError as exc:
         raise JobValidationError(_problems(exc)) from None
 

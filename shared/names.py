@@ -1,6 +1,7 @@
-"""Domain names: IDNA 2008 normalisation, public-suffix knowledge, registrar inference.
+"""Domain names: IDNA 2008 normalisation, public-suffix knowledge, special-use TLDs, the registrars.
 
 The Public Suffix List comes from tldextract's bundled snapshot; nothing here touches the network.
+Which registrar sells a TLD is the TLD catalogue's answer (:func:`shared.tlds.registrar_for`).
 """
 
 from __future__ import annotations
@@ -110,13 +111,34 @@ def parse_hostname(text: str) -> str:
     return ascii_name
 
 
-def registrar_for(domain: DomainName) -> Registrar:
-    """.ro goes to ROTLD; .eu and generic TLDs to Gandi. Other country codes are not supported."""
-    tld = domain.tld
-    if tld == "ro":
-        return Registrar.ROTLD
-    if tld == "eu" or len(tld) > 2:
-        return Registrar.GANDI
-    raise ValueError(
-        f"TLD .{tld} is not supported (supported: .ro through rotld; .eu and gTLDs through gandi)"
-    )
+#: Special-use TLDs (IANA's Special-Use Domain Names registry) -> why: no registry delegates a name under
+#: them, so no registrar can sell one (RFC 6761 6.2-6.5; mDNS; Tor; the ALT namespace; .arpa).
+SPECIAL_USE: dict[str, str] = {
+    "test": "RFC 6761 6.2: reserved for testing",
+    "localhost": "RFC 6761 6.3: the loopback name",
+    "invalid": "RFC 6761 6.4: guaranteed never to exist",
+    "example": "RFC 6761 6.5: reserved for documentation",
+    "local": "RFC 6762: multicast DNS, link-local names",
+    "onion": "RFC 7686: Tor onion services, resolved by Tor, not DNS",
+    "alt": "RFC 9476: the .alt namespace for non-DNS resolution systems",
+    # in-addr.arpa/ip6.arpa (reverse mapping; RFC 6761 6.1 for the private ranges), home.arpa (RFC 8375)
+    "arpa": "RFC 3172: the infrastructure domain of reverse DNS and home.arpa, assigned by the IAB",
+}
+
+
+def special_use(tld: str) -> str | None:
+    """Why ``tld`` (a TLD or a suffix: its last label counts) is special-use, else None."""
+    return SPECIAL_USE.get(tld.strip().strip(".").lower().rsplit(".", 1)[-1])
+
+
+def normalise_tld(text: str) -> str:
+    """A TLD (or a multi-label suffix such as ``co.uk``) in lower-case A-label form, without dots around
+    it; ValueError naming it when it is not one."""
+    raw = str(text).strip().strip(".")
+    try:
+        name = idna.encode(raw, uts46=True, transitional=False).decode("ascii").lower() if raw else ""
+    except idna.IDNAError:
+        name = ""
+    if not name or not all(_HOSTNAME_LABEL.match(label) for label in name.split(".")):
+        raise ValueError(f"{str(text)[:40]!r} is not a TLD")
+    return name

@@ -8,12 +8,14 @@
                   │    ├─ limiter   LIMITERS  ┐
                   │    ├─ breaker   BREAKERS  ├ built on that one pool (memory:// -> in-process backends)
                   │    └─ locks     LOCKS     ┘
-                  ├─ guard          LimiterGuard(limiter, settings, breaker)
-                  ├─ gateway(name)  gateway_for(name, settings, store.audit, guard, store.contacts)
+                  ├─ guard          LimiterGuard(limiter, settings): tokens, block windows, rate classes
+                  ├─ gateway(name)  gateway_for(name, settings, store.audit, store.contacts)
+                  ├─ lookup_policy  CallPolicy(guard): the lookups' requests (no breaker, no lease)
                   ├─ lookups()      Pipeline(RDAP, WHOIS, DNS, RDAP IP, cache, singleflight), per thread
                   │    ├─ cache     CACHES   ┐ on the same pool
                   │    └─ flight    FLIGHTS  ┘
-                  └─ runner         JobRunner(store, settings, breaker, gateway, locks, lookups)
+                  └─ runner         JobRunner(store, settings, breaker, gateway, locks, lookups, guard):
+                                    one CallPolicy per delivery (guard + breaker account + lease check)
 
 Every part is built on first use and kept (``regq jobs`` needs no Redis, a lookup worker no Gandi token).
 Celery's part (the producer app) is added on top by ``tasks.runtime``; the CLI and the benchmarks use the
@@ -32,7 +34,6 @@ from typing import Any, Generic, TypeVar, cast
 from shared.audit import AuditSink
 from shared.backends import Connection, connect
 from shared.breaker import BREAKERS, Breaker, BreakerConfig
-from shared.execution.guard import LimiterGuard
 from shared.execution.runner import JobRunner
 from shared.gateways.base import Gateway
 from shared.gateways.registry import gateway_for
@@ -46,6 +47,7 @@ from shared.registrydata.singleflight import FLIGHTS, FlightConfig, Singleflight
 from shared.registrydata.whois import WhoisClient
 from shared.settings import Settings
 from shared.store import Store
+from shared.upstream import CallPolicy, LimiterGuard
 
 T = TypeVar("T")
 
@@ -101,7 +103,13 @@ class Services:
 
     @property
     def guard(self) -> LimiterGuard:
-        return self._part("guard", lambda: LimiterGuard(self.limiter, self.settings, self.breaker))
+        return self._part("guard", lambda: LimiterGuard(self.limiter, self.settings))
+
+    @property
+    def lookup_policy(self) -> CallPolicy:
+        """The call policy of registration-data requests (RDAP, WHOIS, the bootstrap refresh): the
+        limiter guard only; a delivery's own policy (breaker, lease) is the runner's."""
+        return self._part("lookup-policy", lambda: CallPolicy(self.guard))
 
     def gateway(self, registrar: str) -> Gateway:
         """The gateway for ``registrar``, built once (ConfigError if its credentials are missing)."""
@@ -111,7 +119,6 @@ class Services:
                     registrar,
                     self.settings,
                     audit=self.store.audit,
-                    guard=self.guard,
                     contacts=self.store.contacts,
                 )
             return self._gateways[registrar]
@@ -140,10 +147,10 @@ class Services:
         pipeline: Pipeline | None = getattr(local, "pipeline", None)
         if pipeline is None:
             audit = self._audit if self._audit is not None else self.store.audit
-            rdap = RdapClient(self.settings, audit, self.guard, self.bootstrap)
+            rdap = RdapClient(self.settings, audit, self.lookup_policy, self.bootstrap)
             pipeline = Pipeline(
                 rdap=rdap,
-                whois=WhoisClient(self.settings, self.guard),
+                whois=WhoisClient(self.settings, self.lookup_policy),
                 dns=resolver_for(self.settings),
                 ip_registrants=rdap,
                 cache=self.cache,
@@ -159,7 +166,7 @@ class Services:
         return self._part(
             "runner",
             lambda: JobRunner(
-                self.store, self.settings, self.breaker, self.gateway, self.locks, self.lookups
+                self.store, self.settings, self.breaker, self.gateway, self.locks, self.lookups, self.guard
             ),
         )
 

@@ -11,12 +11,13 @@ import re
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from shared import defaults
 from shared.errors import ConfigError
+from shared.names import Registrar, normalise_tld, special_use
 from shared.ratelimit.rate import Rate
 
 ENV_PREFIX = "REGQ_"
@@ -60,6 +61,34 @@ def _whois_servers(value: Any) -> dict[str, tuple[str, int]]:
             raise ValueError(f"expected name=host[:port], got {item.strip()!r}")
         result[name.strip().lower().lstrip(".")] = _host_port(target, 43)
     return result
+
+
+def _tlds_extra(value: Any) -> dict[str, str]:
+    """REGQ_TLDS_EXTRA ``registrar:tld,...`` as {TLD: registrar}: a known registrar, a TLD (A-label form),
+    never a special-use one, each TLD once."""
+    items: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        items = [(str(registrar), str(tld)) for tld, registrar in value.items()]
+    else:
+        for item in str(value or "").split(","):
+            registrar, sep, tld = item.partition(":")
+            if item.strip() and not sep:
+                raise ValueError(f"expected registrar:tld, got {item.strip()[:40]!r}")
+            if item.strip():
+                items.append((registrar, tld))
+    known = sorted(r.value for r in Registrar)
+    extra: dict[str, str] = {}
+    for registrar, raw in items:
+        name = registrar.strip().lower()
+        if name not in known:
+            raise ValueError(f"unknown registrar {name[:20]!r} (known: {', '.join(known)})")
+        tld = normalise_tld(raw)
+        why = special_use(tld)
+        if why is not None:
+            raise ValueError(f".{tld} is a special-use name ({why}): no registrar can sell it")
+        if extra.setdefault(tld, name) != name:
+            raise ValueError(f".{tld} is given to two registrars")
+    return extra
 
 
 RateSetting = Annotated[Rate, BeforeValidator(_rate), NoDecode]
@@ -123,8 +152,9 @@ class Settings(BaseSettings):
 
     max_attempts: int = Field(defaults.MAX_ATTEMPTS, ge=1)
     max_inline_wait_ms: int = Field(defaults.MAX_INLINE_WAIT_MS, ge=0)
-    max_countdown_seconds: int = Field(defaults.MAX_COUNTDOWN_SECONDS, ge=1)
+    # the visibility timeout before the countdown: the countdown's check reads it
     visibility_timeout_seconds: int = Field(defaults.VISIBILITY_TIMEOUT_SECONDS, ge=60)
+    max_countdown_seconds: int = Field(defaults.MAX_COUNTDOWN_SECONDS, ge=1)
     lease_seconds: float = Field(defaults.LEASE_SECONDS, gt=0)
     sweep_interval_seconds: float = Field(defaults.SWEEP_INTERVAL_SECONDS, gt=0)
     republish_grace_seconds: float = Field(defaults.REPUBLISH_GRACE_SECONDS, gt=0)
@@ -138,6 +168,10 @@ class Settings(BaseSettings):
     api_burst: int = Field(defaults.API_BURST, ge=1)
     api_max_body_bytes: int = Field(defaults.API_MAX_BODY_BYTES, ge=1024)
     api_max_batch_bytes: int = Field(defaults.API_MAX_BATCH_BYTES, ge=1024)
+    api_auth_failure_rate: RateSetting = Field(
+        Rate.parse(defaults.API_AUTH_FAILURE_RATE), description="failed authentications per source address"
+    )
+    api_auth_failure_burst: int = Field(defaults.API_AUTH_FAILURE_BURST, ge=1)
     # Completion webhooks. webhook_secret: the fleet's signing secret(s) for jobs submitted without an
     # API token (comma-separated while rotating: each signs, one v1 value each); a token signs with its own.
     webhook_allow_private: bool = defaults.WEBHOOK_ALLOW_PRIVATE
@@ -152,6 +186,27 @@ class Settings(BaseSettings):
     gandi_webhook_secret: SecretStr | None = None  # signs POST /v1/hooks/gandi; unset: that hook is off
     rotld_webhook_secret: SecretStr | None = None  # signs POST /v1/hooks/rotld; unset: that hook is off
     hook_tolerance_seconds: float = Field(defaults.HOOK_TOLERANCE_SECONDS, gt=0)
+    hook_rate: RateSetting = Field(Rate.parse(defaults.HOOK_RATE), description="per source address")
+    hook_burst: int = Field(defaults.HOOK_BURST, ge=1)
+    # The TLD catalogue (shared/tlds): ``registrar:tld,...`` sold besides the registrars' lists, and
+    # ``tld,...`` refused although listed. A special-use name in the first is a ConfigError.
+    tlds_extra: Annotated[dict[str, str], NoDecode] = Field(defaults.TLDS_EXTRA, validate_default=True)
+    tlds_deny: Annotated[tuple[str, ...], NoDecode] = Field(defaults.TLDS_DENY, validate_default=True)
+
+    @field_validator("tlds_extra", mode="before")
+    @classmethod
+    def _parse_tlds_extra(cls, value: Any) -> dict[str, str]:
+        return _tlds_extra(value)
+
+    @field_validator("tlds_deny", mode="before")
+    @classmethod
+    def _parse_tlds_deny(cls, value: Any, info: ValidationInfo) -> tuple[str, ...]:
+        items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+        deny = tuple(sorted({normalise_tld(item) for item in items if str(item).strip()}))
+        both = sorted(set(deny) & set(info.data.get("tlds_extra") or {}))
+        if both:
+            raise ValueError(f".{both[0]} is also in REGQ_TLDS_EXTRA: give it in one of them")
+        return deny
 
     @field_validator("whois_iana_server", mode="before")
     @classmethod
@@ -177,9 +232,14 @@ class Settings(BaseSettings):
 
     @field_validator("max_countdown_seconds")
     @classmethod
-    def _countdown_below_visibility(cls, value: int) -> int:
-        if value > defaults.VISIBILITY_TIMEOUT_SECONDS // 4:
-            raise ValueError("must stay far below the broker visibility timeout (at most a quarter of it)")
+    def _countdown_below_visibility(cls, value: int, info: ValidationInfo) -> int:
+        """At most a quarter of the configured REGQ_VISIBILITY_TIMEOUT_SECONDS (not checked when that one
+        is invalid itself: its own error is reported)."""
+        visibility = info.data.get("visibility_timeout_seconds")
+        if visibility is not None and value > visibility // 4:
+            raise ValueError(
+                f"must stay far below the broker visibility timeout (at most a quarter of its {visibility} s)"
+            )
         return value
 
     # --- derived values ---------------------------------------------------------------------------------

@@ -36,4 +36,4 @@ def _check_broker(**_: object) -> None:
 import tasks.lookup  # noqa: E402 - registers the tasks on the app
 import tasks.maintenance  # noqa: E402
 import tasks.registrar  # noqa: E402
-import tasks.webhooks  # noqa: E402,F401 - completion webhooks: delivery, sweep (and its beat entry)
+import tasks.webhooks  # noqa: E402,F401 - completion webhooks: delivery, sweep, purge

@@ -1,11 +1,12 @@
-"""Lookup: a thin wrapper around the job runner, on its own queue."""
+"""Lookup: a thin wrapper around the job runner, on its own queue; :func:`tasks.delivery.deliver` runs it
+and publishes the completion webhooks its outcome recorded (a partial answer's too)."""
 
 from __future__ import annotations
 
 from celery import Task
 
 from tasks.app import app
-from tasks.registrar import deliver
+from tasks.delivery import deliver
 
 
 @app.task(name="regq.lookup", bind=True, acks_late=True, max_retries=None)

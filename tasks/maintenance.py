@@ -1,5 +1,5 @@
 """Maintenance: republish stranded jobs, purge old outcomes, the nightly renewal scan, the weekly refresh
-of the IANA RDAP bootstrap."""
+of the IANA RDAP bootstrap, the daily refresh of Gandi's TLD list."""
 
 from __future__ import annotations
 
@@ -62,10 +62,12 @@ def sweep() -> dict[str, int]:
 
 @app.task(name="regq.purge", acks_late=True, ignore_result=True)
 def purge() -> dict[str, int]:
-    """Forget final jobs older than the retention; until then their keys cannot be reused."""
+    """Forget final jobs older than the retention (until then their keys cannot be reused), and the
+    registrar webhooks' receipts older than it."""
     rt = runtime.get()
-    removed = rt.store.jobs.purge(utcnow() - timedelta(days=rt.settings.retention_days))
-    return {"purged": removed}
+    before = utcnow() - timedelta(days=rt.settings.retention_days)
+    removed = rt.store.jobs.purge(before)
+    return {"purged": removed, "hook_receipts_purged": rt.store.hook_receipts.purge(before)}
 
 
 @app.task(name="regq.renewal_scan", acks_late=True, ignore_result=True)
@@ -84,6 +86,17 @@ def rdap_bootstrap_refresh(force: bool = False) -> dict[str, str]:
     from shared.registrydata.rdap import refresh_bootstrap
 
     rt = runtime.get()
-    report = refresh_bootstrap(rt.settings, rt.store.audit, rt.guard, store_for(rt.settings), force=force)
+    policy = rt.lookup_policy
+    report = refresh_bootstrap(rt.settings, rt.store.audit, policy, store_for(rt.settings), force=force)
     log.info("rdap bootstrap refresh: %s", report)
     return report
+
+
+@app.task(name="regq.tlds_refresh", acks_late=True, ignore_result=True)
+def tlds_refresh() -> dict[str, Any]:
+    """Store Gandi's list of the TLDs it sells (``GET /domain/tlds``) in the fleet's Redis: every process
+    checks submitted names against it within minutes. A failed or partial answer keeps the previous list
+    (or the packaged snapshot): :func:`shared.tlds.refresh.refresh_gandi`."""
+    from shared.tlds.refresh import refresh_gandi
+
+    return refresh_gandi(runtime.get())

@@ -15,7 +15,7 @@ import pycountry
 from hypothesis import strategies as st
 from stdnum.ro import cui as ro_cui
 
-from shared.scripts import CYRILLIC_LOOKALIKES
+from shared.script_policy import CYRILLIC_LOOKALIKES
 from testkit.factories import company_ro, person, register, valid_cnp
 
 #: The Latin letters some Cyrillic letter looks like, and that letter.

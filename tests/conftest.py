@@ -11,9 +11,14 @@ import redis
 from typer.testing import CliRunner
 
 from shared.store import Store
-from testkit import services
+from testkit import services, tiers
 from testkit.stacks import delete_prefixed
 from workers.cli import app as cli_app
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets its tier (unit, integration, e2e: testkit/tiers.py) unless it is marked by hand."""
+    tiers.mark(items)
 
 
 @pytest.fixture(scope="session")

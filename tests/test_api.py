@@ -37,7 +37,11 @@ def stack(redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="module")
 def api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    extra = {"REGQ_API_RATE": "10/s", "REGQ_API_BURST": str(API_BURST)}
+    extra = {
+        "REGQ_API_RATE": "10/s",
+        "REGQ_API_BURST": str(API_BURST),
+        "REGQ_API_AUTH_FAILURE_BURST": "1000",  # the 401s are under test here; the throttle has its own
+    }
     with running_api(stack.env, Path(tmp_path_factory.mktemp("api")), extra) as running:
         yield running
 
@@ -259,7 +263,10 @@ def test_api_token_commands_show_the_secret_once(api: Api) -> None:
     regq = str(Path(sys.executable).with_name("regq"))
     name = f"cli-{uuid.uuid4().hex[:8]}"
     created = subprocess.run(
-        [regq, "api-token", "create", name, "--scope", "read"], env=api.env, capture_output=True, text=True
+        [regq, "api-token", "create", name, "--scope", "read", "--owner", "cli-tenant"],
+        env=api.env,
+        capture_output=True,
+        text=True,
     )
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip()
@@ -271,7 +278,14 @@ def test_api_token_commands_show_the_secret_once(api: Api) -> None:
     )
     assert name in listed.stdout and secret not in listed.stdout
     row = next(r for r in json.loads(listed.stdout) if r["name"] == name)
-    assert row["scopes"] == ["read"] and row["revoked_at"] is None
+    assert row["scopes"] == ["read"] and row["revoked_at"] is None and row["owner"] == "cli-tenant"
+    private = subprocess.run(
+        [regq, "api-token", "create", f"{name}-cb", "--callback-url", "https://127.0.0.1/hook"],
+        env={**api.env, "REGQ_WEBHOOK_ALLOW_PRIVATE": "false"},
+        capture_output=True,
+        text=True,
+    )
+    assert private.returncode == 1 and "loopback" in private.stderr
     again = subprocess.run([regq, "api-token", "create", name], env=api.env, capture_output=True, text=True)
     assert again.returncode == 1
     revoked = subprocess.run([regq, "api-token", "revoke", name], env=api.env, capture_output=True, text=True)
@@ -338,7 +352,14 @@ def test_token_store_keeps_only_a_hash(store: Store) -> None:
         with pytest.raises(ValueError):
             store.api_tokens.create(bad_name)
     with pytest.raises(ValueError):
-        store.api_tokens.create("other", ["admin"])
+        store.api_tokens.create("other", ["superuser"])
+    assert token.owner == "billing"  # owner defaults to the name; admin is never a default scope
+    assert "admin" not in store.api_tokens.create("panel")[0].scopes
+    shared_owner, _ = store.api_tokens.create("panel-2", ["read", "admin"], owner="panel")
+    assert (shared_owner.owner, shared_owner.admin) == ("panel", True)
+    with pytest.raises(ValueError):
+        store.api_tokens.create("x-owner", owner="Not An Owner")
     assert store.api_tokens.revoke("billing") and not store.api_tokens.revoke("billing")
     assert store.api_tokens.verify(secret) is None
     assert [t.name for t in store.api_tokens.all() if not t.active] == ["billing"]
+    assert store.api_tokens.verify(secret + "\x00") is None  # hashed, never compared in SQL

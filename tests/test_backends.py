@@ -87,9 +87,9 @@ def test_every_family_on_one_url_shares_one_pool(redis_url: str, redis_prefix: s
 
 def _child_connects(url: str, results: Any) -> None:
     """Child (forked): the connection it inherited vs the one connect() gives it now."""
-    from shared.backends import registry
+    from shared.backends import schemes
 
-    inherited, mine = registry._open[url], connect(url)
+    inherited, mine = schemes._open[url], connect(url)
     if not (isinstance(mine, RedisConnection) and isinstance(inherited, RedisConnection)):
         results.put({})
         return

@@ -13,8 +13,8 @@ from sandbox.stack import Sandbox
 from shared.breaker import Breaker, BreakerConfig, MemoryBreaker, MemoryJournal, RedisBreaker
 from shared.breaker.base import Permit
 from shared.execution import Defer
-from shared.execution.calls import CallReporter
 from shared.jobs import JobStatus
+from shared.upstream import CallReporter
 from testkit.factories import register
 from tests.test_runner import build_rig
 

@@ -26,10 +26,11 @@ from shared.errors import (
     UnknownRegistrar,
     ValidationRejected,
 )
-from shared.gateways import CallContext, gateway_for
+from shared.gateways import gateway_for
 from shared.gateways.gandi import GandiGateway
 from shared.jobs import RegisterJob, RenewJob
 from shared.settings import Settings, load_settings
+from shared.upstream import CallPolicy
 
 TOKEN = "sandbox-token"
 OWNER = {
@@ -42,7 +43,7 @@ OWNER = {
     "zip": "75002",
     "country": "FR",
 }
-CTX = CallContext(job_key="job-1", attempt=1)
+CTX = CallPolicy(job_key="job-1", attempt=1)
 
 
 @pytest.fixture(scope="module")
@@ -390,10 +391,8 @@ def test_guard_is_called_for_every_request_including_polls(sb: Sandbox) -> None:
 
     sb.configure("gandi", visibility_delay=0.2)
     guard = RecordingGuard()
-    gw = gateway_for(
-        "gandi", settings_for(sb), MemoryAudit(), guard, sleep=lambda s: __import__("time").sleep(s)
-    )
-    gw.register(register_job("guarded.com"), CTX)
+    gw = gateway_for("gandi", settings_for(sb), MemoryAudit(), sleep=lambda s: __import__("time").sleep(s))
+    gw.register(register_job("guarded.com"), CallPolicy(guard, job_key="job-1", attempt=1))
     assert len(guard.before) == sb.stats("gandi")["requests"] >= 3
     assert guard.before[0] == ("gandi", "create") and {op for _, op in guard.before[1:]} == {"info"}
     assert [status for _, status, _ in guard.after][-1] == 200

@@ -28,12 +28,13 @@ from shared.errors import (
     TransientError,
     ValidationRejected,
 )
-from shared.gateways import CallContext, gateway_for
+from shared.gateways import gateway_for
 from shared.gateways.rotld import RotldGateway, contact_form, new_domain_password
 from shared.http.digest import DigestState
 from shared.jobs import RegisterJob, RenewJob
 from shared.settings import Settings, load_settings
 from shared.store import Store
+from shared.upstream import CallPolicy
 
 USER, PASSWORD = "sandbox-user", "sandbox-pass"
 CNP = "2970816362385"
@@ -55,7 +56,7 @@ COMPANY = {
     "cui": "RO18547290",
     "registration_number": "J40/1234/2010",
 }
-CTX = CallContext(job_key="job-1", attempt=1)
+CTX = CallPolicy(job_key="job-1", attempt=1)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,6 @@ class Env:
             "rotld",
             settings_for(sb, **overrides),
             self.audit,
-            None,
             contacts,
             sleep=self.sleeps.append,
             digest_state=DigestState(),  # a process of its own: its first request is challenged
@@ -158,7 +158,7 @@ def test_info_and_not_found(sb: Sandbox, env: Env) -> None:
 def test_register_creates_the_contact_once_per_registrant(sb: Sandbox, env: Env, store: Store) -> None:
     first = env.gw.register(job("primul.ro", years=2), CTX)
     assert first.created_at is not None and first.expires_at.year == first.created_at.year + 2
-    second = env.gw.register(job("al-doilea.ro"), CallContext("job-2", 1))
+    second = env.gw.register(job("al-doilea.ro"), CallPolicy(job_key="job-2", attempt=1))
     assert second.domain == "al-doilea.ro"
     assert ops(sb)["contact-create"] == 1 and ops(sb)["domain-register"] == 2
     owners = {d["fqdn"]: d["registrant_id"] for d in sb.domains("rotld")}
@@ -399,10 +399,10 @@ def test_every_request_on_the_wire_takes_a_token_digest_resend_included(sb: Sand
     from tests.test_http_client import RecordingGuard
 
     guard = RecordingGuard()
-    gw = gateway_for("rotld", settings_for(sb), MemoryAudit(), guard, None, digest_state=DigestState())
+    gw = gateway_for("rotld", settings_for(sb), MemoryAudit(), None, digest_state=DigestState())
     try:
         for _ in range(3):
-            gw.check("un-nume.ro", CallContext())
+            gw.check("un-nume.ro", CallPolicy(guard))
     finally:
         gw.close()
     stats = sb.stats("rotld")
@@ -412,9 +412,9 @@ def test_every_request_on_the_wire_takes_a_token_digest_resend_included(sb: Sand
 
 
 def test_find_answers_none_for_a_domain_not_in_our_account(sb: Sandbox, env: Env) -> None:
-    assert env.gw.find("absent-here.ro", CallContext(), settle=True) is None
-    env.gw.register(job("present-here.ro"), CallContext())
-    found = env.gw.find("present-here.ro", CallContext())
+    assert env.gw.find("absent-here.ro", CallPolicy(), settle=True) is None
+    env.gw.register(job("present-here.ro"), CallPolicy())
+    found = env.gw.find("present-here.ro", CallPolicy())
     assert found is not None and found.expires_at is not None
 
 

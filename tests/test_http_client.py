@@ -21,6 +21,7 @@ from shared.errors import (
     TransientError,
 )
 from shared.http import HttpResponse, OutboundClient, OutboundPolicy
+from shared.upstream import CallPolicy
 
 
 @dataclass
@@ -131,6 +132,23 @@ class RecordingGuard:
         self.retries.append((provider, operation))
 
 
+class GuardedClient:
+    """An OutboundClient whose requests carry ``CallPolicy(guard)`` unless given a policy of their own
+    (what a gateway or a lookup client passes with every request)."""
+
+    def __init__(self, client: OutboundClient, guard: RecordingGuard | None) -> None:
+        self.client = client
+        self.policy = CallPolicy(guard)
+
+    def request(self, *args: Any, **kwargs: Any) -> HttpResponse:
+        kwargs.setdefault("policy", self.policy)
+        return self.client.request(*args, **kwargs)
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("policy", self.policy)
+        return self.client.call(*args, **kwargs)
+
+
 def make_client(
     audit: MemoryAudit | None = None,
     guard: RecordingGuard | None = None,
@@ -142,17 +160,17 @@ def make_client(
     max_bytes: int = 100_000,
     allow_private: bool = True,
     **policy: Any,
-) -> OutboundClient:
+) -> GuardedClient:
     recorded = sleeps if sleeps is not None else []
-    return OutboundClient(
+    client = OutboundClient(
         "test",
         OutboundPolicy(hosts, allow_private, 2.0, read_timeout, max_bytes, **policy),
         audit if audit is not None else MemoryAudit(),
-        guard,
         tries=tries,
         sleep=recorded.append,
         rng=lambda: 0.5,
     )
+    return GuardedClient(client, guard)
 
 
 def test_a_plain_request_writes_one_audit_row_and_calls_the_guard(local: LocalServer) -> None:
@@ -160,7 +178,11 @@ def test_a_plain_request_writes_one_audit_row_and_calls_the_guard(local: LocalSe
     audit, guard = MemoryAudit(), RecordingGuard()
     client = make_client(audit, guard)
     response = client.request(
-        "GET", local.url("/v1/thing?secret=1"), operation="info", job_key="k", attempt=2, idempotent=True
+        "GET",
+        local.url("/v1/thing?secret=1"),
+        operation="info",
+        idempotent=True,
+        policy=CallPolicy(guard, job_key="k", attempt=2),
     )
     assert isinstance(response, HttpResponse) and response.json() == {"ok": True}
     assert guard.before == [("test", "info")] and guard.after == [("test", 200, None)]
@@ -332,7 +354,7 @@ def test_the_client_refuses_to_hand_over_tls_or_redirect_control(local: LocalSer
     assert local.hits == []
 
 
-def test_before_send_runs_after_the_token_of_the_request_it_is_given_to(local: LocalServer) -> None:
+def test_the_effect_point_runs_after_the_token_of_the_request_it_is_given_to(local: LocalServer) -> None:
     events: list[str] = []
 
     class OrderedGuard(RecordingGuard):
@@ -343,22 +365,12 @@ def test_before_send_runs_after_the_token_of_the_request_it_is_given_to(local: L
     local.script("/v1/read", Answer(200, b"{}"))
     local.script("/v1/write", Answer(200, b"{}"))
     client = make_client(guard=OrderedGuard())
+    client.policy.on_effect(lambda operation: events.append(f"send:{operation}"))
     client.request("GET", local.url("/v1/read"), operation="read", idempotent=True)
-    client.request(
-        "POST",
-        local.url("/v1/write"),
-        operation="write",
-        idempotent=False,
-        before_send=lambda: events.append("send"),
-    )
-    assert events == ["token:read", "token:write", "send"]
+    client.request("POST", local.url("/v1/write"), operation="write", idempotent=False, effect=True)
+    assert events == ["token:read", "token:write", "send:write"]
     throttled = make_client(guard=RecordingGuard(throttle_after=0))
+    throttled.policy.on_effect(lambda _operation: events.append("never"))
     with pytest.raises(Throttled):
-        throttled.request(
-            "POST",
-            local.url("/v1/write"),
-            operation="write",
-            idempotent=False,
-            before_send=lambda: events.append("never"),
-        )
+        throttled.request("POST", local.url("/v1/write"), operation="write", idempotent=False, effect=True)
     assert "never" not in events

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from shared.jobs import JobStatus, parse_job
 from shared.store import Store
-from shared.store.schema import JobRow, utcnow
+from shared.store.schema import HookReceiptRow, JobRow, utcnow
 from tasks import runtime
 from tasks.maintenance import purge, renewal_scan, republish_wait, sweep
 from testkit.factories import register
@@ -147,11 +147,19 @@ def test_purge_forgets_old_outcomes(rt: runtime.Runtime) -> None:
     key = make(rt.store, "old.com")
     rt.store.jobs.claim(key, "w", 30)
     rt.store.jobs.finish(key, "w", JobStatus.FAILED, error_code="x")
-    assert purge() == {"purged": 0}  # kept for the retention period
+    old_receipt = rt.store.hook_receipts.record("gandi", "bad_signature")
+    new_receipt = rt.store.hook_receipts.record("gandi", "bad_signature")
+    assert purge() == {"purged": 0, "hook_receipts_purged": 0}  # kept for the retention period
     with rt.store.db.session() as session:
         session.execute(update(JobRow).values(finished_at=utcnow() - timedelta(days=31)))
-    assert purge() == {"purged": 1}
+        session.execute(
+            update(HookReceiptRow)
+            .where(HookReceiptRow.id == old_receipt)
+            .values(received_at=utcnow() - timedelta(days=31))
+        )
+    assert purge() == {"purged": 1, "hook_receipts_purged": 1}
     assert rt.store.jobs.get(key) is None
+    assert [r.id for r in rt.store.hook_receipts.recent()] == [new_receipt]
 
 
 def test_the_weekly_rdap_bootstrap_refresh_honours_max_age(

@@ -5,6 +5,7 @@ bootstrap (matching, ordered fallback, directory override, Cache-Control refresh
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -25,7 +26,6 @@ from shared.errors import (
     Throttled,
     TransientError,
 )
-from shared.execution.guard import LimiterGuard
 from shared.http.policy import OutboundPolicy
 from shared.ratelimit.memory import MemoryLimiter
 from shared.registrydata.rdap import (
@@ -41,6 +41,7 @@ from shared.registrydata.rdap import (
 from shared.registrydata.rdap.bootstrap import load_directory
 from shared.registrydata.rdap.refresh import max_age
 from shared.settings import Settings, load_settings
+from shared.upstream import CallPolicy, LimiterGuard
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,9 @@ class Harness:
         self.limiter = MemoryLimiter()
         self.guard = LimiterGuard(self.limiter, settings)
         self.audit = MemoryAudit()
-        self.client = RdapClient(settings, self.audit, self.guard, sleep=lambda _s: None, **kwargs)
+        self.client = RdapClient(
+            settings, self.audit, CallPolicy(self.guard), sleep=lambda _s: None, **kwargs
+        )
         OPEN.append(self.client)
 
 
@@ -253,6 +256,21 @@ def test_next_listed_server_after_a_transport_failure(sb: Sandbox, tmp_path: Pat
     assert harness.audit.calls[0].error_code == "not_sent"
 
 
+def test_each_failed_server_logs_how_many_are_still_listed(
+    sb: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = [f"http://127.0.0.1:{closed_port()}/{name}/" for name in ("a", "b")]
+    folder = write_bootstrap(tmp_path / "b", {"com": [*dead, sb.rdap_url + "/registry/"]})
+    harness = Harness(settings_for(sb, rdap_bootstrap_url=str(folder)))
+    with caplog.at_level(logging.INFO, logger="regq.rdap"):
+        reg = harness.client.domain("google.com").registration
+    assert reg is not None and reg.server == sb.rdap_url + "/registry/"
+    logged = [r.getMessage() for r in caplog.records if r.name == "regq.rdap"]
+    failed = [m for m in logged if "more listed" in m]
+    assert [m.split("; ")[-1] for m in failed] == ["2 more listed", "1 more listed"]
+    assert failed[0].startswith(f"rdap {dead[0]}") and failed[1].startswith(f"rdap {dead[1]}")
+
+
 def test_next_listed_server_after_a_5xx(sb: Sandbox, tmp_path: Path) -> None:
     first, second = sb.rdap_url + "/registry/", sb.rdap_url.replace("127.0.0.1", "localhost") + "/registry/"
     folder = write_bootstrap(tmp_path / "b", {"com": [first, second]})
@@ -324,7 +342,7 @@ def test_domain_matching_drops_leftmost_labels() -> None:
     snap = packaged_snapshot()
     assert snap.domain_servers("www.mail.google.com") == ["https://rdap.verisign.com/com/v1/"]
     assert snap.domain_servers("norway.no") == ["https://rdap.norid.no/"]
-    for tld in ("ro", "eu", "de", "io", "jp", "it", "ch", "be"):  # upstreams.md: no RDAP entry
+    for tld in ("ro", "eu", "de", "io", "jp", "it", "ch", "be"):  # no entry in the packaged dns.json
         assert snap.domain_servers(f"example.{tld}") == []
     docs = {
         "dns.json": {"services": [[["uk"], ["https://uk/"]], [["co.uk"], ["https://co-uk/", "https://b/"]]]},

@@ -1,6 +1,6 @@
-"""The RDAP parser over EVERY fixture in tests/data/rdap/ (sources in its SOURCES.md), each with its expected
-values, plus the traps of upstreams.md as variants of those real answers: capitalised roles, nested
-entities, missing vCards, dates without ``T`` or zone, error bodies and rate-limit notices."""
+"""The RDAP parser over EVERY real RDAP sample (``testkit.samples``; sources in tests/data/rdap/SOURCES.md),
+each with its expected values, plus the traps real servers set, as variants of those answers: capitalised
+roles, nested entities, missing vCards, dates without ``T`` or zone, error bodies and rate-limit notices."""
 
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ from shared.registrydata.rdap.parse import (
     stated_wait,
     statuses,
 )
+from testkit.samples import sample, samples
 
-DATA = Path(__file__).parent / "data" / "rdap"
+DATA = Path(__file__).parent / "data" / "rdap"  # SOURCES.md lists every sample, wherever it is kept
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
@@ -39,7 +40,7 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second:
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((DATA / name).read_text("utf-8"))
+    return json.loads(sample("rdap", name).read_text("utf-8"))
 
 
 DOMAINS: dict[str, dict[str, Any]] = {
@@ -144,7 +145,7 @@ NAMESERVERS = {
 
 
 def test_every_fixture_has_expected_values() -> None:
-    files = {p.name for p in DATA.glob("*.json")}
+    files = {p.name for p in samples("rdap", "*.json")}
     covered = set(DOMAINS) | set(IP_NETWORKS) | set(ENTITIES) | set(NAMESERVERS)
     assert files == covered, files ^ covered
     listed = (DATA / "SOURCES.md").read_text()

@@ -18,14 +18,14 @@ from sandbox.stack import Sandbox
 from shared.audit import MemoryAudit
 from shared.errors import AwaitingRegistry, ProtocolError, Throttled
 from shared.execution import Defer, Done
-from shared.execution.dates import add_years
-from shared.execution.guard import LimiterGuard
-from shared.gateways import CallContext, gateway_for
+from shared.gateways import gateway_for
+from shared.gateways.dates import add_years
 from shared.gateways.rotld import envelope_data, registry_day
 from shared.http import HttpResponse
 from shared.http.digest import DigestState
 from shared.jobs import JobStatus, RenewJob
 from shared.settings import load_settings
+from shared.upstream import CallPolicy, LimiterGuard
 from testkit.factories import register
 from tests.test_runner import Rig, build_rig
 
@@ -49,9 +49,6 @@ class ScriptedGuard:
             self.pending[operation] -= 1
             raise Throttled(provider, 0.05, f"scripted throttle of {operation}")
         self.inner.before_request(provider, operation)
-
-    def before_retry(self, provider: str, operation: str) -> None:
-        self.inner.before_retry(provider, operation)
 
     def after_response(self, provider: str, status: int | None, retry_after: float | None) -> None:
         self.inner.after_response(provider, status, retry_after)
@@ -135,7 +132,7 @@ def test_every_documented_not_found_code_reads_as_not_created(sandbox: Sandbox, 
     )
     gw = gateway_for(ROTLD, settings, MemoryAudit())
     try:
-        assert gw.find("nu-exista.ro", CallContext()) is None
+        assert gw.find("nu-exista.ro", CallPolicy()) is None
     finally:
         gw.close()
 
@@ -298,7 +295,7 @@ def _shown_expiry(rig: Rig) -> str | None:
         outbound_allow_private=True,
     )
     with gateway_for(ROTLD, settings, MemoryAudit()) as gw:
-        expires = gw.info("intarziat.ro", CallContext()).expires_at
+        expires = gw.info("intarziat.ro", CallPolicy()).expires_at
     return expires.isoformat() if expires else None
 
 
@@ -314,8 +311,8 @@ def test_the_gandi_renew_read_back_waits_for_the_expected_expiry(sandbox: Sandbo
     with gateway_for("gandi", settings, MemoryAudit()) as gw:
         job = RenewJob(domain="lent.com", years=1)
         with pytest.raises(AwaitingRegistry, match="2033-06-01"):  # the sandbox shows 2032: not that
-            gw.renew(job, CallContext(), expected=add_years(date(2031, 6, 1), 2))
-        renewed = gw.renew(job, CallContext(), expected=date(2033, 6, 1))
+            gw.renew(job, CallPolicy(), expected=add_years(date(2031, 6, 1), 2))
+        renewed = gw.renew(job, CallPolicy(), expected=date(2033, 6, 1))
     assert renewed.expires_at == date(2033, 6, 1)  # the second renewal's own read-back
 
 

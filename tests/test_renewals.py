@@ -26,12 +26,13 @@ from sandbox.stack import Sandbox
 from shared.errors import ConfigError
 from shared.execution import Done
 from shared.jobs import JobStatus, RenewJob
+from shared.renewal_scan import FINISHED, LOCK_NAME, LOCKED, LockKeeper
 from shared.settings import load_settings
 from shared.store import Store
 from shared.store.renewals import ScanCounts
 from shared.store.schema import DomainRow, utcnow
 from tasks import runtime
-from tasks.renewals import FINISHED, LOCK_NAME, LOCKED, LockKeeper, run_scan
+from tasks.renewals import run_scan
 from testkit import services
 from testkit.stacks import wait_for
 from workers.cli import app
@@ -235,7 +236,7 @@ def test_two_scans_renew_each_due_term_once_at_the_sandbox(
         rt.store,
         {**due, "later.com": TODAY + timedelta(days=200), "later.ro": TODAY + timedelta(days=45)},
     )
-    with caplog.at_level(logging.INFO, logger="tasks.renewals"):
+    with caplog.at_level(logging.INFO, logger="shared.renewal_scan"):
         first = run_scan(rt, batch_size=3)  # three keyset pages
         second = run_scan(rt, batch_size=3)  # as a second beat would, by mistake
     assert first.status == second.status == FINISHED

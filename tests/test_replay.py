@@ -24,7 +24,6 @@ from typer.testing import CliRunner
 from sandbox.stack import Sandbox
 from shared.breaker import BreakerConfig, MemoryBreaker
 from shared.execution import Done
-from shared.execution.guard import LimiterGuard
 from shared.execution.runner import JobRunner
 from shared.gateways.base import Gateway
 from shared.gateways.registry import gateway_for
@@ -35,6 +34,7 @@ from shared.settings import load_settings
 from shared.store import Store
 from shared.store.replays import ReplayRefused
 from shared.store.schema import JobRow, utcnow
+from shared.upstream import LimiterGuard
 from tasks import runtime
 from testkit.factories import register
 from workers.cli import app
@@ -109,10 +109,10 @@ def rig(sandbox: Sandbox, tmp_path: Path, redis_url: str, monkeypatch: pytest.Mo
     breaker = MemoryBreaker(
         BreakerConfig(failures=50, reset_seconds=60, probes=1, probe_timeout_seconds=30), store.breaker_events
     )
-    guard = LimiterGuard(MemoryLimiter(), settings, breaker)
-    gateway = gateway_for("gandi", settings, store.audit, guard, store.contacts, sleep=lambda _s: None)
+    guard = LimiterGuard(MemoryLimiter(), settings)
+    gateway = gateway_for("gandi", settings, store.audit, store.contacts, sleep=lambda _s: None)
     gateways: dict[str, Gateway] = {"gandi": gateway}
-    runner = JobRunner(store, settings, breaker, gateways.__getitem__, MemoryDomainLock())
+    runner = JobRunner(store, settings, breaker, gateways.__getitem__, MemoryDomainLock(), guard=guard)
     broker = redis.Redis.from_url(redis_url)
     try:
         yield Rig(sandbox, store, runner, broker, f"{prefix}:")

@@ -18,15 +18,15 @@ import pytest
 from sandbox.stack import Sandbox
 from shared.breaker import BreakerConfig, MemoryBreaker
 from shared.execution import Defer, Done
-from shared.execution.dates import add_years
-from shared.execution.guard import LimiterGuard
 from shared.execution.runner import JobRunner
+from shared.gateways.dates import add_years
 from shared.gateways.registry import gateway_for
 from shared.jobs import JobOutcome, JobStatus, derive_key, parse_job
 from shared.locks import MemoryDomainLock
 from shared.ratelimit import MemoryLimiter
 from shared.settings import load_settings
 from shared.store import Store
+from shared.upstream import LimiterGuard
 from testkit.factories import register
 
 
@@ -103,20 +103,19 @@ def build_rig(
         BreakerConfig(failures=3, reset_seconds=60, probes=1, probe_timeout_seconds=30), store.breaker_events
     )
     limiter = MemoryLimiter()
-    guard = LimiterGuard(limiter, settings, breaker)
+    guard = LimiterGuard(limiter, settings)
     wrapped = guard_wrapper(guard) if guard_wrapper else guard
     gateways = {
         name: gateway_for(
             name,
             settings,
             store.audit,
-            wrapped,
             store.contacts,
             **{"sleep": lambda _s: None, **(gateway_options or {}).get(name, {})},
         )
         for name in ("gandi", "rotld")
     }
-    runner = JobRunner(store, settings, breaker, gateways.__getitem__, MemoryDomainLock())
+    runner = JobRunner(store, settings, breaker, gateways.__getitem__, MemoryDomainLock(), guard=wrapped)
     try:
         yield Rig(sandbox, store, runner, breaker, limiter)
     finally:

@@ -16,9 +16,9 @@ import pytest
 from sandbox.stack import Sandbox
 from shared import errors
 from shared.execution import Defer, Done
-from shared.execution.guard import LimiterGuard
 from shared.execution.policy import backoff_seconds, decide, may_retry, may_run
 from shared.jobs import JobStatus
+from shared.upstream import LimiterGuard
 from testkit.factories import register
 from tests.test_runner import Rig, build_rig
 
@@ -136,9 +136,6 @@ class FreezingGuard:
             self.entered.set()
             assert self.thaw.wait(30)
         self.inner.before_request(provider, operation)
-
-    def before_retry(self, provider: str, operation: str) -> None:
-        self.inner.before_retry(provider, operation)
 
     def after_response(self, provider: str, status: int | None, retry_after: float | None) -> None:
         self.inner.after_response(provider, status, retry_after)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import Sandbox
+from sandbox import Sandbox, gandi_day2
 from sandbox.testing import GANDI_OWNER, wait_for
 
 TOKEN = "test-token-123"
@@ -128,7 +128,7 @@ def test_create_status_201_configurable(api: requests.Session, sb: Sandbox) -> N
     assert r.status_code == 201 and r.headers["Location"].endswith("/now.com")
     assert api.get(f"{sb.gandi_url}/domain/domains/now.com", timeout=5).status_code == 200
     sb.reset()
-    assert sb.config("gandi") == {"visibility_delay": 0.3, "create_status": 202}
+    assert sb.config("gandi") == {"visibility_delay": 0.3, "create_status": 202, **gandi_day2.CONFIG}
 
 
 def test_create_conflicts(api: requests.Session, sb: Sandbox) -> None:
@@ -260,7 +260,7 @@ def test_stats_counters(api: requests.Session, sb: Sandbox) -> None:
     sb.stats("gandi")  # admin calls are not counted
     stats = sb.stats("gandi")
     assert stats["requests"] == 5
-    zeros = {"renew": 0, "renew_info": 0, "nameservers": 0, "hosts": 0}
+    zeros = {"renew": 0, "renew_info": 0, "nameservers": 0, **dict.fromkeys(gandi_day2.OPERATIONS, 0)}
     assert stats["by_operation"] == {"check": 3, "create": 1, "info": 1, **zeros}
     assert stats["by_status"] == {"200": 3, "202": 1, "404": 1}
     assert stats["effects"] == {"a.com": {"create": 1}}

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from sandbox.whois import DATA, WhoisSandbox
+from testkit.samples import sample
 
-LOCAL = Path(__file__).parent / "data" / "whois"  # real samples, SOURCES.md beside them
+LOCAL = Path(__file__).parent / "data" / "whois"  # test-only samples; shared ones via testkit.samples
 
 
 def ask(address: tuple[str, int], query: str, timeout: float = 5.0) -> bytes:
@@ -46,7 +47,7 @@ def test_iana_refers_each_tld_to_its_role(whois: WhoisSandbox) -> None:
 def test_iana_serves_the_real_texts(whois: WhoisSandbox) -> None:
     live = (LOCAL / "nic.live.txt").read_text()
     assert ask(whois.address("whois.iana.org"), "live").decode() == live[: live.index("# whois.nic.live")]
-    eh = (LOCAL / "iana" / "whois.iana.org__tld__status_not_assigned.txt").read_text()
+    eh = sample("whois", "iana/whois.iana.org__tld__status_not_assigned.txt").read_text()
     assert ask(whois.address("whois.iana.org"), "eh").decode() == eh
     assert "returned 0 objects" in ask(whois.address("whois.iana.org"), "nosuchtld").decode()
 
@@ -54,14 +55,14 @@ def test_iana_serves_the_real_texts(whois: WhoisSandbox) -> None:
 @pytest.mark.parametrize(
     ("role", "query", "fixture"),
     [
-        ("whois.rotld.ro", "google.ro", LOCAL / "google.ro.txt"),
-        ("whois.eu", "eurid.eu", LOCAL / "eurid.eu.txt"),
-        ("whois.denic.de", "-T dn,ace -C UTF-8 google.de", LOCAL / "google.de.txt"),
-        ("whois.jprs.jp", "yahoo.co.jp/e", LOCAL / "yahoo.co.jp.txt"),
+        ("whois.rotld.ro", "google.ro", sample("whois", "google.ro.txt")),
+        ("whois.eu", "eurid.eu", sample("whois", "eurid.eu.txt")),
+        ("whois.denic.de", "-T dn,ace -C UTF-8 google.de", sample("whois", "google.de.txt")),
+        ("whois.jprs.jp", "yahoo.co.jp/e", sample("whois", "yahoo.co.jp.txt")),
         (
             "whois.verisign-grs.com",
             "u34jedzcq.com",
-            LOCAL / "notfound" / "weppos__whois.verisign-grs.com__com__status_available.txt",
+            sample("whois", "notfound/weppos__whois.verisign-grs.com__com__status_available.txt"),
         ),
     ],
 )
@@ -99,7 +100,7 @@ def test_counters_per_server_and_reset(whois: WhoisSandbox) -> None:
 def test_throttle_fault_uses_the_role_text_and_honours_count(whois: WhoisSandbox) -> None:
     whois.set_faults([{"server": "whois.denic.de", "kind": "throttle", "count": 1}])
     first = ask(whois.address("whois.denic.de"), "google.de")
-    assert first == (LOCAL / "throttled" / "whois.denic.de__de__response_throttled.txt").read_bytes()
+    assert first == sample("whois", "throttled/whois.denic.de__de__response_throttled.txt").read_bytes()
     assert b"Nserver: ns1.google.com" in ask(whois.address("whois.denic.de"), "google.de")
     assert whois.stats()["faults_injected"] == {"throttle": 1}
 
@@ -125,7 +126,7 @@ def test_oversized_and_latin1(whois: WhoisSandbox) -> None:
 
 def test_truncated_sends_half_then_resets(whois: WhoisSandbox) -> None:
     whois.set_faults([{"server": "whois.rotld.ro", "kind": "truncated"}])
-    full = (LOCAL / "google.ro.txt").read_bytes()
+    full = sample("whois", "google.ro.txt").read_bytes()
     received = b""
     with socket.create_connection(whois.address("whois.rotld.ro"), 5) as sock:
         sock.sendall(b"google.ro\r\n")

@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from shared.backends import RedisConnection
 from shared.breaker import MemoryBreaker, RedisBreaker
 from shared.errors import ConfigError
-from shared.execution.guard import LimiterGuard
 from shared.execution.runner import JobRunner
 from shared.locks import MemoryDomainLock, RedisDomainLock
 from shared.ratelimit import MemoryLimiter, Rate, RedisLimiter
 from shared.services import PerProcess, Services
 from shared.settings import Settings, load_settings
+from shared.upstream import LimiterGuard
 
 RATE = Rate.parse("10/s")
 
@@ -64,7 +64,8 @@ def test_memory_url_wires_every_part(tmp_path: Path) -> None:
     assert services.breaker.journal is services.store.breaker_events  # transitions land in the store
     guard = services.guard
     assert isinstance(guard, LimiterGuard)
-    assert guard.limiter is services.limiter and guard.breaker is services.breaker
+    assert guard.limiter is services.limiter and services.runner.breaker is services.breaker
+    assert services.runner.guard is guard and services.lookup_policy.guard is guard
     gandi = services.gateway("gandi")
     assert services.gateway("gandi") is gandi  # one per registrar
     assert isinstance(services.runner, JobRunner) and services.runner is services.runner

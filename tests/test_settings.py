@@ -69,3 +69,16 @@ def test_settings_are_read_when_asked_for_not_once_per_process(monkeypatch: pyte
     with pytest.raises(ConfigError) as info:
         get_settings()
     assert info.value.variable == "REGQ_GANDI_BURST"
+
+
+def test_the_countdown_is_checked_against_the_configured_visibility_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REGQ_VISIBILITY_TIMEOUT_SECONDS", "8000")
+    monkeypatch.setenv("REGQ_MAX_COUNTDOWN_SECONDS", "2000")  # above a quarter of the default 3600
+    assert load_settings().max_countdown_seconds == 2000
+    monkeypatch.setenv("REGQ_VISIBILITY_TIMEOUT_SECONDS", "600")
+    monkeypatch.setenv("REGQ_MAX_COUNTDOWN_SECONDS", "300")  # below a quarter of the default
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert info.value.variable == "REGQ_MAX_COUNTDOWN_SECONDS" and "600 s" in info.value.reason

@@ -31,15 +31,15 @@ from sandbox.whois import WhoisSandbox
 from shared.audit import MemoryAudit
 from shared.errors import OutboundRefused
 from shared.gateways import gateway_for
-from shared.gateways.base import CallContext
 from shared.http import OutboundClient, OutboundPolicy
 from shared.registrydata.rdap import RdapClient
 from shared.registrydata.whois import WhoisClient
 from shared.settings import Settings, load_settings
+from shared.upstream import CallPolicy
 from testkit.tls import server_context, throwaway_certificate
 from tests.test_http_client import Answer, LocalServer
 
-CTX = CallContext(job_key="ssrf", attempt=1)
+CTX = CallPolicy(job_key="ssrf", attempt=1)
 PUBLIC = "93.184.216.34"  # what a stub resolver answers for a "public" name (never connected to)
 
 

@@ -186,7 +186,26 @@ def test_breaker_journal_round_trip(store: Store) -> None:
 
 
 def test_migrations_are_at_head(store: Store) -> None:
-    assert store.db.current_revision() == "0007"
+    assert store.db.current_revision() == "0008"
+
+
+def test_migration_0008_gives_existing_tokens_their_name_as_owner(store_url: str) -> None:
+    old = Store(store_url)
+    try:
+        old.db.upgrade("0007")
+        with old.db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "insert into api_tokens (name, token_hash, scopes, created_at)"
+                    " values ('legacy', 'h', 'submit,read', :now)"
+                ),
+                {"now": utcnow()},
+            )
+        old.db.upgrade()
+        (token,) = old.api_tokens.all()
+        assert (token.name, token.owner, token.admin) == ("legacy", "legacy", False)
+    finally:
+        old.dispose()
 
 
 def test_migration_0002_keeps_existing_jobs(store_url: str) -> None:

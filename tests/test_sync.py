@@ -10,9 +10,9 @@ import pytest
 
 from sandbox.stack import Sandbox
 from shared.execution import Defer, Done
-from shared.execution.dates import add_years
 from shared.execution.sync import inventory_status
 from shared.gateways.base import DomainInfo
+from shared.gateways.dates import add_years
 from shared.jobs import JobStatus, SyncJob, derive_key, parse_job
 from shared.store.inventory import ACTIVE, EXPIRED, MISSING, PENDING_DELETE, DomainImport
 from shared.store.schema import utcnow

@@ -37,6 +37,7 @@ from shared.settings import load_settings
 from shared.store import Store
 from tasks.publish import submit
 from testkit.factories import register
+from testkit.samples import sample
 from testkit.stacks import running_stack, wait_final
 from testkit.tls import server_context, throwaway_certificate
 from workers.embedded.stack import Stack, WorkerGroup
@@ -255,7 +256,7 @@ def test_a_whois_answer_cut_before_the_record_is_never_read_as_not_registered(
 
 def test_a_whois_answer_cut_inside_the_record_keeps_what_arrived(whois: WhoisSandbox) -> None:
     whois.reset()
-    text = (Path(__file__).parents[1] / "sandbox" / "data" / "whois" / "google.ro.txt").read_text()
+    text = sample("whois", "google.ro.txt").read_text()
     cut = text.index("  Nameserver:")  # past the registrar, before the nameservers
     whois.set_faults([{"server": "whois.rotld.ro", "kind": "truncated", "bytes": cut, "close": "fin"}])
     answer = whois_client(whois).domain("google.ro")

@@ -21,9 +21,9 @@ from shared.settings import Settings, load_settings
 from shared.store import Store
 from shared.store.schema import utcnow
 from shared.store.webhooks import Delivery, DeliveryStatus
-from shared.webhooks.delivery import WebhookSender, next_attempt_at, webhook_policy
-from shared.webhooks.dispatcher import Dispatcher
-from shared.webhooks.verify import verify
+from shared.webhooks.outbound.dispatcher import Dispatcher
+from shared.webhooks.outbound.sender import WebhookSender, next_attempt_at, webhook_policy
+from shared.webhooks.signature import verify
 from testkit.factories import register
 from testkit.webhook_receiver import Receiver, running_receiver
 

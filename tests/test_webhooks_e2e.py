@@ -17,7 +17,7 @@ import pytest
 
 from shared.store import Store
 from shared.store.webhooks import DeliveryStatus
-from shared.webhooks.verify import verify
+from shared.webhooks.signature import verify
 from testkit import services
 from testkit.api import Api, running_api
 from testkit.factories import register

@@ -1,4 +1,4 @@
-"""The copyable verifier (``shared/webhooks/verify.py``) against the signer (``shared/webhooks/sign.py``):
+"""The copyable signature module (``shared/webhooks/signature.py``): its signer against its verifier:
 good, tampered body, wrong secret, stale or future ``t``, several ``v1`` values (rotation), malformed
 headers; and that the verifier needs nothing but the standard library (receivers copy it)."""
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.webhooks import verify as verify_module
-from shared.webhooks.sign import new_secret, signature, signature_header
-from shared.webhooks.verify import signature_problem, verify
+from shared.store.webhooks import new_secret
+from shared.webhooks import signature as verify_module
+from shared.webhooks.signature import signature, signature_header, signature_problem, verify
 
 BODY = b'{"event":"job.succeeded","key":"order-17","status":"succeeded"}'
 NOW = 1_800_000_000

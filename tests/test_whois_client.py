@@ -20,10 +20,10 @@ from shared.errors import (
     Throttled,
     TransientError,
 )
-from shared.execution.guard import LimiterGuard
 from shared.ratelimit.memory import MemoryLimiter
 from shared.registrydata.whois import WhoisClient
 from shared.settings import Settings, load_settings
+from shared.upstream import CallPolicy, LimiterGuard
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def settings_for(server: WhoisSandbox, **overrides: Any) -> Settings:
 
 
 class RecordingGuard:
-    """A CallGuard that records every call and can refuse hosts (as the shared limiter would)."""
+    """A limiter guard that records every call and can refuse hosts (as the shared limiter would)."""
 
     def __init__(self, refuse: set[str] | None = None) -> None:
         self.calls: list[tuple[str, ...]] = []
@@ -72,7 +72,7 @@ class RecordingGuard:
 def client(server: WhoisSandbox, guard: Any = None, **kwargs: Any) -> WhoisClient:
     settings = settings_for(server, **kwargs.pop("settings", {}))
     kwargs.setdefault("read_deadline", 3.0)
-    return WhoisClient(settings, guard, **kwargs)
+    return WhoisClient(settings, CallPolicy(guard), **kwargs)
 
 
 # --- referrals and registries ------------------------------------------------------------------------
@@ -347,7 +347,7 @@ def test_throttle_text_opens_a_block_window_in_the_shared_limiter(whois: WhoisSa
     settings = settings_for(whois)
     guard = LimiterGuard(MemoryLimiter(), settings)  # no rate_class entries: the client adds its hosts
     whois.set_faults([{"server": "whois.rotld.ro", "kind": "throttle", "text": "uk", "count": 1}])
-    c = WhoisClient(settings, guard, read_deadline=3.0)
+    c = WhoisClient(settings, CallPolicy(guard), read_deadline=3.0)
     with pytest.raises(RateLimited):
         c.domain("google.ro")
     with pytest.raises(Throttled) as caught:  # the block window: the server is not asked again

@@ -14,8 +14,9 @@ from shared.registrydata.model import Registration
 from shared.registrydata.whois import find_throttle, parse_whois, read_record
 from shared.registrydata.whois.dates import parse_date
 from shared.registrydata.whois.servers import referral
+from testkit.samples import sample, samples
 
-#: Real samples (copies of ../shared/fixtures/whois* and finds for more TLDs; SOURCES.md beside them).
+#: Real samples (from public repositories' test suites and more TLDs; sources in SOURCES.md beside them).
 LOCAL = Path(__file__).parent / "data" / "whois"
 
 
@@ -218,7 +219,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
 }
 
-SAMPLES = {p.name.removesuffix(".txt"): p for p in sorted(LOCAL.glob("*.txt"))}
+SAMPLES = {p.name.removesuffix(".txt"): p for p in samples("whois", "*.txt")}
 
 
 def test_every_sample_has_expectations() -> None:
@@ -267,7 +268,7 @@ THROTTLED = {
 
 @pytest.mark.parametrize("name", sorted(THROTTLED))
 def test_throttled_fixture_is_rate_limited_with_its_wait(name: str) -> None:
-    text = _text(LOCAL / "throttled" / name)
+    text = _text(sample("whois", f"throttled/{name}"))
     with pytest.raises(RateLimited) as caught:
         parse_whois(text, "whois.example", domain="example.cz")
     assert caught.value.retry_after == THROTTLED[name]
@@ -275,18 +276,20 @@ def test_throttled_fixture_is_rate_limited_with_its_wait(name: str) -> None:
 
 
 def test_every_throttled_fixture_is_covered() -> None:
-    assert sorted(p.name for p in (LOCAL / "throttled").iterdir()) == sorted(THROTTLED)
+    """Every throttled sample (kept once, in sandbox/data/whois/: testkit.samples) has its expected wait."""
+    covered = {sample("whois", f"throttled/{name}") for name in THROTTLED}
+    assert set(samples("whois", "throttled/*")) == covered
 
 
 def test_cz_limit_text_is_never_not_found() -> None:
     """python-whois reports this text as "not found"; here it is a rate limit."""
-    text = _text(LOCAL / "throttled" / "whois.nic.cz__cz__response_throttled.txt")
+    text = _text(sample("whois", "throttled/whois.nic.cz__cz__response_throttled.txt"))
     with pytest.raises(RateLimited):
         parse_whois(text, "whois.nic.cz")
 
 
 def test_eurid_grace_period_wait_is_parsed() -> None:
-    # constructed around the wording quoted in ../shared/reference/upstreams.md (no public capture found)
+    # constructed around EURid's reported wording (no public capture or document found)
     with pytest.raises(RateLimited) as caught:
         parse_whois("-6: Still in grace period, wait 7 seconds\n", "whois.eu")
     assert caught.value.retry_after == 7.0
@@ -308,7 +311,7 @@ def test_generic_wording_only_counts_without_a_record() -> None:
 
 # --- not found -------------------------------------------------------------------------------------------
 def test_verisign_not_found_fixture() -> None:
-    text = _text(LOCAL / "notfound" / "weppos__whois.verisign-grs.com__com__status_available.txt")
+    text = _text(sample("whois", "notfound/weppos__whois.verisign-grs.com__com__status_available.txt"))
     answer = parse_whois(text, "whois.verisign-grs.com", domain="u34jedzcq.com")
     assert answer.registered is False and answer.registration is None
 
@@ -344,7 +347,7 @@ def test_unreadable_answer_is_a_protocol_error(text: str) -> None:
 def test_iana_referral_lines() -> None:
     live = _text(LOCAL / "nic.live.txt")
     assert referral(live[: live.index("# whois.nic.live")]) == "whois.nic.live"
-    assert referral(_text(LOCAL / "iana" / "whois.iana.org__tld__status_not_assigned.txt")) is None
+    assert referral(_text(sample("whois", "iana/whois.iana.org__tld__status_not_assigned.txt"))) is None
     assert referral(_text(LOCAL / "iana" / "whois.iana.org__int__status_registered.txt")) is None
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import sys
+from typing import Any
 
 import typer
+import typer.main
 from rich.markup import escape
 
 from shared.errors import ConfigError
@@ -74,9 +79,59 @@ def db_upgrade() -> None:
 
 
 def main() -> None:
-    """The ``regq`` entry point: a bad setting, in any command, is one line naming the variable, exit 2."""
+    """The ``regq`` entry point, and the one error handler of every command: a bad setting is one line
+    naming the variable, exit 2; any other exception a command lets out is one line naming the command and
+    the exception's type, exit 1. No traceback and no exception text (it may carry personal data: a
+    contact, a token) reaches the terminal or a log."""
+    logging.lastResort = _QuietHandler()  # an unconfigured logger's records: the message, no traceback
     try:
         app()
     except ConfigError as exc:
         errors.print(f"[red]configuration error[/red] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(2) from None
+    except Exception as exc:  # noqa: BLE001 (the last resort: what no command turned into a message)
+        errors.print(f"[red]error[/red] {escape(failure_line(sys.argv[1:], exc))}", soft_wrap=True)
+        raise SystemExit(1) from None
+
+
+def failure_line(argv: list[str], exc: BaseException) -> str:
+    """``regq submit register failed: OSError [ENAMETOOLONG] (details withheld: ...)``: the command (its
+    names only, found by walking the command tree, never an argument's value) and the exception's type."""
+    kind = type(exc).__name__
+    if isinstance(exc, OSError) and exc.errno is not None and exc.errno in errno.errorcode:
+        kind += f" [{errno.errorcode[exc.errno]}]"
+    return f"{command_path(argv)} failed: {kind} (details withheld: they may hold personal data)"
+
+
+def command_path(argv: list[str]) -> str:
+    """The names of the (sub)commands ``argv`` invokes: ``regq submit register``, not its arguments."""
+    names = ["regq"]
+    command: Any = typer.main.get_command(app)
+    for arg in argv:
+        subcommands = getattr(command, "commands", None)  # a group's (typer vendors its own click)
+        command = subcommands.get(arg) if isinstance(subcommands, dict) else None
+        if command is None:
+            break
+        names.append(arg)
+    return " ".join(names)
+
+
+class _QuietHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """``logging.lastResort`` without tracebacks: WARNING and above as one line on stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setLevel(logging.WARNING)
+        self.setFormatter(_NoTracebackFormatter("%(levelname)s %(name)s: %(message)s"))
+
+
+class _NoTracebackFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = None
+        return super().format(record).rstrip()

@@ -87,7 +87,7 @@ def build_batch(total: int, seed: int = 7) -> Batch:
     n_gtld = n_rest - n_renew - n_lookup - n_ro
     registered: list[dict[str, Any]] = []
     for i in range(n_gtld):
-        job = {
+        job: dict[str, Any] = {
             "kind": "register",
             "domain": f"demo{run}-{i}.{rng.choice(TLDS)}",
             "years": rng.randint(1, 3),
@@ -134,7 +134,7 @@ def build_batch(total: int, seed: int = 7) -> Batch:
         )
     for job in rng.sample(registered, min(n_dupes, len(registered))):
         batch.add(job, "duplicate")
-    invalid = [
+    invalid: list[dict[str, Any]] = [
         {"kind": "register", "domain": f"bad{run}.de", "owner": person(rng)},
         {"kind": "register", "domain": f"bad{run}.com", "years": 11, "owner": person(rng)},
         {"kind": "register", "domain": f"bad{run}.ro", "owner": {**person(rng, "RO"), "cnp": None}},

@@ -23,7 +23,7 @@ same transitions as ``breaker.lua``; the backends are tested against each other 
   (5 failures, 300 s open), ONE report per job at its end (failure if any call failed).
 * ``per-call``: the new model: the new defaults (``shared.defaults``: 10 consecutive failures, or 50 %
   of the last 50 calls once there are 20; 60 s open), every call reported as it ends through the
-  runner's own :class:`~shared.execution.calls.CallReporter` (which also settles probes).
+  runner's own :class:`~shared.upstream.reporter.CallReporter` (which also settles probes).
 
 Figures per (model, fault rate): times opened, the share of the run the breaker was not closed (the
 fleet stalled), seconds to the first open, calls that reached the upstream, jobs whose every call
@@ -62,7 +62,7 @@ from bench.common import (
 )
 from shared import defaults
 from shared.breaker import BreakerConfig, MemoryBreaker, MemoryJournal, Transition
-from shared.execution.calls import CallReporter
+from shared.upstream.reporter import CallReporter
 
 PROVIDER = "gandi"
 OLD = BreakerConfig(failures=5, reset_seconds=300, probes=1, probe_timeout_seconds=60, window_calls=0)

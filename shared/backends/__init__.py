@@ -1,6 +1,6 @@
-"""The one place that knows how regq reaches its shared state: the URL-scheme registry and Lua scripts.
+"""The one place that knows how regq reaches its shared state: the URL-scheme table and Lua scripts.
 
-Every fleet-wide backend family (limiter, breaker, domain locks; later caches and singleflight) is built
+Every fleet-wide backend family (limiter, breaker, domain locks, lookup cache, singleflight) is built
 the same way: an abstract base, a Redis backend, a memory backend, and a ``*_from_url`` factory that is a
 :class:`Family` declared in one line. The URL picks the backend, like the ``limits`` library's
 ``storage_from_string``::
@@ -22,7 +22,7 @@ stay beside the backend that runs them and are loaded through
 from shared.backends.base import Connection
 from shared.backends.memory import MemoryConnection
 from shared.backends.redis import RedisConnection, scan_suffixes, text
-from shared.backends.registry import SCHEMES, Family, connect
+from shared.backends.schemes import SCHEMES, Family, connect
 from shared.backends.scripts import lua_script, lua_source
 from shared.backends.unavailable import UNAVAILABLE, backend_errors
 

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from shared.backends.registry import Family
+    from shared.backends.schemes import Family
 
 B = TypeVar("B")
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from shared.backends.base import B, Connection
 
 if TYPE_CHECKING:
-    from shared.backends.registry import Family
+    from shared.backends.schemes import Family
 
 
 class MemoryConnection(Connection):

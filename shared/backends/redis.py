@@ -15,7 +15,7 @@ from shared import defaults
 from shared.backends.base import B, Connection
 
 if TYPE_CHECKING:
-    from shared.backends.registry import Family
+    from shared.backends.schemes import Family
 
 
 class RedisConnection(Connection):

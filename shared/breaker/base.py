@@ -11,7 +11,7 @@ calls once the window holds ``min_calls`` of them. The rate trigger is what tell
 consecutive trigger opens quickly on a dead upstream before the window has filled. Opening and
 closing start a new, empty window. Each OUTCOME reported is one upstream call (one HTTP request, a
 retry inside a delivery included): the execution layer reports every call when it is answered, not a
-job's verdict at its end (:class:`shared.execution.calls.CallReporter`).
+job's verdict at its end (:class:`shared.upstream.reporter.CallReporter`).
 
 Only the CALLER decides what a failure is. The task layer reports ``record_failure`` for transient and
 upstream-down errors only (timeouts, connection errors, 5xx, unparseable answers); an answer that shows

@@ -1,18 +1,17 @@
-"""Everything one delivery needs: the store, the gateway, its lease, and how to record a phase."""
+"""Everything one delivery needs: the store, the gateway, its call policy, and how to record a phase."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import BreakerVerdict
-from shared.gateways.base import CallContext, Gateway
+from shared.gateways.base import Gateway
 from shared.jobs import AnyJob
 from shared.registrydata.pipeline import Pipeline
 from shared.settings import Settings
 from shared.store import Store
 from shared.store.job_record import JobRecord
+from shared.upstream.policy import CallPolicy
 
 
 class LeaseLost(Exception):
@@ -27,13 +26,10 @@ class Execution:
     record: JobRecord
     job: AnyJob
     owner: str
-    #: raises LeaseLost once the lease or the domain lock is no longer ours (LeaseKeeper.check)
-    check_alive: Callable[[], None] | None = None
+    #: the delivery's policy: every registrar request gets it (limiter, breaker, lease check, effect)
+    policy: CallPolicy
     #: the registration-data lookups (RDAP/WHOIS/DNS), for a lookup job
     lookups: Pipeline | None = None
-    #: hears each registrar call's outcome as it ends (the breaker's CallReporter)
-    after_call: Callable[[BreakerVerdict], None] | None = None
-    _armed: tuple[str, dict[str, Any] | None] | None = field(default=None, repr=False)
 
     @property
     def registrar(self) -> Gateway:
@@ -46,30 +42,14 @@ class Execution:
     def key(self) -> str:
         return self.record.key
 
-    @property
-    def call(self) -> CallContext:
-        return CallContext(
-            job_key=self.record.key,
-            attempt=self.record.attempts,
-            before_effect=self._fire,
-            before_request=self.check_alive,
-            after_call=self.after_call,
-        )
-
-    def arm(self, phase: str, data: dict[str, Any] | None = None) -> None:
-        """Record ``phase`` when the request that makes the job's effect leaves (after its limiter token,
-        with credentials): a request throttled or challenged before that leaves nothing to reconcile."""
-        self._armed = (phase, data)
-
-    def _fire(self, operation: str) -> None:
-        if self._armed is not None:
-            phase, data = self._armed
-            self.set_phase(phase, {**(data or {}), "operation": operation})
-            self._armed = None
-
     def set_phase(self, phase: str, data: dict[str, Any] | None = None) -> None:
         """Record the phase before/after an outside call; fails if the lease was lost."""
-        if self.check_alive is not None:
-            self.check_alive()
+        if self.policy.lease_check is not None:
+            self.policy.lease_check()
         if not self.store.jobs.set_phase(self.key, self.owner, phase, data):
             raise LeaseLost(self.key)
+
+    def record_before_effect(self, phase: str, data: dict[str, Any]) -> None:
+        """Record ``phase`` (with ``data`` and the request's operation) right before the request that
+        makes the job's effect leaves: the one call the policy makes at that point."""
+        self.policy.on_effect(lambda operation: self.set_phase(phase, {**data, "operation": operation}))

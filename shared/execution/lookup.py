@@ -1,7 +1,7 @@
 """Lookup: registration data (RDAP/WHOIS), nameserver addresses (DNS), address holders (RDAP IP).
 
 With ``availability`` the job asks the domain's registrar instead whether the name can be registered
-(and at what price), as lookups did before the registration-data pipeline.
+(and at what price).
 
 A lookup whose sub-step was throttled answers what it has: :class:`~shared.errors.PartialLookup` stores
 it as the job's result (status ``partial``) and the job runs again after ``retry_after`` (not an
@@ -40,7 +40,7 @@ def _update_inventory(ex: Execution, domain: str, expires: date | datetime | Non
 
 
 def _availability(ex: Execution) -> dict[str, Any]:
-    availability = ex.registrar.check(ex.job.domain, ex.call)
+    availability = ex.registrar.check(ex.job.domain, ex.policy)
     if availability.retriable:
         raise AnswerPending(
             f"availability is {availability.status!r}: ask again later", provider=ex.registrar.name

@@ -28,7 +28,7 @@ def complete_nameservers(ex: Execution, job: RegisterJob, shown: list[str] | Non
     if not job.nameservers or _same(shown, job.nameservers):
         return {"warnings": [], "nameservers_pending": False}
     try:
-        ex.registrar.set_nameservers(job.domain, job.nameservers, ex.call, glue=job.glue)
+        ex.registrar.set_nameservers(job.domain, job.nameservers, ex.policy, glue=job.glue)
     except LeaseLost:
         raise
     except RegqError as exc:
@@ -44,8 +44,8 @@ def complete_nameservers(ex: Execution, job: RegisterJob, shown: list[str] | Non
 def run_nameservers(ex: Execution) -> dict[str, Any]:
     job = ex.job
     assert isinstance(job, NameserversJob)
-    info = ex.registrar.info(job.domain, ex.call)
+    info = ex.registrar.info(job.domain, ex.policy)
     if _same(info.nameservers, job.nameservers):
         return {"nameservers": job.nameservers, "changed": False}
-    ex.registrar.set_nameservers(job.domain, job.nameservers, ex.call, glue=job.glue)
+    ex.registrar.set_nameservers(job.domain, job.nameservers, ex.policy, glue=job.glue)
     return {"nameservers": job.nameservers, "changed": True}

@@ -2,7 +2,7 @@
 
 Phases (``jobs.phase``)::
 
-    (none) ──arm──> sending ──answered──> sent ──> succeeded
+    (none) ──send─> sending ──answered──> sent ──> succeeded
                       │ next delivery: find the domain
                       ├─ in our account, expiry explained ──> succeeded (reconciled)
                       └─ provably not there ──> checked (never re-read for a throttle) ──> create again
@@ -21,9 +21,9 @@ from typing import Any
 from shared import defaults
 from shared.errors import DomainUnavailable, Inconsistent, NeedsOperator, RegqError, ValidationRejected
 from shared.execution.context import Execution
-from shared.execution.dates import TOLERANCE, add_years
 from shared.execution.nameservers import complete_nameservers
 from shared.gateways.base import DomainInfo
+from shared.gateways.dates import TOLERANCE, add_years
 from shared.jobs import RegisterJob
 from shared.store.schema import utcnow
 
@@ -56,7 +56,7 @@ def reconcile_register(ex: Execution, job: RegisterJob, settle: bool) -> dict[st
     data = ex.record.phase_data or {}
     sent_on = date.fromisoformat(data.get("sent_on", utcnow().date().isoformat()))
     try:
-        info = ex.registrar.find(job.domain, ex.call, settle=settle)
+        info = ex.registrar.find(job.domain, ex.policy, settle=settle)
     except RegqError as exc:
         if exc.disposition != "final":
             raise  # a wait or a retry: ask again later
@@ -82,7 +82,7 @@ def run_register(ex: Execution) -> dict[str, Any]:
     job = ex.job
     assert isinstance(job, RegisterJob)
     if job.dry_run:
-        verdict = ex.registrar.dry_run_register(job, ex.call)
+        verdict = ex.registrar.dry_run_register(job, ex.policy)
         if not verdict.ok:
             detail = "; ".join(verdict.errors or verdict.messages) or "refused"
             raise ValidationRejected(f"dry run refused: {detail}", provider=ex.registrar.name)
@@ -98,9 +98,11 @@ def run_register(ex: Execution) -> dict[str, Any]:
             return found
         # Provably not created: remember that, so a throttled create below is not reconciled again.
         ex.set_phase(CHECKED, {**data, "checked_at": utcnow().isoformat()})
-    ex.arm(SENDING, {"sent_on": utcnow().date().isoformat(), "fingerprint": job.params_hash()[:16]})
+    ex.record_before_effect(
+        SENDING, {"sent_on": utcnow().date().isoformat(), "fingerprint": job.params_hash()[:16]}
+    )
     try:
-        registered = ex.registrar.register(job, ex.call)
+        registered = ex.registrar.register(job, ex.policy)
     except DomainUnavailable:
         # Taken: by someone else, or by our own earlier send that the registrar had not shown yet.
         if sent_before:

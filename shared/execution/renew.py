@@ -2,7 +2,7 @@
 
 Phases::
 
-    (none) ──arm──> sending ──answered, new expiry seen──> sent ──> succeeded
+    (none) ──send─> sending ──answered, new expiry seen──> sent ──> succeeded
                       │                └─ answered, registry still shows the old date ──> answered
                       │ next delivery: read the expiry (the guard)
                       ├─ already the new term ──> succeeded (reconciled)
@@ -19,7 +19,7 @@ from typing import Any
 from shared import defaults
 from shared.errors import AwaitingRegistry, Inconsistent, NeedsOperator
 from shared.execution.context import Execution
-from shared.execution.dates import add_years, same_day
+from shared.gateways.dates import add_years, same_day
 from shared.jobs import RenewJob
 from shared.store.schema import utcnow
 
@@ -46,7 +46,7 @@ def run_renew(ex: Execution) -> dict[str, Any]:
     data = ex.record.phase_data or {}
     if ex.record.phase == SENT:  # answered and recorded; only the outcome was not: finish from the record
         return {"expires_at": data["expires_at"], "previous_expiry": data.get("expected"), "reconciled": True}
-    info = ex.registrar.info(job.domain, ex.call)  # NotFound: not in our account
+    info = ex.registrar.info(job.domain, ex.policy)  # NotFound: not in our account
     current = info.expires_at
     if current is None:
         raise Inconsistent(f"the registrar shows no expiry date for {job.domain}")
@@ -66,9 +66,9 @@ def run_renew(ex: Execution) -> dict[str, Any]:
         )
     if ex.record.phase == ANSWERED:  # accepted earlier; the registry lags: wait, never renew again
         _still_lagging(ex, job, expected, target, data.get("answered_at", utcnow().isoformat()))
-    ex.arm(SENDING, {"expected": expected.isoformat(), "years": job.years})
+    ex.record_before_effect(SENDING, {"expected": expected.isoformat(), "years": job.years})
     try:
-        renewed = ex.registrar.renew(job, ex.call, expected=target)
+        renewed = ex.registrar.renew(job, ex.policy, expected=target)
     except AwaitingRegistry:
         answered = {"expected": expected.isoformat(), "years": job.years, "answered_at": utcnow().isoformat()}
         ex.set_phase(ANSWERED, answered)

@@ -8,9 +8,13 @@
     domain lock (registrar jobs) ── held elsewhere ──> waiting, Defer (not an attempt)
       ▼
     attempts used up ──> give up (a register's unanswered send is reconciled once more first)
-    breaker ── open ──> waiting, Defer until it may close (not an attempt)
-      ▼ allowed: each registrar call reports its own outcome to the breaker as it ends (CallReporter)
+    the delivery's CallPolicy (shared.upstream: limiter guard, breaker account, lease check, job key)
+    call_policy.admit(): the breaker ── open ──> waiting, Defer until it may close (not an attempt)
+      ▼ allowed
     handler (register / renew / nameservers / sync / lookup: phases around each outside call)
+      │ gateway method(job, call_policy) ─> OutboundClient.call(..., policy=call_policy): before_send,
+      │ before_effect
+      │ (the ``sending`` phase), after_response (block window, this call's breaker verdict), before_retry
       ├─ success ───────────────────────────────> succeeded (warnings in the result, if any)
       ├─ lease or domain lock lost ─────────────> stop at once; the delivery that took over records it
       └─ an error: its class says (shared.errors, read in shared.execution.policy)
@@ -18,6 +22,7 @@
            ├─ retry (transient, ambiguous, protocol, pending) ─> waiting, Defer with backoff;
            │                                                    give up after REGQ_MAX_ATTEMPTS
            └─ final (auth, unavailable, not found, refused…) ──> failed, or rejected (validation)
+    call_policy.settle(verdict): the breaker account closes (an unreported failure, an unused probe slot)
 """
 
 from __future__ import annotations
@@ -33,13 +38,11 @@ from shared.breaker.base import Breaker
 from shared.errors import (
     BackendUnavailable,
     BreakerOpen,
-    BreakerVerdict,
     JobValidationError,
     PartialLookup,
     RegqError,
 )
 from shared.execution import policy
-from shared.execution.calls import CallReporter
 from shared.execution.context import Execution, LeaseLost
 from shared.execution.lease import LeaseKeeper
 from shared.execution.lookup import run_lookup
@@ -60,12 +63,16 @@ from shared.jobs import (
     parse_job,
 )
 from shared.locks import DomainLock
-from shared.names import parse_domain, registrar_for
+from shared.names import parse_domain
 from shared.registrydata.pipeline import Pipeline
 from shared.settings import Settings
 from shared.store import ClaimState, Store
 from shared.store.job_record import JobRecord
 from shared.store.schema import utcnow
+from shared.tlds import registrar_for
+from shared.upstream.guard import Guard
+from shared.upstream.policy import CallPolicy
+from shared.upstream.reporter import CallReporter
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,7 @@ class JobRunner:
         gateways: Callable[[str], Gateway],
         locks: DomainLock,
         lookups: Callable[[], Pipeline] | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -99,6 +107,7 @@ class JobRunner:
         self.gateways = gateways
         self.locks = locks
         self.lookups = lookups
+        self.guard = guard  # the process's limiter guard, in every delivery's CallPolicy
 
     def run(self, key: str, owner: str, kind: str | None = None, domain: str | None = None) -> Step:
         """One delivery of ``key``. ``kind`` and ``domain``, when the message gives them, let a lookup
@@ -156,7 +165,7 @@ class JobRunner:
             return None
         # Missing, final (a duplicate) or an availability lookup: None, and the ordinary path answers.
         finished = self.store.jobs.finish_unleased(key, snapshot.to_dict())
-        return Done(finished.outcome()) if finished is not None else None
+        return Done(finished.outcome(), finished.webhooks) if finished is not None else None
 
     # --- a claimed job ---------------------------------------------------------------------------------
     def _run_claimed(self, record: JobRecord, owner: str, keeper: LeaseKeeper) -> Step:
@@ -175,39 +184,42 @@ class JobRunner:
             )
         if not policy.may_run(record.attempts, self.settings.max_attempts):
             return self._give_up(record, owner, job, provider, keeper, "attempts exhausted")
-        reporter: CallReporter | None = None
+        call_policy = self._call_policy(record, provider, keeper)
+        permit = call_policy.admit()  # the breaker's permission, before anything of the job runs
+        if not permit.allowed:
+            reason = f"circuit breaker for {provider} is {permit.state}; retry in {permit.retry_after:.0f} s"
+            return self._defer(record, owner, permit.retry_after, reason, counted=False)
         if provider == REGISTRY_DATA:
-            # RDAP/WHOIS/DNS hosts are many: each has its own limiter key and block windows; the
-            # registrar breakers are not theirs to trip.
-            ex = Execution(
-                self.store, self.settings, None, record, job, owner, keeper.check, self._pipeline()
-            )
+            # RDAP/WHOIS/DNS hosts are many: each has its own limiter key and block windows (the
+            # pipeline's clients hold their own policy); the registrar breakers are not theirs to trip.
+            ex = Execution(self.store, self.settings, None, record, job, owner, call_policy, self._pipeline())
         else:
-            permit = self.breaker.before_call(provider)
-            if not permit.allowed:
-                reason = (
-                    f"circuit breaker for {provider} is {permit.state}; retry in {permit.retry_after:.0f} s"
-                )
-                return self._defer(record, owner, permit.retry_after, reason, counted=False)
-            reporter = CallReporter(self.breaker, provider, permit)
-            gateway = self.gateways(provider)
             ex = Execution(
-                self.store, self.settings, gateway, record, job, owner, keeper.check, after_call=reporter
+                self.store, self.settings, self.gateways(provider), record, job, owner, call_policy
             )
         try:
             result = HANDLERS[job.kind](ex)
         except LeaseLost:
-            _settle(reporter, "none")
+            call_policy.settle("none")
             log.warning("lease on %s lost mid-delivery: stopped before the next upstream call", record.key)
             return Done(None)  # the delivery that took over records the outcome
         except RegqError as exc:
             decision = policy.decide(exc)
-            _settle(reporter, decision.breaker)
+            call_policy.settle(decision.breaker)
             return self._after_error(record, owner, job, provider, keeper, exc, decision)
-        _settle(reporter, "success")
+        call_policy.settle("success")
         self._update_inventory(job, provider, result)
         self._follow_up(record, job, result)
         return self._finish(record, owner, JobStatus.SUCCEEDED, result=result)
+
+    def _call_policy(self, record: JobRecord, provider: str, keeper: LeaseKeeper) -> CallPolicy:
+        """The delivery's call policy: the process's limiter guard, a breaker account for a registrar
+        (none for registration-data lookups), the lease check and the audit identity."""
+        reporter = None if provider == REGISTRY_DATA else CallReporter(self.breaker, provider)
+        guard = None if provider == REGISTRY_DATA else self.guard
+        return CallPolicy(
+            guard, breaker=reporter, lease_check=keeper.check, job_key=record.key, attempt=record.attempts
+        )
 
     def _after_error(
         self,
@@ -292,7 +304,7 @@ class JobRunner:
         if finished is None:
             log.warning("lease on %s lost before its outcome was recorded", record.key)
             return Done(None)
-        return Done(finished.outcome())
+        return Done(finished.outcome(), finished.webhooks)
 
     def _defer(
         self,
@@ -305,9 +317,12 @@ class JobRunner:
     ) -> Step:
         countdown = min(backoff.jitter(max(seconds, 0.05)), float(self.settings.max_countdown_seconds))
         due = utcnow() + timedelta(seconds=countdown)
-        if not self.store.jobs.defer(record.key, owner, due, reason, count_attempt=counted, partial=partial):
-            return Done(None)
-        return Defer(countdown, reason, counted)
+        if partial is None:
+            if not self.store.jobs.defer(record.key, owner, due, reason, count_attempt=counted):
+                return Done(None)
+            return Defer(countdown, reason, counted)
+        deferred = self.store.jobs.defer_partial(record.key, owner, due, reason, partial, counted)
+        return Defer(countdown, reason, counted, deferred.webhooks) if deferred is not None else Done(None)
 
     def _give_up(
         self, record: JobRecord, owner: str, job: AnyJob, provider: str, keeper: LeaseKeeper, last: str
@@ -316,39 +331,31 @@ class JobRunner:
         with the breaker's permission like any other call: refused, the job waits rather than guess."""
         fresh = self.store.jobs.require(record.key)
         if isinstance(job, RegisterJob) and fresh.phase == SENDING:
-            permit = self.breaker.before_call(provider)
+            call_policy = self._call_policy(fresh, provider, keeper)
+            permit = call_policy.admit()
             if not permit.allowed:
                 reason = f"final reconciliation waits for the {provider} breaker ({permit.state})"
                 return self._defer(record, owner, permit.retry_after, reason, counted=False)
-            reporter = CallReporter(self.breaker, provider, permit)
-            gateway = self.gateways(provider)
-            ex = Execution(
-                self.store, self.settings, gateway, fresh, job, owner, keeper.check, after_call=reporter
-            )
+            ex = Execution(self.store, self.settings, self.gateways(provider), fresh, job, owner, call_policy)
             try:
                 found = reconcile_register(ex, job, settle=True)
             except LeaseLost:
-                reporter.settle("none")
+                call_policy.settle("none")
                 return Done(None)
             except RegqError as exc:
                 decision = policy.decide(exc)
-                reporter.settle(decision.breaker)
+                call_policy.settle(decision.breaker)
                 if decision.disposition == "wait":
                     wait = getattr(exc, "retry_after", None) or 1.0
                     return self._defer(record, owner, wait, str(exc), counted=False)
                 last = f"{last}; the last send is unconfirmed ({exc}): check the registrar"
             else:
-                reporter.settle("success")
+                call_policy.settle("success")
                 if found is not None:
                     self._update_inventory(job, provider, found)
                     return self._finish(record, owner, JobStatus.SUCCEEDED, result=found)
         message = f"gave up after {record.attempts} attempts; last error {last}"
         return self._finish(record, owner, JobStatus.FAILED, code="attempts_exhausted", message=message)
-
-
-def _settle(reporter: CallReporter | None, verdict: BreakerVerdict) -> None:
-    if reporter is not None:
-        reporter.settle(verdict)
 
 
 def _code(exc: Exception) -> str:

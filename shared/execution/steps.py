@@ -9,18 +9,22 @@ from shared.jobs import JobOutcome
 
 @dataclass(frozen=True)
 class Done:
-    """Nothing more to do for this message; ``outcome`` is None for a key the store does not know."""
+    """Nothing more to do for this message; ``outcome`` is None for a key the store does not know.
+    ``webhooks``: the outbox rows (delivery ids) recorded with the outcome, for the caller to publish."""
 
     outcome: JobOutcome | None
+    webhooks: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class Defer:
-    """Run the job again in ``countdown`` seconds. ``counted`` says whether this delivery used an attempt."""
+    """Run the job again in ``countdown`` seconds. ``counted`` says whether this delivery used an attempt;
+    ``webhooks``: the outbox rows recorded with it (a lookup's partial answer), for the caller to publish."""
 
     countdown: float
     reason: str
     counted: bool
+    webhooks: tuple[int, ...] = ()
 
 
 Step = Done | Defer

@@ -50,7 +50,7 @@ def run_sync(ex: Execution) -> dict[str, Any]:
         "previous_status": held.status if held else None,
     }
     try:
-        info = ex.registrar.info(job.domain, ex.call)
+        info = ex.registrar.info(job.domain, ex.policy)
     except NotFound:
         if held is not None:
             inventory.set_status(job.domain, MISSING)

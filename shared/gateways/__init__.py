@@ -2,7 +2,6 @@
 
 from shared.gateways.base import (
     Availability,
-    CallContext,
     ContactDirectory,
     DomainInfo,
     DryRunResult,
@@ -15,7 +14,6 @@ from shared.gateways.registry import GATEWAYS, gateway_for
 __all__ = [
     "GATEWAYS",
     "Availability",
-    "CallContext",
     "ContactDirectory",
     "DomainInfo",
     "DryRunResult",

@@ -1,10 +1,15 @@
 """The registrar gateway interface and its result models.
 
 A gateway performs ONE logical registrar operation per method call. It raises only
-:class:`~shared.errors.UpstreamError` subclasses (plus ``OutboundRefused``, ``Throttled`` from the guard,
-and ``ConfigError`` when credentials are missing); the task layer decides what to do with them.
+:class:`~shared.errors.UpstreamError` subclasses (plus ``OutboundRefused``, ``Throttled`` and
+``BreakerOpen`` from the policy, and ``ConfigError`` when credentials are missing); the task layer
+decides what to do with them.
 Results are frozen dataclasses; ``to_dict()`` gives JSON-ready dicts (dates ISO, Decimal as string).
 They never contain secrets (authinfo, domain passwords) or personal data.
+
+Every method takes the delivery's :class:`~shared.upstream.policy.CallPolicy` and passes it, untouched,
+to the outbound client with each request; the request that makes the job's effect (a create, a renew)
+is marked ``effect=True``, and only that one (not a contact-create, not nameservers).
 """
 
 from __future__ import annotations
@@ -17,34 +22,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from shared.errors import BreakerVerdict, NotFound, ValidationRejected
+from shared.errors import NotFound, ValidationRejected
 from shared.jobs import RegisterJob, RenewJob
 from shared.names import parse_domain
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """Who is calling: written on every audit row (``job_key``, ``attempt``).
-
-    ``before_effect(operation)`` is called right before the request that makes the job's effect leaves
-    (``domain-register``, ``domain-renew``, Gandi's create and renew; after its limiter token, and with
-    Digest auth only for the send that carries credentials): the job records its ``sending`` phase there,
-    so a request throttled or challenged before sending leaves no phase to reconcile. Gateways pass it
-    for those requests and for nothing else (not for a contact-create, not for nameservers).
-    """
-
-    job_key: str | None = None
-    attempt: int | None = None
-    before_effect: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
-    #: called before every request of the job (raises LeaseLost when the delivery must stop)
-    before_request: Callable[[], None] | None = field(default=None, compare=False, repr=False)
-    #: hears every request of the job that left, when it ends: the breaker's verdict on that one call
-    after_call: Callable[[BreakerVerdict], None] | None = field(default=None, compare=False, repr=False)
-
-    def effect_hook(self, operation: str) -> Callable[[], None] | None:
-        """``before_effect`` bound to ``operation``, for the outbound client's ``before_send``."""
-        hook = self.before_effect
-        return None if hook is None else (lambda: hook(operation))
+from shared.upstream.policy import CallPolicy
 
 
 def _json(value: Any) -> Any:
@@ -188,33 +169,33 @@ class Gateway(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def check(self, domain: str, ctx: CallContext) -> Availability:
+    def check(self, domain: str, policy: CallPolicy) -> Availability:
         """Is ``domain`` available for registration (with the price when the registrar gives one)?"""
 
     @abstractmethod
-    def register(self, job: RegisterJob, ctx: CallContext) -> RegisteredDomain:
+    def register(self, job: RegisterJob, policy: CallPolicy) -> RegisteredDomain:
         """Register, then read the new expiry back. Never re-sends the create after an ambiguous failure."""
 
     @abstractmethod
-    def renew(self, job: RenewJob, ctx: CallContext, *, expected: date | None = None) -> RenewedDomain:
+    def renew(self, job: RenewJob, policy: CallPolicy, *, expected: date | None = None) -> RenewedDomain:
         """Renew by ``job.years``, then read the new expiry back until it shows ``expected`` (the term's
         new expiry, which the caller knows); a registry still showing the old date after the read-back
         window raises :class:`~shared.errors.AwaitingRegistry` (the renewal WAS accepted)."""
 
     @abstractmethod
-    def info(self, domain: str, ctx: CallContext) -> DomainInfo:
+    def info(self, domain: str, policy: CallPolicy) -> DomainInfo:
         """The domain as the registrar sees it; NotFound when it is not in our account."""
 
-    def find(self, domain: str, ctx: CallContext, *, settle: bool = False) -> DomainInfo | None:
+    def find(self, domain: str, policy: CallPolicy, *, settle: bool = False) -> DomainInfo | None:
         """The domain if it is in our account, else None. With ``settle`` it may have been created moments
         ago: a registrar with a read-after-create window waits it out before answering None."""
         try:
-            return self.info(domain, ctx)
+            return self.info(domain, policy)
         except NotFound:
             return None
 
     @abstractmethod
-    def dry_run_register(self, job: RegisterJob, ctx: CallContext) -> DryRunResult:
+    def dry_run_register(self, job: RegisterJob, policy: CallPolicy) -> DryRunResult:
         """Validate a registration without acting."""
 
     @abstractmethod
@@ -222,7 +203,7 @@ class Gateway(ABC):
         self,
         domain: str,
         hosts: list[str],
-        ctx: CallContext,
+        policy: CallPolicy,
         *,
         glue: Mapping[str, list[str]] | None = None,
     ) -> None:

@@ -48,10 +48,8 @@ from shared.errors import (
     UpstreamError,
     ValidationRejected,
 )
-from shared.execution.dates import TOLERANCE
 from shared.gateways.base import (
     Availability,
-    CallContext,
     ContactDirectory,
     DomainInfo,
     DryRunResult,
@@ -62,10 +60,13 @@ from shared.gateways.base import (
     parse_day,
     read_back,
 )
-from shared.http import CallGuard, HttpResponse, OutboundClient, policy_for, register_secret
+from shared.gateways.dates import TOLERANCE
+from shared.gateways.gandi_day2 import GandiDay2
+from shared.http import HttpResponse, OutboundClient, policy_for, register_secret
 from shared.http.redact import get_logger, scrub_upstream_text
 from shared.jobs import RegisterJob, RenewJob
 from shared.settings import Settings
+from shared.upstream.policy import CallPolicy
 
 PROVIDER = "gandi"
 AVAILABLE = "available"
@@ -220,14 +221,13 @@ def _dry_run_verdict(fqdn: str, response: HttpResponse) -> DryRunResult:
     raise error
 
 
-class GandiGateway(Gateway):
+class GandiGateway(GandiDay2, Gateway):
     name = PROVIDER
 
     def __init__(
         self,
         settings: Settings,
         audit: AuditSink,
-        guard: CallGuard | None = None,
         contacts: ContactDirectory | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
@@ -248,9 +248,9 @@ class GandiGateway(Gateway):
         self.sharing_id = settings.gandi_sharing_id
         self.visibility_wait = settings.gandi_visibility_wait_seconds
         self.sleep, self.clock = sleep, clock
-        policy = policy_for(self.base_url, settings)
+        outbound = policy_for(self.base_url, settings)
         self.client = OutboundClient(
-            PROVIDER, policy, audit, guard, tries=settings.http_tries, sleep=sleep, rng=rng
+            PROVIDER, outbound, audit, tries=settings.http_tries, sleep=sleep, rng=rng
         )
 
     def __repr__(self) -> str:
@@ -264,7 +264,7 @@ class GandiGateway(Gateway):
         self,
         method: str,
         path: str,
-        ctx: CallContext,
+        policy: CallPolicy,
         operation: str,
         interpret: Callable[[HttpResponse], Any],
         *,
@@ -274,8 +274,8 @@ class GandiGateway(Gateway):
         dry_run: bool = False,
         effect: bool = False,
     ) -> Any:
-        """One request. ``effect``: it makes the job's effect (the create, the renew POST): the job's
-        ``sending`` phase is recorded right before it leaves."""
+        """One request under the delivery's ``policy``. ``effect``: it makes the job's effect (the create,
+        the renew POST): the policy records the job's ``sending`` phase right before it leaves."""
         headers = {"Authorization": self._authorization, "Accept": "application/json"}
         if dry_run:
             headers["Dry-Run"] = "1"
@@ -287,12 +287,9 @@ class GandiGateway(Gateway):
             self.base_url + path,
             operation=operation,
             interpret=interpret,
-            job_key=ctx.job_key,
-            attempt=ctx.attempt,
             idempotent=idempotent,
-            before_send=ctx.effect_hook(operation) if effect else None,
-            before_request=ctx.before_request,
-            after_call=ctx.after_call,
+            policy=policy,
+            effect=effect,
             headers=headers,
             params=params or None,
             json=body,
@@ -308,15 +305,15 @@ class GandiGateway(Gateway):
             body["nameservers"] = list(job.nameservers)
         return body
 
-    def _read(self, fqdn: str, ctx: CallContext) -> tuple[DomainInfo, Any]:
+    def _read(self, fqdn: str, policy: CallPolicy) -> tuple[DomainInfo, Any]:
         return self._call(
-            "GET", self._domain_path(fqdn), ctx, "info", lambda r: _detail(fqdn, r), idempotent=True
+            "GET", self._domain_path(fqdn), policy, "info", lambda r: _detail(fqdn, r), idempotent=True
         )
 
     def _poll(
         self,
         fqdn: str,
-        ctx: CallContext,
+        policy: CallPolicy,
         done: Callable[[DomainInfo], bool],
         what: str,
         absent_ok: bool = False,
@@ -326,7 +323,7 @@ class GandiGateway(Gateway):
 
         def read() -> Any:
             try:
-                return self._read(fqdn, ctx)
+                return self._read(fqdn, policy)
             except NotFound:
                 return None  # read-after-create: not visible yet
 
@@ -348,35 +345,35 @@ class GandiGateway(Gateway):
         )
 
     # -- operations
-    def check(self, domain: str, ctx: CallContext) -> Availability:
+    def check(self, domain: str, policy: CallPolicy) -> Availability:
         fqdn = ascii_domain(domain, PROVIDER)
         return self._call(
             "GET",
             "/domain/check",
-            ctx,
+            policy,
             "check",
             lambda r: _availability(fqdn, r),
             idempotent=True,
             query={"name": fqdn},
         )
 
-    def register(self, job: RegisterJob, ctx: CallContext) -> RegisteredDomain:
+    def register(self, job: RegisterJob, policy: CallPolicy) -> RegisteredDomain:
         if job.dry_run:
             raise ValueError("a dry-run job goes to dry_run_register(), never register()")
         body = self._create_body(job)
         self._call(
-            "POST", "/domain/domains", ctx, "create", _accepted, idempotent=False, body=body, effect=True
+            "POST", "/domain/domains", policy, "create", _accepted, idempotent=False, body=body, effect=True
         )
-        info, created = self._poll(job.domain, ctx, lambda i: i.expires_at is not None, "creation")
+        info, created = self._poll(job.domain, policy, lambda i: i.expires_at is not None, "creation")
         return RegisteredDomain(job.domain, info.expires_at, created, list(info.nameservers))
 
-    def renew(self, job: RenewJob, ctx: CallContext, *, expected: date | None = None) -> RenewedDomain:
+    def renew(self, job: RenewJob, policy: CallPolicy, *, expected: date | None = None) -> RenewedDomain:
         """Renew, then read back until the expiry shows ``expected`` (the term's new expiry; without it,
         until it moved past the job's ``current_expiry``). A registry still showing the old date at the
         end of the read-back window: AwaitingRegistry (the renewal was accepted; never send it again)."""
         path = self._domain_path(job.domain, "/renew")
         body = {"duration": job.years}
-        self._call("POST", path, ctx, "renew", _accepted, idempotent=False, body=body, effect=True)
+        self._call("POST", path, policy, "renew", _accepted, idempotent=False, body=body, effect=True)
         current = job.current_expiry
 
         def moved(info: DomainInfo) -> bool:
@@ -387,7 +384,7 @@ class GandiGateway(Gateway):
             return current is None or info.expires_at > current
 
         try:
-            info, _ = self._poll(job.domain, ctx, moved, "renewal")
+            info, _ = self._poll(job.domain, policy, moved, "renewal")
         except AmbiguousError:
             raise AwaitingRegistry(
                 PROVIDER,
@@ -396,29 +393,31 @@ class GandiGateway(Gateway):
             ) from None
         return RenewedDomain(job.domain, info.expires_at)
 
-    def info(self, domain: str, ctx: CallContext) -> DomainInfo:
-        return self._read(ascii_domain(domain, PROVIDER), ctx)[0]
+    def info(self, domain: str, policy: CallPolicy) -> DomainInfo:
+        return self._read(ascii_domain(domain, PROVIDER), policy)[0]
 
-    def find(self, domain: str, ctx: CallContext, *, settle: bool = False) -> DomainInfo | None:
+    def find(self, domain: str, policy: CallPolicy, *, settle: bool = False) -> DomainInfo | None:
         if not settle:
-            return super().find(domain, ctx)
-        found = self._poll(ascii_domain(domain, PROVIDER), ctx, lambda _info: True, "lookup", absent_ok=True)
+            return super().find(domain, policy)
+        found = self._poll(
+            ascii_domain(domain, PROVIDER), policy, lambda _info: True, "lookup", absent_ok=True
+        )
         return None if found is None else found[0]
 
-    def dry_run_register(self, job: RegisterJob, ctx: CallContext) -> DryRunResult:
+    def dry_run_register(self, job: RegisterJob, policy: CallPolicy) -> DryRunResult:
         body = self._create_body(job)
 
         def verdict(response: HttpResponse) -> DryRunResult:
             return _dry_run_verdict(job.domain, response)
 
         path = "/domain/domains"
-        return self._call("POST", path, ctx, "dry_run", verdict, idempotent=True, body=body, dry_run=True)
+        return self._call("POST", path, policy, "dry_run", verdict, idempotent=True, body=body, dry_run=True)
 
     def set_nameservers(
         self,
         domain: str,
         hosts: list[str],
-        ctx: CallContext,
+        policy: CallPolicy,
         *,
         glue: Mapping[str, list[str]] | None = None,
     ) -> None:
@@ -427,7 +426,31 @@ class GandiGateway(Gateway):
             label = host.removesuffix("." + fqdn)
             path = self._domain_path(fqdn, "/hosts")
             body_glue = {"name": label, "ips": list(addresses)}
-            self._call("POST", path, ctx, "hosts", _accepted, idempotent=True, body=body_glue)
+            self._call("POST", path, policy, "hosts", _accepted, idempotent=True, body=body_glue)
         path = self._domain_path(fqdn, "/nameservers")
         body = {"nameservers": list(hosts)}
-        self._call("PUT", path, ctx, "nameservers", _accepted, idempotent=True, body=body)
+        self._call("PUT", path, policy, "nameservers", _accepted, idempotent=True, body=body)
+
+    def tlds(self, policy: CallPolicy, category: str | None = None) -> list[str]:
+        """The TLDs Gandi sells (``category``: ``gTLD`` or ``ccTLD``; None: all), every page, in its order:
+        ``GET /domain/tlds?page=&per_page=`` answers a JSON array of ``{"name", "href"}`` and ``[]`` past
+        the last page (https://api.gandi.net/docs/domains/, "List available TLD extensions")."""
+        size, names = defaults.GANDI_TLDS_PER_PAGE, dict[str, None]()
+
+        def page_of(response: HttpResponse) -> list[str]:
+            if not 200 <= response.status < 300:
+                raise gandi_error(response)
+            items = response.json()
+            if not isinstance(items, list) or not all(
+                isinstance(i, dict) and isinstance(i.get("name"), str) for i in items
+            ):
+                raise ProtocolError("TLD list is not an array of {name}", provider=PROVIDER)
+            return [str(i["name"]).strip().lower() for i in items]
+
+        for page in range(1, defaults.GANDI_TLDS_MAX_PAGES + 1):
+            query = {"page": str(page), "per_page": str(size), **({"category": category} if category else {})}
+            found = self._call("GET", "/domain/tlds", policy, "tlds", page_of, idempotent=True, query=query)
+            names.update(dict.fromkeys(found))
+            if len(found) < size:
+                return list(names)
+        raise ProtocolError(f"TLD list longer than {defaults.GANDI_TLDS_MAX_PAGES} pages", provider=PROVIDER)

@@ -1,10 +1,9 @@
 """Which gateway class serves which registrar: a plain dict, and :func:`gateway_for` to build one.
 
-The task layer builds one gateway per worker thread and passes its own pieces in:
+Its caller, :class:`shared.services.Services`, builds one gateway per registrar and process on first use
+(a forked pool child builds its own) and passes its own pieces in:
 
 * ``audit``: an :class:`~shared.audit.AuditSink` (the store's audit log, or MemoryAudit in tests);
-* ``guard``: a :class:`~shared.http.CallGuard` (shared limiter token + block windows + breaker), called
-  around EVERY HTTP request the gateway makes (polls and in-call retries included);
 * ``contacts``: a :class:`~shared.gateways.base.ContactDirectory` (``Store.contacts``) for ROTLD.
 """
 
@@ -17,7 +16,6 @@ from shared.errors import UnknownRegistrar
 from shared.gateways.base import ContactDirectory, Gateway
 from shared.gateways.gandi import GandiGateway
 from shared.gateways.rotld import RotldGateway
-from shared.http import CallGuard
 from shared.names import Registrar
 from shared.settings import Settings
 
@@ -31,7 +29,6 @@ def gateway_for(
     registrar: Registrar | str,
     settings: Settings,
     audit: AuditSink,
-    guard: CallGuard | None = None,
     contacts: ContactDirectory | None = None,
     **options: Any,
 ) -> Gateway:
@@ -43,4 +40,4 @@ def gateway_for(
     cls = GATEWAYS.get(name)
     if cls is None:
         raise UnknownRegistrar(name, sorted(GATEWAYS))
-    return cls(settings, audit, guard, contacts, **options)  # type: ignore[call-arg]
+    return cls(settings, audit, contacts, **options)  # type: ignore[call-arg]

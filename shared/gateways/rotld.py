@@ -6,8 +6,9 @@ Answer: ``{"error", "result_code", "result_message", "data"}``; ``00200`` is suc
 
 Digest costs a 401 challenge round trip the first time (and when the nonce goes stale). The challenge is
 kept for the whole process (:mod:`shared.http.digest`), even when the resend that answers it is
-throttled, so later requests carry credentials straight away. The resend takes its own limiter token
-(the registry counts it). Only the request carrying credentials is "the send" for the job's phase.
+throttled, so later requests carry credentials straight away. The resend goes through the request's
+policy like any request (its own limiter token: the registry counts it). Only the request carrying
+credentials is "the send" for the job's phase.
 
 * check: ``check-availability`` (``data.status`` Available / Not Available; no price).
 * register: ``check-availability`` first ("Not Available" -> DomainUnavailable: no public source gives
@@ -21,7 +22,7 @@ throttled, so later requests carry credentials straight away. The resend takes i
 * find: ``domain-info``; the not-found codes of :data:`~shared.gateways.rotld_codes.NOT_FOUND_ON_INFO`
   mean "not in our account" (None); any other registry error is NeedsOperator (never a re-send).
 * set_nameservers: ``nameserver-create`` for each in-zone host with its glue addresses, then
-  ``domain-reset-ns``.
+  ``domain-reset-ns``; an empty list (ROTLD would delete every nameserver) is refused before any request.
 * dry_run_register: ROTLD has no dry-run: ``check-availability`` only (the contact rules were already
   checked when the job was validated).
 
@@ -65,10 +66,8 @@ from shared.errors import (
     TransientError,
     ValidationRejected,
 )
-from shared.execution.dates import TOLERANCE
 from shared.gateways.base import (
     Availability,
-    CallContext,
     ContactDirectory,
     DomainInfo,
     DryRunResult,
@@ -79,12 +78,15 @@ from shared.gateways.base import (
     parse_day,
     read_back,
 )
+from shared.gateways.dates import TOLERANCE
 from shared.gateways.rotld_codes import NOT_FOUND_ON_INFO, RESULT_CODES, SUCCESS
-from shared.http import CallGuard, HttpResponse, OutboundClient, policy_for, register_secret
+from shared.gateways.rotld_day2 import RotldDay2, nameserver_hosts
+from shared.http import HttpResponse, OutboundClient, policy_for, register_secret
 from shared.http.digest import DigestState, MeteredDigestAuth, state_for
 from shared.http.redact import get_logger, scrub_upstream_text
 from shared.jobs import RegisterJob, RenewJob
 from shared.settings import Settings
+from shared.upstream.policy import CallPolicy
 
 PROVIDER = "rotld"
 PASSWORD_LENGTH = 16
@@ -196,14 +198,13 @@ def _info(domain: str, data: dict[str, Any]) -> tuple[DomainInfo, Any]:
     return info, registry_day(data, "registration_date")
 
 
-class RotldGateway(Gateway):
+class RotldGateway(RotldDay2, Gateway):  # day-2 operations: shared/gateways/rotld_day2.py
     name = PROVIDER
 
     def __init__(
         self,
         settings: Settings,
         audit: AuditSink,
-        guard: CallGuard | None = None,
         contacts: ContactDirectory | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
@@ -222,19 +223,16 @@ class RotldGateway(Gateway):
         register_secret(password)
         self.url = settings.rotld_api_url
         self._auth = MeteredDigestAuth(
-            settings.rotld_user,
-            password,
-            lambda: guard.before_request(PROVIDER, "digest-challenge") if guard else None,
-            state=digest_state or state_for(settings.rotld_user, self.url),
+            settings.rotld_user, password, state=digest_state or state_for(settings.rotld_user, self.url)
         )
         self.contacts = contacts
         self.claim_seconds = claim_seconds
         self.pending_retry_after = pending_retry_after
         self.sleep, self.clock = sleep, clock
         self.readback_seconds = readback_seconds
-        policy = policy_for(self.url, settings, ca_bundle=settings.rotld_ca_bundle)
+        outbound = policy_for(self.url, settings, ca_bundle=settings.rotld_ca_bundle)
         self.client = OutboundClient(
-            PROVIDER, policy, audit, guard, tries=settings.http_tries, sleep=sleep, rng=rng
+            PROVIDER, outbound, audit, tries=settings.http_tries, sleep=sleep, rng=rng
         )
 
     def __repr__(self) -> str:
@@ -247,16 +245,17 @@ class RotldGateway(Gateway):
         self,
         command: str,
         params: dict[str, str],
-        ctx: CallContext,
+        policy: CallPolicy,
         *,
         idempotent: bool,
         effect: bool = False,
     ) -> dict[str, Any]:
-        """One command. ``effect``: this request makes the job's effect (domain-register, domain-renew):
-        the job's ``sending`` phase is recorded right before it leaves with credentials."""
+        """One command under the delivery's ``policy``. ``effect``: this request makes the job's effect
+        (domain-register, domain-renew): the policy records the job's ``sending`` phase right before it
+        leaves with credentials."""
         form = {"command": command, "lang": "en", "format": "json", **params}
         try:
-            return self._send(command, form, ctx, idempotent=idempotent, effect=effect)
+            return self._send(command, form, policy, idempotent=idempotent, effect=effect)
         except (ValidationRejected, RegistryRefused) as exc:
             # A command on a domain of ours answered "no such domain": NotFound, not a rejection.
             if command in ON_OUR_DOMAIN and (exc.upstream_code or "") in NOT_FOUND_ON_INFO:
@@ -269,47 +268,44 @@ class RotldGateway(Gateway):
             raise
 
     def _send(
-        self, command: str, form: dict[str, str], ctx: CallContext, *, idempotent: bool, effect: bool
+        self, command: str, form: dict[str, str], policy: CallPolicy, *, idempotent: bool, effect: bool
     ) -> dict[str, Any]:
         return self.client.call(
             "POST",
             self.url,
             operation=command,
             interpret=envelope_data,
-            job_key=ctx.job_key,
-            attempt=ctx.attempt,
             idempotent=idempotent,
-            before_send=ctx.effect_hook(command) if effect else None,
-            before_request=ctx.before_request,
-            after_call=ctx.after_call,
+            policy=policy,
+            effect=effect,
             data=form,
             auth=self._auth,
             headers={"Accept": "application/json"},
         )
 
-    def _read(self, domain: str, ctx: CallContext) -> tuple[DomainInfo, Any]:
-        return _info(domain, self._command("domain-info", {"domain": domain}, ctx, idempotent=True))
+    def _read(self, domain: str, policy: CallPolicy) -> tuple[DomainInfo, Any]:
+        return _info(domain, self._command("domain-info", {"domain": domain}, policy, idempotent=True))
 
-    def _create_contact(self, owner: Contact, ctx: CallContext) -> str:
-        data = self._command("contact-create", contact_form(owner), ctx, idempotent=False)
+    def _create_contact(self, owner: Contact, policy: CallPolicy) -> str:
+        data = self._command("contact-create", contact_form(owner), policy, idempotent=False)
         cid = data.get("cid")
         if not isinstance(cid, str) or not cid.strip():
             raise ProtocolError("contact-create answered without a cid", provider=PROVIDER)
         return cid.strip()
 
-    def registrant_id(self, owner: Contact, ctx: CallContext) -> str:
+    def registrant_id(self, owner: Contact, policy: CallPolicy) -> str:
         """The registry contact id for ``owner``: reused when known, created once otherwise."""
         if self.contacts is None:
-            return self._create_contact(owner, ctx)
+            return self._create_contact(owner, policy)
         fingerprint = owner.fingerprint()
-        claimant = ctx.job_key or f"rotld-{uuid.uuid4().hex}"
+        claimant = policy.job_key or f"rotld-{uuid.uuid4().hex}"
         claim = self.contacts.claim(PROVIDER, fingerprint, claimant, seconds=self.claim_seconds)
         if claim.contact_id:
             return claim.contact_id
         if not claim.claimed:
             raise ContactPending(PROVIDER, self.pending_retry_after)
         try:
-            cid = self._create_contact(owner, ctx)
+            cid = self._create_contact(owner, policy)
         except Exception:
             self.contacts.release(PROVIDER, fingerprint, claimant)
             raise
@@ -318,23 +314,23 @@ class RotldGateway(Gateway):
         return cid
 
     # -- operations
-    def check(self, domain: str, ctx: CallContext) -> Availability:
+    def check(self, domain: str, policy: CallPolicy) -> Availability:
         fqdn = ascii_domain(domain, PROVIDER)
-        data = self._command("check-availability", {"domain": fqdn}, ctx, idempotent=True)
+        data = self._command("check-availability", {"domain": fqdn}, policy, idempotent=True)
         status = data.get("status")
         if not isinstance(status, str) or not status.strip():
             raise ProtocolError("check-availability answered without a status", provider=PROVIDER)
         return Availability(fqdn, status.strip().lower() == "available", status.strip())
 
-    def register(self, job: RegisterJob, ctx: CallContext) -> RegisteredDomain:
+    def register(self, job: RegisterJob, policy: CallPolicy) -> RegisteredDomain:
         if job.dry_run:
             raise ValueError("a dry-run job goes to dry_run_register(), never register()")
-        availability = self.check(job.domain, ctx)
+        availability = self.check(job.domain, policy)
         if not availability.available:
             raise DomainUnavailable(f"{job.domain} is {availability.status}", provider=PROVIDER)
-        cid = self.registrant_id(job.owner, ctx)
+        cid = self.registrant_id(job.owner, policy)
         try:
-            self._domain_register(job, cid, ctx)
+            self._domain_register(job, cid, policy)
         except NotFound as exc:
             if exc.upstream_code != CONTACT_NOT_FOUND or self.contacts is None:
                 raise
@@ -342,13 +338,13 @@ class RotldGateway(Gateway):
             # environment): a definite "not created". Forget it, create the contact again, register once more.
             log.warning("rotld contact %s is unknown to the registry: creating it again", cid)
             self.contacts.forget(PROVIDER, job.owner.fingerprint(), cid)
-            self._domain_register(job, self.registrant_id(job.owner, ctx), ctx)
-        info, created = self._read(job.domain, ctx)
+            self._domain_register(job, self.registrant_id(job.owner, policy), policy)
+        info, created = self._read(job.domain, policy)
         if info.expires_at is None:
             raise ProtocolError("domain-info answered without an expiration_date", provider=PROVIDER)
         return RegisteredDomain(job.domain, info.expires_at, created, list(info.nameservers))
 
-    def _domain_register(self, job: RegisterJob, cid: str, ctx: CallContext) -> None:
+    def _domain_register(self, job: RegisterJob, cid: str, policy: CallPolicy) -> None:
         password = new_domain_password()
         register_secret(password)
         params = {
@@ -358,14 +354,14 @@ class RotldGateway(Gateway):
             "domain_password": password,
             "reservation": "0",
         }
-        self._command("domain-register", params, ctx, idempotent=False, effect=True)
+        self._command("domain-register", params, policy, idempotent=False, effect=True)
 
-    def renew(self, job: RenewJob, ctx: CallContext, *, expected: date | None = None) -> RenewedDomain:
+    def renew(self, job: RenewJob, policy: CallPolicy, *, expected: date | None = None) -> RenewedDomain:
         params = {"domain": job.domain, "domain_period": str(job.years)}
-        self._command("domain-renew", params, ctx, idempotent=False, effect=True)
+        self._command("domain-renew", params, policy, idempotent=False, effect=True)
 
         def read() -> DomainInfo:
-            info, _ = self._read(job.domain, ctx)
+            info, _ = self._read(job.domain, policy)
             if info.expires_at is None:
                 raise ProtocolError("domain-info answered without an expiration_date", provider=PROVIDER)
             return info
@@ -393,14 +389,14 @@ class RotldGateway(Gateway):
             )
         return RenewedDomain(job.domain, info.expires_at)
 
-    def info(self, domain: str, ctx: CallContext) -> DomainInfo:
-        return self._read(ascii_domain(domain, PROVIDER), ctx)[0]
+    def info(self, domain: str, policy: CallPolicy) -> DomainInfo:
+        return self._read(ascii_domain(domain, PROVIDER), policy)[0]
 
-    def find(self, domain: str, ctx: CallContext, *, settle: bool = False) -> DomainInfo | None:
+    def find(self, domain: str, policy: CallPolicy, *, settle: bool = False) -> DomainInfo | None:
         """The domain if it is in our account; None for the documented not-found answers; NeedsOperator
         for any other registry error (the job then waits instead of re-sending a create)."""
         try:
-            return self.info(domain, ctx)
+            return self.info(domain, policy)
         except NotFound:
             return None
         except (ValidationRejected, RegistryRefused) as exc:
@@ -412,9 +408,9 @@ class RotldGateway(Gateway):
                 "cannot tell whether our create happened",
             ) from None
 
-    def dry_run_register(self, job: RegisterJob, ctx: CallContext) -> DryRunResult:
+    def dry_run_register(self, job: RegisterJob, policy: CallPolicy) -> DryRunResult:
         problems = [f"owner.{field}" for field, _ in job.owner.romanian_problems()]
-        availability = self.check(job.domain, ctx)
+        availability = self.check(job.domain, policy)
         if not availability.available:
             problems.append("domain")
         messages = [] if availability.available else [f"domain: {availability.status}"]
@@ -424,15 +420,16 @@ class RotldGateway(Gateway):
         self,
         domain: str,
         hosts: list[str],
-        ctx: CallContext,
+        policy: CallPolicy,
         *,
         glue: Mapping[str, list[str]] | None = None,
     ) -> None:
         fqdn = ascii_domain(domain, PROVIDER)
+        nameserver_hosts(hosts)  # an empty list would delete every nameserver: refused, nothing sent
         for host in hosts:
             addresses = (glue or {}).get(host)
             if addresses:  # an in-zone host: its glue record first (ROTLD answers 10502 without one)
                 form = {"nameserver": host, "ips": ",".join(addresses)}
-                self._command("nameserver-create", form, ctx, idempotent=True)
+                self._command("nameserver-create", form, policy, idempotent=True)
         params = {"domain": fqdn, "nameservers": ",".join(hosts)}
-        self._command("domain-reset-ns", params, ctx, idempotent=True)
+        self._command("domain-reset-ns", params, policy, idempotent=True)

@@ -1,10 +1,12 @@
 """ROTLD result codes: the one table the gateway maps answers with, each code with its source.
 
 Sources:
-  [ref]     ../shared/reference/upstreams.md, "ROTLD (.ro registry) REST API 2.0" (codes seen in the API
-            manual and in public clients)
-  [clients] public registrar modules for ROTLD, as summarised in issue 8: they read 10002 from
-            domain-info as "this domain is no longer ours"
+  [ref]     ROTLD's REST API 2.0 documentation (https://rest2-test.rotld.ro:6080/) and the public
+            clients alinchican/rotld-rest-client and agilegeeks/rotld-sdk-php (codes seen there)
+  [clients] assumption, not confirmed by a public source: that 10002 from domain-info means "this
+            domain is no longer ours". The public clients (alinchican/rotld-rest-client,
+            agilegeeks/rotld-sdk-php, hangarhosting/whmcs-rotld) do not name 10002 at all: they pass any
+            code but 00200 up as an error with its message.
   [ours]    our own sandbox's guess, kept for compatibility with it; no public source confirms it
 
 A code outside this table is a business error we do not know (insufficient balance, not renewable yet,
@@ -46,6 +48,6 @@ RESULT_CODES: dict[str, tuple[type[UpstreamError], str | None]] = {
 #: never as a rejection of the job.
 NOT_FOUND_ON_INFO: dict[str, str] = {
     "50002": "[ref] invalid domain: what the registry answers for a domain that does not exist",
-    "10002": "[clients] read by public clients as 'no longer ours'",
+    "10002": "[clients] assumed 'no longer ours' (no public client names this code)",
     "50301": "[ours] not in our account",
 }

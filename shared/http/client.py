@@ -1,30 +1,41 @@
 """``OutboundClient``: every upstream HTTP request regq makes goes through here.
 
-Per request (retries and the one followed redirect included), in order:
+The caller passes ONE object for the request, its :class:`RequestPolicy` (regq's is
+:class:`shared.upstream.policy.CallPolicy`: limiter, breaker, lease check, effect phase), and the client
+calls it at fixed points. Per request (retries and the one followed redirect included), in order:
 
 1. :func:`~shared.http.policy.check_url` (allowlist, scheme, vetted addresses) -> OutboundRefused;
-2. ``guard.before_request(provider, operation)``: takes a limiter token, may raise ``Throttled``;
+2. ``policy.before_send(provider, operation)``: breaker permit, limiter token, lease check; may raise
+   ``BreakerOpen``, ``Throttled`` or the lease's own error, and the request is not sent;
 3. the request itself: TLS always verified (the policy's ``ca_bundle`` for a private CA), no automatic
    redirects, no proxies or ``.netrc``
    (``trust_env=False``), connect/read timeouts from the policy, streamed and capped at ``max_bytes``,
    the whole exchange within the policy's ``read_deadline`` (:mod:`shared.http.deadline`: a trickling
    answer never trips a per-read timeout) -> DeadlineExceeded;
-   connections only go to vetted addresses (:mod:`shared.http.pinning`);
+   connections only go to vetted addresses (:mod:`shared.http.pinning`). For a request that makes the
+   job's effect (``effect=True``), ``policy.before_effect(operation)`` runs right before it leaves with
+   credentials (with Digest auth: before the resend that answers the challenge, which first goes
+   through ``policy.before_send(provider, "digest-challenge")``, :mod:`shared.http.digest`);
 4. the answer is interpreted: a 3xx to another origin -> OutboundRefused, 429 -> RateLimited (never
    retried here: the task layer waits out the block window), then the caller's ``interpret`` (the
    registrar's answer mapping) turns the answer into a value or a typed error;
-5. ``guard.after_response(provider, status, retry_after)`` (status None when no answer came) and ONE
-   :class:`~shared.audit.ApiCall` row: path only, status, latency, error code, job key, attempt.
+5. ONE :class:`~shared.audit.ApiCall` row (path only, status, latency, error code, the policy's job key
+   and attempt), then ``policy.after_response(provider, status, retry_after, verdict)`` (status None
+   when no answer came; ``verdict`` what this one call says of the upstream's health).
+
+Before a retry inside the call: ``policy.before_retry(provider, operation)``.
 
 Retries inside one call: up to ``tries`` (settings.http_tries), backoff ``HTTP_BACKOFF_SECONDS`` with
 the one jitter (:mod:`shared.backoff`: never shorter, up to a quarter longer) through an injectable
-``sleep``. A NotSentError is always retried (nothing reached the
-server). Other transient errors (read timeout, dropped connection, 5xx without ``Retry-After``) are retried
-only for ``idempotent`` requests: a register/renew POST that may have reached the server is never re-sent
-blindly; its AmbiguousError goes up so the task layer reconciles.
+``sleep``. A NotSentError is always retried (nothing reached the server). Other transient errors (read
+timeout, dropped connection, 5xx without ``Retry-After``) are retried only for ``idempotent`` requests: a
+register/renew POST that may have reached the server is never re-sent blindly (its AmbiguousError goes up
+to be reconciled).
 
-A client holds one ``requests.Session`` (connection keep-alive; Digest nonces are reused by the auth
-object the gateway keeps): use one client per thread.
+A client holds one ``requests.Session`` (keep-alive; Digest nonces are reused by the gateway's auth
+object), which requests does not promise to be thread-safe (https://github.com/psf/requests/issues/2766):
+``shared.services`` builds one gateway, so one client, per registrar and process, used by one delivery at
+a time (a prefork pool child runs one task at a time).
 """
 
 from __future__ import annotations
@@ -68,18 +79,25 @@ _REFUSED_KWARGS = frozenset({"verify", "allow_redirects", "stream", "proxies", "
 _CHUNK = 64 * 1024
 
 
-class CallGuard(Protocol):
-    """The task layer's hook around every outbound request (shared limiter, block windows, breaker)."""
+class RequestPolicy(Protocol):
+    """What the client calls at fixed points of every request (:class:`shared.upstream.CallPolicy`)."""
 
-    def before_request(self, provider: str, operation: str) -> None:
-        """Take a limiter token; raise ``shared.errors.Throttled`` (or BreakerOpen) to stop the call."""
+    job_key: str | None
+    attempt: int | None
 
-    def after_response(self, provider: str, status: int | None, retry_after: float | None) -> None:
-        """Called after each request: ``status`` None when no answer came (timeout, reset)."""
+    def before_send(self, provider: str, operation: str) -> None:
+        """Right before a request leaves: may raise (Throttled, BreakerOpen, a lost lease) to stop it."""
+
+    def before_effect(self, operation: str) -> None:
+        """Right before the request that makes the job's effect leaves with its credentials."""
+
+    def after_response(
+        self, provider: str, status: int | None, retry_after: float | None, verdict: BreakerVerdict = "none"
+    ) -> None:
+        """After each request: ``status`` None when no answer came (timeout, reset)."""
 
     def before_retry(self, provider: str, operation: str) -> None:
-        """Called before a retry inside one call: raise BreakerOpen if the fleet's breaker opened
-        meanwhile (the call's permit was for the first try, not for a sick upstream)."""
+        """Before a retry inside one call: raise BreakerOpen if the fleet's breaker opened meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -135,13 +153,16 @@ def _read_capped(
     return bytes(body)
 
 
+def _nothing() -> None:
+    return None
+
+
 class OutboundClient:
     def __init__(
         self,
         provider: str,
         policy: OutboundPolicy,
         audit: AuditSink,
-        guard: CallGuard | None = None,
         *,
         tries: int = defaults.HTTP_TRIES,
         backoff: Sequence[float] = defaults.HTTP_BACKOFF_SECONDS,
@@ -151,7 +172,6 @@ class OutboundClient:
         self.provider = provider
         self.policy = policy
         self.audit = audit
-        self.guard = guard
         self.tries = max(1, tries)
         self.backoff = tuple(backoff) or (0.0,)
         self.sleep = sleep
@@ -169,12 +189,9 @@ class OutboundClient:
         url: str,
         *,
         operation: str,
-        job_key: str | None = None,
-        attempt: int | None = None,
         idempotent: bool,
-        before_send: Callable[[], None] | None = None,
-        before_request: Callable[[], None] | None = None,
-        after_call: Callable[[BreakerVerdict], None] | None = None,
+        policy: RequestPolicy | None = None,
+        effect: bool = False,
         **requests_kwargs: Any,
     ) -> HttpResponse:
         """Send one logical request (with retries); the answer as is, except 429 -> RateLimited."""
@@ -183,12 +200,9 @@ class OutboundClient:
             url,
             operation=operation,
             interpret=lambda response: response,
-            job_key=job_key,
-            attempt=attempt,
             idempotent=idempotent,
-            before_send=before_send,
-            before_request=before_request,
-            after_call=after_call,
+            policy=policy,
+            effect=effect,
             **requests_kwargs,
         )
 
@@ -199,25 +213,17 @@ class OutboundClient:
         *,
         operation: str,
         interpret: Callable[[HttpResponse], T],
-        job_key: str | None = None,
-        attempt: int | None = None,
         idempotent: bool,
-        before_send: Callable[[], None] | None = None,
-        before_request: Callable[[], None] | None = None,
-        after_call: Callable[[BreakerVerdict], None] | None = None,
+        policy: RequestPolicy | None = None,
+        effect: bool = False,
         **requests_kwargs: Any,
     ) -> T:
         """Like :meth:`request`, with ``interpret`` mapping the answer to a value or a typed error.
 
         An error raised by ``interpret`` is recorded in the audit row and takes part in the retry decision.
-        ``before_request`` runs right before every request leaves (retries included, after its token):
-        the job's lease check raises there once another delivery took the job over.
-        ``after_call`` hears each request that left, when it is answered or fails: ``"success"``
-        (the upstream answered as itself), ``"failure"`` (down, timing out, 5xx, garbage) or ``"none"``
-        (it says nothing of the upstream's health: a 429, our own refusal): the breaker's input.
-        ``before_send`` runs right before a request that can have an effect leaves (after its limiter
-        token; with Digest auth, before the send that carries credentials, not the one that earns the
-        challenge). Gateways pass it only for the request that makes the job's effect.
+        ``policy`` is called at the fixed points of the module docstring (None: nothing is checked, as
+        for a test's bare request). ``effect``: this request makes the job's effect (a create, a renew):
+        ``policy.before_effect`` runs right before it leaves with credentials.
         """
         refused = _REFUSED_KWARGS & requests_kwargs.keys()
         if refused:
@@ -225,17 +231,7 @@ class OutboundClient:
         for number in range(1, self.tries + 1):
             try:
                 return self._once(
-                    method,
-                    url,
-                    operation,
-                    interpret,
-                    job_key,
-                    attempt,
-                    idempotent,
-                    requests_kwargs,
-                    before_send,
-                    before_request,
-                    after_call,
+                    method, url, operation, interpret, idempotent, requests_kwargs, policy, effect
                 )
             except UpstreamError as exc:
                 if number >= self.tries or not self._may_retry(exc, idempotent):
@@ -246,8 +242,8 @@ class OutboundClient:
                     self.provider, operation, exc.code.value, exc.message, number + 1, self.tries, delay,
                 )  # fmt: skip
                 self.sleep(delay)
-                if self.guard is not None:
-                    self.guard.before_retry(self.provider, operation)
+                if policy is not None:
+                    policy.before_retry(self.provider, operation)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- internals ----------------------------------------------------------------------------------
@@ -274,27 +270,22 @@ class OutboundClient:
         url: str,
         operation: str,
         interpret: Callable[[HttpResponse], T],
-        job_key: str | None,
-        attempt: int | None,
         idempotent: bool,
         kwargs: dict[str, Any],
-        before_send: Callable[[], None] | None = None,
-        before_request: Callable[[], None] | None = None,
-        after_call: Callable[[BreakerVerdict], None] | None = None,
+        policy: RequestPolicy | None,
+        effect: bool,
     ) -> T:
         target = self._preflight(url)
         redirects = 0
         while True:
-            if self.guard is not None:
-                self.guard.before_request(self.provider, operation)  # may sleep a little for its token
-            if before_request is not None:
-                before_request()  # the job's lease check, as late as possible: LeaseLost stops the send
+            if policy is not None:
+                policy.before_send(self.provider, operation)
             started = time.monotonic()
             status: int | None = None
             retry_after: float | None = None
             error: Exception | None = None
             try:
-                with self._effect_hook(before_send, kwargs.get("auth")):
+                with self._bound(policy, operation, effect, kwargs.get("auth")):
                     response = self._send(method, target, kwargs)
                 status, retry_after = response.status, response.retry_after
                 location = self._redirect_target(response, target, idempotent, redirects)
@@ -311,31 +302,31 @@ class OutboundClient:
                 error = exc
                 raise
             finally:
-                self._record(operation, method, target.path or "/", status, started, error, job_key, attempt)
-                if self.guard is not None:
-                    self.guard.after_response(self.provider, status, retry_after)
-                if after_call is not None:
-                    after_call(call_verdict(error))
+                self._record(operation, method, target.path or "/", status, started, error, policy)
+                if policy is not None:
+                    policy.after_response(self.provider, status, retry_after, call_verdict(error))
             target = self._preflight(location.geturl())
             redirects += 1
             if status == 303:
                 method = "GET"
                 kwargs = {k: v for k, v in kwargs.items() if k not in ("data", "json", "files")}
 
-    @staticmethod
     @contextmanager
-    def _effect_hook(before_send: Callable[[], None] | None, auth: Any) -> Iterator[None]:
-        """Run ``before_send`` right before the request that can have an effect leaves: now, or, with an
-        auth that first earns a challenge (Digest), before the send that carries credentials."""
-        if before_send is None:
+    def _bound(self, policy: RequestPolicy | None, operation: str, effect: bool, auth: Any) -> Iterator[None]:
+        """The policy's effect point, right before the request that makes the effect leaves: now, or, with
+        an auth that first earns a challenge (Digest), before the send that carries credentials; that auth's
+        resend goes through ``policy.before_send`` like any other request."""
+        on_effect = (lambda: policy.before_effect(operation)) if policy is not None and effect else None
+        exchange = getattr(auth, "exchange", None)
+        if exchange is None:
+            if on_effect is not None:
+                on_effect()
             yield
             return
-        arm = getattr(auth, "on_credentialed_send", None)
-        if arm is None:
-            before_send()
-            yield
-            return
-        with arm(before_send):
+        before_resend = (
+            (lambda: policy.before_send(self.provider, "digest-challenge")) if policy else _nothing
+        )
+        with exchange(before_resend, on_effect):
             yield
 
     def _send(self, method: str, target: SplitResult, kwargs: dict[str, Any]) -> HttpResponse:
@@ -384,8 +375,7 @@ class OutboundClient:
         status: int | None,
         started: float,
         error: Exception | None,
-        job_key: str | None,
-        attempt: int | None,
+        policy: RequestPolicy | None,
     ) -> None:
         latency_ms = round((time.monotonic() - started) * 1000.0, 1)
         if error is None:
@@ -394,8 +384,9 @@ class OutboundClient:
             code = error.code.value
         else:
             code = "unexpected" if not isinstance(error, RegqError) else type(error).__name__
+        key, attempt = (policy.job_key, policy.attempt) if policy is not None else (None, None)
         self.audit.record_call(
-            ApiCall(self.provider, operation, method, path, status, latency_ms, code, job_key, attempt)
+            ApiCall(self.provider, operation, method, path, status, latency_ms, code, key, attempt)
         )
         log.debug("%s %s %s %s -> %s in %.1f ms%s", self.provider, operation, method, path, status,
                   latency_ms, f" ({code})" if code else "")  # fmt: skip

@@ -9,13 +9,17 @@ requests' ``HTTPDigestAuth`` does the RFC 7616 arithmetic; three things are adde
   the resend asks for its token. So a process is challenged once, then again only when the server calls
   the nonce stale, whatever is throttled in between.
 * **A metered resend.** Answering a challenge sends the request a second time from a response hook: a
-  request the server counts, so it takes a token too (``before_resend``, the CallGuard's, may raise
-  ``Throttled``; the resend is then not made).
+  request the server counts, so it goes through the request's policy too (``before_resend``: the
+  outbound client binds ``CallPolicy.before_send``, which may raise ``Throttled``; the resend is then
+  not made).
 * **The credentialed send.** A request that goes out without credentials (the first of a process) earns
-  a 401 and changes nothing at the server. :meth:`MeteredDigestAuth.on_credentialed_send` arms a callback
-  for the current thread's next request; it runs right before the request that carries an
-  ``Authorization`` header leaves: the one that can have an effect. The job records its ``sending``
-  phase there, not before the challenge.
+  a 401 and changes nothing at the server. ``on_credentialed`` runs right before the request that carries
+  an ``Authorization`` header leaves: the one that can have an effect (the outbound client binds
+  ``CallPolicy.before_effect`` for an effect request). The job records its ``sending`` phase there, not
+  before the challenge.
+
+Both are bound by the outbound client for one exchange on the current thread (:meth:`MeteredDigestAuth.
+exchange`): the auth object is shared by every delivery of the process, the hooks are the request's.
 """
 
 from __future__ import annotations
@@ -87,11 +91,8 @@ class _SharedLocal:
 
 
 class MeteredDigestAuth(HTTPDigestAuth):
-    def __init__(
-        self, username: str, password: str, before_resend: Callable[[], None], *, state: DigestState
-    ) -> None:
+    def __init__(self, username: str, password: str, *, state: DigestState) -> None:
         super().__init__(username, password)
-        self._before_resend = before_resend
         self.state = state
         self._thread_local = _SharedLocal(state)  # type: ignore[assignment]  # same attributes, shared
         self._armed = threading.local()
@@ -104,13 +105,18 @@ class MeteredDigestAuth(HTTPDigestAuth):
             local.num_401_calls = None
 
     @contextmanager
-    def on_credentialed_send(self, callback: Callable[[], None] | None) -> Iterator[None]:
-        """Within the block, ``callback`` runs once, right before this thread's next request that carries
-        credentials leaves (the first one, or the resend that answers a challenge)."""
-        self._armed.callback = callback
+    def exchange(
+        self, before_resend: Callable[[], None], on_credentialed: Callable[[], None] | None
+    ) -> Iterator[None]:
+        """Within the block (one request on this thread): ``before_resend`` runs before the resend that
+        answers a challenge (it may raise: the resend is then not made); ``on_credentialed`` runs once,
+        right before the first request that carries credentials leaves (the first one, or that resend)."""
+        self._armed.before_resend = before_resend
+        self._armed.callback = on_credentialed
         try:
             yield
         finally:
+            self._armed.before_resend = None
             self._armed.callback = None
 
     def _fire(self) -> None:
@@ -134,8 +140,10 @@ class MeteredDigestAuth(HTTPDigestAuth):
         challenged = 400 <= r.status_code < 500 and "digest" in s_auth.lower()
         if challenged and (self._thread_local.num_401_calls or 1) < 2:
             self.state.remember(s_auth)  # kept even if the resend below is throttled
+            before_resend = getattr(self._armed, "before_resend", None)
             try:
-                self._before_resend()  # may raise Throttled: the resend is then not made
+                if before_resend is not None:
+                    before_resend()  # may raise Throttled: the resend is then not made
             except BaseException:
                 r.close()
                 raise

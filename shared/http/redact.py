@@ -3,11 +3,14 @@
 :func:`redact` rewrites a text: values of sensitive keys (``token``, ``password``, ``authinfo``,
 ``domain_password``, ``cnp``, ``email``, ``phone`` ... in JSON, dict reprs, forms and query strings),
 ``Authorization`` schemes (Bearer, Apikey, Digest, Basic), e-mail addresses, ``+CC.NUMBER`` phone numbers,
-13-digit runs (a CNP) and every value registered with :func:`register_secret` (tokens, passwords,
-generated domain passwords) become ``[REDACTED]``.
+13-digit runs (a CNP), anything shaped like a regq API token (``regq_`` + its base64, also
+percent-encoded) and every value registered with :func:`register_secret` (tokens, passwords, generated
+domain passwords) become ``[REDACTED]``.
 
 :class:`RedactingFilter` applies it to log records (message, arguments and exception text); regq's own
 loggers carry it (:func:`get_logger`) and :func:`install_redaction` adds it to any handler.
+:class:`ArgsRedactingFilter` redacts a record's arguments in place, for formatters that read them (uvicorn's
+access log formats ``record.args``: the request line with its query string).
 :func:`scrub_upstream_text` prepares a registrar's message for an exception: registrars echo input back.
 """
 
@@ -35,6 +38,8 @@ _DIGEST = re.compile(r'(?i)\bDigest\s+(?:\w+=(?:"[^"]*"|[^,\s]*)\s*,?\s*)+')
 _EMAIL = re.compile(r"[\w.!#$%&*+^~-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+\d{1,3}[.\s-]?\(?\d{1,5}\)?(?:[.\s-]?\d{2,8}){1,4}")
 _CNP = re.compile(r"(?<!\d)\d{13}(?!\d)")
+# a regq API token anywhere (a query string, a path): its prefix and the URL-safe base64 after it
+_API_TOKEN = re.compile(r"(?i)\bregq(?:_|%5f)[A-Za-z0-9_%-]{8,}")  # percent-encoded too (a raw query)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _MAX_SECRETS = 4096
 _MIN_SECRET = 4
@@ -70,6 +75,7 @@ def redact(text: Any, secrets: Iterable[str] = ()) -> str:
     out = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {MASK}", out)
     out = _QUOTED_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}{m.group(2)}", out)
     out = _BARE_VALUE.sub(lambda m: f"{m.group(1)}{MASK}", out)
+    out = _API_TOKEN.sub(MASK, out)
     out = _EMAIL.sub(MASK, out)
     out = _PHONE.sub(MASK, out)
     return _CNP.sub(MASK, out)
@@ -116,6 +122,21 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
+        return True
+
+
+class ArgsRedactingFilter(logging.Filter):
+    """Redacts a record's message template and each string argument, keeping ``record.args`` a tuple:
+    for formatters that unpack the arguments (uvicorn's ``AccessFormatter``: client, method, path with
+    its query string, HTTP version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif record.args:
+            return RedactingFilter.filter(_FILTER, record)
         return True
 
 

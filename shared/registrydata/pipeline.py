@@ -31,11 +31,11 @@ from shared import defaults
 from shared.errors import (
     FieldProblem,
     JobValidationError,
+    MustWait,
     NotFound,
     ProtocolError,
     RateLimited,
     RegqError,
-    Throttled,
     TransientError,
 )
 from shared.names import parse_domain, parse_hostname
@@ -68,8 +68,9 @@ class Wait:
 
 
 def _wait_of(exc: RegqError) -> Wait | None:
-    """A throttle or a transient failure of a sub-step: a reason to answer partially (else None)."""
-    if isinstance(exc, Throttled):
+    """A wait or a transient failure of a sub-step: a reason to answer partially (else None). A wait is
+    our limiter's (Throttled) or a shared fetch's (the singleflight's FlightTimeout, LeaderFailed)."""
+    if isinstance(exc, MustWait):
         return Wait(str(exc), exc.retry_after)
     if isinstance(exc, RateLimited):
         seconds = exc.retry_after if exc.retry_after is not None else defaults.LOOKUP_RETRY_AFTER_SECONDS

@@ -4,6 +4,10 @@ The secret is ``regq_`` plus 32 random bytes (URL-safe base64): shown once by :m
 never stored. A high-entropy secret needs no slow password hash; the lookup is by the hash (an indexed
 equality), so the secret is never compared byte by byte. A revoked token keeps its row (who had access
 and until when); its name is not reused.
+
+Each token acts for an ``owner`` (a producer, a tenant; the token's name unless given; several tokens may
+share one): a ``read`` token sees the jobs submitted by any token of its owner and the domains those jobs
+name, nothing else. ``admin`` (never a default) reads everything.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from sqlalchemy.exc import IntegrityError
 from shared.jobs import check_callback_url
 from shared.store.database import Database, affected
 from shared.store.schema import ApiTokenRow, utcnow
-from shared.webhooks.sign import new_secret
+from shared.store.webhooks import new_secret
 
-SCOPES = ("submit", "read")
+SCOPES = ("submit", "read", "admin")
+#: What ``create`` gives when no scopes are named: never ``admin``.
+DEFAULT_SCOPES = ("submit", "read")
 TOKEN_PREFIX = "regq_"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -39,6 +45,13 @@ def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError("a token name is 1-64 characters of a-z, 0-9, '_', '.', '-', starting alphanumeric")
     return name
+
+
+def check_owner(owner: str) -> str:
+    """An owner (producer) name: the same rule as a token name."""
+    if not _NAME.match(owner):
+        raise ValueError("an owner is 1-64 characters of a-z, 0-9, '_', '.', '-', starting alphanumeric")
+    return owner
 
 
 def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
@@ -61,6 +74,12 @@ class ApiToken:
     revoked_at: datetime | None
     #: the default completion webhook of jobs submitted with this token (a job's own callback wins)
     callback_url: str | None = None
+    #: the producer this token acts for: reads see only its jobs and domains (unless ``admin``)
+    owner: str = ""
+
+    @property
+    def admin(self) -> bool:
+        return "admin" in self.scopes
 
     @property
     def active(self) -> bool:
@@ -74,6 +93,7 @@ class ApiToken:
             created_at=row.created_at,
             revoked_at=row.revoked_at,
             callback_url=row.callback_url,
+            owner=row.owner,
         )
 
 
@@ -82,13 +102,18 @@ class ApiTokens:
         self.db = db
 
     def create(
-        self, name: str, scopes: Iterable[str] = SCOPES, callback_url: str | None = None
+        self,
+        name: str,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        callback_url: str | None = None,
+        owner: str | None = None,
     ) -> tuple[ApiToken, str]:
         """A new token: its record and its secret (shown once). Raises TokenNameTaken or ValueError.
 
         It also gets its own webhook signing secret (:meth:`webhook_secret`; ``regq api-token create``
         shows it once) and, given ``callback_url``, the default callback of the jobs it submits."""
         check_name(name)
+        owner = check_owner(owner if owner is not None else name)
         wanted = check_scopes(scopes)
         if callback_url is not None:
             try:
@@ -102,6 +127,7 @@ class ApiTokens:
             scopes=",".join(wanted),
             webhook_secret=new_secret(),
             callback_url=callback_url,
+            owner=owner,
         )
         try:
             with self.db.session() as session:

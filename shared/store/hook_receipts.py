@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from shared.store.database import Database
+from shared.store.database import Database, affected
 from shared.store.schema import HookReceiptRow, utcnow
 
 #: Receipt outcomes. ``accepted``: signed, fresh, first time, and acted on (or handed to a sync job);
@@ -125,3 +125,10 @@ class HookReceipts:
     def last_id(self) -> int:
         with self.db.session() as session:
             return int(session.scalar(sa.select(sa.func.max(HookReceiptRow.id))) or 0)
+
+    def purge(self, received_before: datetime) -> int:
+        """Delete receipts received before ``received_before`` (the retention, with the jobs' purge);
+        how many. The replay guard needs a receipt only while its event is fresh (minutes)."""
+        with self.db.session() as session:
+            query = sa.delete(HookReceiptRow).where(HookReceiptRow.received_at < received_before)
+            return affected(session.execute(query))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -41,33 +41,9 @@ class JobRecord:
 
     @classmethod
     def from_row(cls, row: JobRow) -> JobRecord:
-        return cls(
-            key=row.key,
-            kind=row.kind,
-            domain=row.domain,
-            registrar=row.registrar,
-            params=row.params,
-            status=JobStatus(row.status),
-            attempts=row.attempts,
-            result=row.result,
-            error_code=row.error_code,
-            error_message=row.error_message,
-            phase=row.phase,
-            phase_data=row.phase_data,
-            lease_owner=row.lease_owner,
-            lease_until=row.lease_until,
-            due_at=row.due_at,
-            wait_reason=row.wait_reason,
-            published_at=row.published_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            finished_at=row.finished_at,
-            republish_at=row.republish_at,
-            republishes=row.republishes or 0,
-            max_due_wait_seconds=row.max_due_wait_seconds,
-            callback_url=row.callback_url,
-            submitted_by=row.submitted_by,
-        )
+        """The record of ``row``: every field is the same-named column (a row not yet flushed too)."""
+        values = {f.name: getattr(row, f.name) for f in fields(cls)}
+        return cls(**{**values, "status": JobStatus(row.status), "republishes": row.republishes or 0})
 
     @property
     def final(self) -> bool:
@@ -91,6 +67,18 @@ class JobRecord:
             updated_at=self.updated_at,
             duplicate=duplicate,
         )
+
+
+@dataclass(frozen=True)
+class Written(JobRecord):
+    """A record as the write that recorded its outcome answered it, with the outbox rows (webhook
+    delivery ids) that write added: the completion webhooks for its caller to publish."""
+
+    webhooks: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, record: JobRecord, webhooks: tuple[int, ...]) -> Written:
+        return cls(**{f.name: getattr(record, f.name) for f in fields(JobRecord)}, webhooks=webhooks)
 
 
 class ClaimState(StrEnum):

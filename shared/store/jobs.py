@@ -1,6 +1,7 @@
 """The jobs table: idempotent creation, claiming with a lease, recorded phases, final outcomes.
 
-The records it answers are :mod:`shared.store.job_record`'s; the bulk insert is :mod:`.job_insert`."""
+The records it answers are :mod:`shared.store.job_record`'s; a new job's column values and the bulk insert
+are :mod:`.job_insert`'s."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from shared.jobs import (
     JobStatus,
 )
 from shared.store.database import Database, affected
-from shared.store.job_insert import insert_new
-from shared.store.job_record import Claim, ClaimState, JobRecord
+from shared.store.job_insert import insert_new, new_row
+from shared.store.job_record import Claim, ClaimState, JobRecord, Written
 from shared.store.schema import JobRow, UTCDateTime, utcnow
 from shared.store.webhooks import record_event
 
@@ -37,20 +38,8 @@ class JobStore:
 
         Raises IdempotencyConflict when the key exists with other parameters.
         """
-        params_hash = job.params_hash()
-        row = JobRow(
-            key=key,
-            kind=job.kind,
-            domain=job.domain,
-            registrar=getattr(job, "registrar", None),
-            params=job.params(),
-            params_hash=params_hash,
-            status=JobStatus.QUEUED.value,
-            attempts=0,
-            due_at=utcnow(),
-            callback_url=job.callback_url,
-            submitted_by=job.submitted_by,
-        )
+        values = new_row(key, job, utcnow())
+        row = JobRow(**values)
         try:
             with self.db.session() as session:
                 session.add(row)
@@ -59,7 +48,7 @@ class JobStore:
             pass
         with self.db.session() as session:
             existing = session.scalars(sa.select(JobRow).where(JobRow.key == key)).one()
-            if existing.params_hash != params_hash:
+            if existing.params_hash != values["params_hash"]:
                 raise IdempotencyConflict(key)
             return JobRecord.from_row(existing), False
 
@@ -80,55 +69,34 @@ class JobStore:
         now = utcnow()
         hashes = [job.params_hash() for _key, job in entries]
         first: dict[str, int] = {}
-        fresh_records: dict[str, JobRecord] = {}
+        fresh: dict[str, dict[str, Any]] = {}
         for index, (key, job) in enumerate(entries):
             if key in first:
                 continue
             first[key] = index
-            fresh_records[key] = JobRecord(
-                key=key,
-                kind=job.kind,
-                domain=job.domain,
-                registrar=getattr(job, "registrar", None),
-                params=job.params(),
-                status=JobStatus.QUEUED,
-                attempts=0,
-                result=None,
-                error_code=None,
-                error_message=None,
-                phase=None,
-                phase_data=None,
-                lease_owner=None,
-                lease_until=None,
-                due_at=now,
-                wait_reason=None,
-                published_at=None,
-                created_at=now,
-                updated_at=now,
-                finished_at=None,
-                callback_url=job.callback_url,
-                submitted_by=job.submitted_by,
-            )
+            fresh[key] = new_row(key, job, now, hashes[index])
         with self.db.session() as session:
-            inserted = insert_new(self.db.dialect, session, list(fresh_records.values()), hashes, first, now)
+            inserted = insert_new(self.db.dialect, session, list(fresh.values()))
             missing = [key for key in first if key not in inserted]
             existing: dict[str, tuple[JobRecord, str]] = {}
             if missing:
                 query = sa.select(JobRow).where(JobRow.key.in_(missing))
                 existing = {r.key: (JobRecord.from_row(r), r.params_hash) for r in session.scalars(query)}
+        records = {key: JobRecord.from_row(JobRow(**fresh[key])) for key in inserted}  # as inserted
         answers: list[tuple[JobRecord, bool] | IdempotencyConflict] = []
         for index, (key, _job) in enumerate(entries):
             if key in inserted:
-                record, stored_hash, fresh = fresh_records[key], hashes[first[key]], first[key] == index
+                record = records[key]
+                stored_hash, created = hashes[first[key]], first[key] == index
             elif key in existing:
-                (record, stored_hash), fresh = existing[key], False
+                (record, stored_hash), created = existing[key], False
             else:  # deleted (purged) between the INSERT and the SELECT: rare; the single path settles it
                 try:
                     answers.append(self.create(key, entries[index][1]))
                 except IdempotencyConflict as exc:
                     answers.append(exc)
                 continue
-            answers.append((record, fresh) if stored_hash == hashes[index] else IdempotencyConflict(key))
+            answers.append((record, created) if stored_hash == hashes[index] else IdempotencyConflict(key))
         return answers
 
     def mark_published_many(self, keys: Sequence[str]) -> None:
@@ -251,7 +219,7 @@ class JobStore:
         result: dict[str, Any] | None = None,
         error_code: str | None = None,
         error_message: str | None = None,
-    ) -> JobRecord | None:
+    ) -> Written | None:
         """Record the final outcome; the finished record, or None if ``owner`` no longer holds the lease.
 
         One round trip: UPDATE ... RETURNING (Postgres, and SQLite since 3.35)."""
@@ -275,11 +243,12 @@ class JobStore:
                 )
                 .returning(JobRow)
             ).one_or_none()
-            if row is not None:
-                record_event(session, row)  # the completion webhook, in the outcome's transaction
-            return JobRecord.from_row(row) if row is not None else None
+            if row is None:
+                return None
+            webhooks = record_event(session, row)  # the completion webhook, in the outcome's transaction
+            return Written.of(JobRecord.from_row(row), webhooks)
 
-    def finish_unleased(self, key: str, result: dict[str, Any]) -> JobRecord | None:
+    def finish_unleased(self, key: str, result: dict[str, Any]) -> Written | None:
         """Record a registration-data lookup's success without a lease (answered from the cache): one
         UPDATE, only while the job is open and is such a lookup (not an availability one); the finished
         record, or None (then the ordinary path takes the delivery)."""
@@ -305,9 +274,10 @@ class JobStore:
                 )
                 .returning(JobRow)
             ).one_or_none()
-            if row is not None:
-                record_event(session, row)  # the completion webhook, in the outcome's transaction
-            return JobRecord.from_row(row) if row is not None else None
+            if row is None:
+                return None
+            webhooks = record_event(session, row)  # the completion webhook, in the outcome's transaction
+            return Written.of(JobRecord.from_row(row), webhooks)
 
     def defer(
         self,
@@ -318,10 +288,42 @@ class JobStore:
         count_attempt: bool = True,
         partial: dict[str, Any] | None = None,
     ) -> bool:
-        """Give the job back as ``waiting`` until ``due_at``. A limiter or breaker wait is not an attempt.
+        """Give the job back as ``waiting`` until ``due_at`` (``partial``: :meth:`defer_partial`); False when
+        ``owner`` no longer holds the lease. A limiter or breaker wait is not an attempt."""
+        if partial is not None:
+            return self.defer_partial(key, owner, due_at, reason, partial, count_attempt) is not None
+        with self.db.session() as session:
+            return affected(session.execute(self._deferral(key, owner, due_at, reason, count_attempt))) == 1
 
-        With ``partial`` (a lookup's incomplete answer) the job is ``partial`` and that answer is its
-        result until the next delivery completes it."""
+    def defer_partial(
+        self,
+        key: str,
+        owner: str,
+        due_at: datetime,
+        reason: str,
+        partial: dict[str, Any],
+        count_attempt: bool = True,
+    ) -> Written | None:
+        """Give a lookup back as ``partial`` until ``due_at``: ``partial`` (its incomplete answer) is its
+        result until the next delivery completes it. A partial answer is a webhook event too, recorded in
+        the same transaction. The record (with its new outbox ids), None when ``owner`` lost the lease."""
+        update = self._deferral(key, owner, due_at, reason, count_attempt, partial)
+        with self.db.session() as session:
+            row = session.scalars(update.returning(JobRow)).one_or_none()
+            if row is None:
+                return None
+            return Written.of(JobRecord.from_row(row), record_event(session, row))
+
+    def _deferral(
+        self,
+        key: str,
+        owner: str,
+        due_at: datetime,
+        reason: str,
+        count_attempt: bool,
+        partial: dict[str, Any] | None = None,
+    ) -> sa.Update:
+        """The UPDATE giving the job back (``waiting``, or ``partial`` with that answer) while owned."""
         values: dict[str, Any] = dict(
             status=JobStatus.PARTIAL.value if partial is not None else JobStatus.WAITING.value,
             lease_owner=None,
@@ -334,15 +336,7 @@ class JobStore:
             values["attempts"] = JobRow.attempts - 1
         if partial is not None:
             values["result"] = partial
-        update = sa.update(JobRow).where(self._owned(key, owner)).values(**values)
-        with self.db.session() as session:
-            if partial is None:
-                return affected(session.execute(update)) == 1
-            # A partial answer is a webhook event too, recorded in the same transaction.
-            row = session.scalars(update.returning(JobRow)).one_or_none()
-            if row is not None:
-                record_event(session, row)
-            return row is not None
+        return sa.update(JobRow).where(self._owned(key, owner)).values(**values)
 
     # --- maintenance -----------------------------------------------------------------------------------
     def stranded(self, grace: timedelta, limit: int = 500) -> list[JobRecord]:

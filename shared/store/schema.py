@@ -72,7 +72,7 @@ class JobRow(Base):
     max_due_wait_seconds: Mapped[float | None] = mapped_column(sa.Float)
     # Completion webhook: where to POST the outcome, and the API token (name) whose secret signs it.
     callback_url: Mapped[str | None] = mapped_column(sa.String(2048))
-    submitted_by: Mapped[str | None] = mapped_column(sa.String(64))
+    submitted_by: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # API reads by owner
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -189,6 +189,8 @@ class ApiTokenRow(Base):
     # callback used when a job submitted with this token carries none.
     webhook_secret: Mapped[str | None] = mapped_column(sa.String(128))
     callback_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    # The producer (tenant) this token acts for: a read token sees the jobs of every token of its owner.
+    owner: Mapped[str] = mapped_column(sa.String(64), index=True)
 
 
 class WebhookDeliveryRow(Base):

@@ -1,7 +1,18 @@
-"""The completion-webhook outbox (``webhook_deliveries``) and its attempts (``webhook_attempts``).
+"""The completion-webhook outbox (``webhook_deliveries``), its attempts (``webhook_attempts``), and the
+events it holds.
 
 :func:`record_event` adds the outbox row inside the session (so the transaction) that records a job's
-outcome: an outcome is never committed without its event, nor an event without its outcome.
+outcome: an outcome is never committed without its event, nor an event without its outcome. It answers
+the new row's id, which the store hands back with the outcome (``Written.webhooks``), so the task that
+recorded it publishes the delivery at once (``tasks.delivery.deliver``).
+
+The event: a job with a callback makes one each time it reaches a final state (``job.succeeded``,
+``job.failed``, ``job.rejected``; a replayed job that finishes again makes another) and each time a
+lookup stores a partial answer (``job.partial``). The payload is what ``GET /v1/jobs/{key}`` says of the
+outcome, plus the event's ``id`` (receivers de-duplicate on it: delivery is at least once) and
+``occurred_at``. Signing and sending it is ``shared.webhooks.outbound``'s, which imports the store; the
+store never imports ``shared.webhooks``. A signing secret is made here (:func:`new_secret`): an API token
+gets its own when the store creates it.
 
 A delivery is ``pending`` (due at ``next_attempt_at``), ``sending`` (claimed: ``next_attempt_at`` is
 then the claim's lease), ``delivered`` or ``dead`` (refused by the outbound policy, or out of time).
@@ -14,7 +25,8 @@ two concurrent UPDATEs re-reads the row after the first commits and finds it no 
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,9 +35,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shared.jobs import JobStatus
 from shared.store.database import Database, affected
 from shared.store.schema import JobRow, WebhookAttemptRow, WebhookDeliveryRow, utcnow
-from shared.webhooks.outbox import event_name, event_payload, new_event_id
+
+EVENTS: dict[str, str] = {
+    JobStatus.SUCCEEDED.value: "job.succeeded",
+    JobStatus.FAILED.value: "job.failed",
+    JobStatus.REJECTED.value: "job.rejected",
+    JobStatus.PARTIAL.value: "job.partial",
+}
+SECRET_PREFIX = "whsec_"
 
 
 class DeliveryStatus(StrEnum):
@@ -36,19 +56,58 @@ class DeliveryStatus(StrEnum):
 
 
 _CLAIMABLE = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
-#: While a job's task runs (set by ``tasks/webhooks.py``): the keys :func:`record_event` added an event
-#: for, so the task layer looks for fresh deliveries only after a task that made one. None elsewhere.
-RECORDED: ContextVar[list[str] | None] = ContextVar("regq_recorded_webhook_events", default=None)
 
 
-def record_event(session: Session, row: JobRow) -> None:
-    """Add the completion event of ``row``'s new state to the outbox, in ``session``'s transaction;
-    nothing for a job without a callback or a state that makes no event."""
+def new_secret() -> str:
+    """A webhook signing secret: ``whsec_`` and 32 random bytes (URL-safe base64)."""
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def event_name(status: str) -> str | None:
+    """The event a job reaching ``status`` makes, None for a status that makes none (queued, waiting)."""
+    return EVENTS.get(status)
+
+
+def new_event_id() -> str:
+    return f"evt_{uuid.uuid4().hex}"
+
+
+def event_payload(
+    *,
+    event_id: str,
+    event: str,
+    key: str,
+    kind: str,
+    domain: str,
+    status: str,
+    result: dict[str, Any] | None,
+    error_code: str | None,
+    error_message: str | None,
+    occurred_at: datetime,
+) -> dict[str, Any]:
+    """The JSON document a receiver gets (README, "Completion webhooks")."""
+    return {
+        "id": event_id,
+        "event": event,
+        "key": key,
+        "kind": kind,
+        "domain": domain,
+        "status": status,
+        "result": result,
+        "error_code": error_code,
+        "error_message": error_message,
+        "occurred_at": occurred_at.isoformat(),
+    }
+
+
+def record_event(session: Session, row: JobRow) -> tuple[int, ...]:
+    """Add the completion event of ``row``'s new state to the outbox, in ``session``'s transaction: the
+    new delivery's id; none for a job without a callback or a state that makes no event."""
     if not row.callback_url:
-        return
+        return ()
     event = event_name(row.status)
     if event is None:
-        return
+        return ()
     now = utcnow()
     event_id = new_event_id()
     payload = event_payload(
@@ -63,23 +122,21 @@ def record_event(session: Session, row: JobRow) -> None:
         error_message=row.error_message,
         occurred_at=row.finished_at or row.updated_at or now,
     )
-    session.add(
-        WebhookDeliveryRow(
-            event_id=event_id,
-            job_key=row.key,
-            event=event,
-            url=row.callback_url,
-            token_name=row.submitted_by,
-            payload=payload,
-            status=DeliveryStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+    delivery = WebhookDeliveryRow(
+        event_id=event_id,
+        job_key=row.key,
+        event=event,
+        url=row.callback_url,
+        token_name=row.submitted_by,
+        payload=payload,
+        status=DeliveryStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
     )
-    recorded = RECORDED.get()
-    if recorded is not None:
-        recorded.append(row.key)
+    session.add(delivery)
+    session.flush()  # the INSERT, in the outcome's transaction: the row's id
+    return (delivery.id,)
 
 
 @dataclass(frozen=True)
@@ -152,16 +209,6 @@ class WebhookDeliveries:
             .where(WebhookDeliveryRow.status.in_(_CLAIMABLE), WebhookDeliveryRow.next_attempt_at <= moment)
             .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
             .limit(limit)
-        )
-        with self.db.session() as session:
-            return list(session.scalars(query))
-
-    def fresh_for(self, job_key: str) -> list[int]:
-        """Ids of ``job_key``'s deliveries not attempted yet (what the task layer sends at once)."""
-        query = sa.select(WebhookDeliveryRow.id).where(
-            WebhookDeliveryRow.job_key == job_key,
-            WebhookDeliveryRow.status == DeliveryStatus.PENDING.value,
-            WebhookDeliveryRow.attempts == 0,
         )
         with self.db.session() as session:
             return list(session.scalars(query))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.execution.dates import add_years
+from shared.gateways.dates import add_years
 from shared.jobs import FINAL_STATUSES, JobStatus
 from shared.store.job_record import JobRecord
 from shared.store.schema import utcnow

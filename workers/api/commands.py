@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from shared import defaults
-from shared.store.api_tokens import SCOPES, TokenNameTaken
+from shared.store.api_tokens import DEFAULT_SCOPES, SCOPES, TokenNameTaken
 from workers import context
 from workers.console import emit_json, errors, table
 
@@ -31,6 +31,7 @@ def api(
 
     from tasks import runtime
     from workers.api.app import create_app
+    from workers.api.logconfig import log_config
 
     rt = runtime.get()
     rt.store  # noqa: B018 - a bad REGQ_DATABASE_URL fails here, before the port is bound
@@ -44,6 +45,7 @@ def api(
             forwarded_allow_ips=forwarded_allow_ips,
             server_header=False,
             log_level="info",
+            log_config=log_config(),  # every line redacted: a token in a URL never reaches the log
         )
     finally:
         runtime.get().close()
@@ -52,25 +54,50 @@ def api(
 @tokens_app.command("create")
 def create(
     name: str,
-    scope: Annotated[str, typer.Option(help=f"comma-separated: {','.join(SCOPES)}")] = ",".join(SCOPES),
+    scope: Annotated[
+        str, typer.Option(help=f"comma-separated: {','.join(SCOPES)} (admin reads every producer's jobs)")
+    ] = ",".join(DEFAULT_SCOPES),
     callback_url: Annotated[
         str | None, typer.Option(help="default completion webhook of the jobs this token submits")
+    ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(help="the producer (tenant) it acts for; its reads see only that owner's jobs [NAME]"),
     ] = None,
 ) -> None:
     """Create a token NAME and print its secret ONCE (only its SHA-256 is stored), and, on stderr, ONCE,
     the secret that signs its jobs' completion webhooks."""
+    from shared.webhooks.outbound.targets import callback_problem
+
     store = context.store()
     try:
-        token, secret = store.api_tokens.create(name, scope.split(","), callback_url=callback_url)
+        if callback_url is not None:
+            problem = _url_problem(callback_url) or callback_problem(callback_url, context.settings())
+            if problem:
+                raise ValueError(f"callback URL: {problem}")
+        token, secret = store.api_tokens.create(
+            name, scope.split(","), callback_url=callback_url, owner=owner
+        )
     except (TokenNameTaken, ValueError) as exc:
         errors.print(f"[red]refused[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     errors.print(
-        f"token {token.name} (scopes: {','.join(token.scopes)}); store it now, it is not shown again:"
+        f"token {token.name} (owner: {token.owner}; scopes: {','.join(token.scopes)}); "
+        "store it now, it is not shown again:"
     )
     print(secret)
     signing = store.api_tokens.webhook_secret(token.name)
     errors.print(f"webhook signing secret (Regq-Signature; not shown again): {signing}", soft_wrap=True)
+
+
+def _url_problem(url: str) -> str | None:
+    from shared.jobs import check_callback_url
+
+    try:
+        check_callback_url(url)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 @tokens_app.command("list")
@@ -79,6 +106,7 @@ def list_tokens(as_json: JsonFlag = False) -> None:
     rows: list[dict[str, Any]] = [
         {
             "name": t.name,
+            "owner": t.owner,
             "scopes": list(t.scopes),
             "created_at": t.created_at.isoformat(),
             "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
@@ -90,8 +118,8 @@ def list_tokens(as_json: JsonFlag = False) -> None:
         return
     table(
         "API tokens",
-        ["name", "scopes", "created", "revoked"],
-        [(r["name"], ",".join(r["scopes"]), r["created_at"], r["revoked_at"]) for r in rows],
+        ["name", "owner", "scopes", "created", "revoked"],
+        [(r["name"], r["owner"], ",".join(r["scopes"]), r["created_at"], r["revoked_at"]) for r in rows],
     )
 
 

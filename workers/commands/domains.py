@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.progress import (
@@ -34,11 +34,12 @@ from rich.table import Table
 
 from shared.errors import FieldProblem, JobValidationError
 from shared.jobs import AnyJob, parse_job
-from shared.names import Registrar, parse_domain, registrar_for
-from shared.scripts import name_problem
+from shared.names import Registrar, parse_domain
+from shared.script_policy import name_problem
 from shared.store import Store
 from shared.store.inventory import DomainImport, DomainRecord
 from shared.store.schema import utcnow
+from shared.tlds import registrar_for
 from tasks.publish import submit_many
 from workers import context
 from workers.console import console, emit_json, errors
@@ -82,7 +83,7 @@ def parse_row(row: dict[str, str]) -> DomainImport | list[FieldProblem]:
                 )
             )
             name = None
-        elif (mixed := name_problem(name.unicode)) is not None:  # UTS 39 policy (shared/scripts.py)
+        elif (mixed := name_problem(name.unicode)) is not None:  # UTS 39 policy (shared/script_policy.py)
             problems.append(FieldProblem("domain", mixed))
             name = None
     except ValueError as exc:
@@ -280,14 +281,14 @@ def _page_table(records: list[DomainRecord], today: date, header: bool) -> Table
     columns fit): header on the first page only."""
     grid = Table(show_header=header, box=None, pad_edge=False, padding=(0, 2, 0, 0))
     for column, width in _WIDTHS.items():
-        justify = "right" if column == "days" else "left"
+        justify: Literal["left", "right"] = "right" if column == "days" else "left"
         grid.add_column(column, min_width=width, justify=justify, overflow="fold")
     for r in records:
         row = r.to_dict(today)
         grid.add_row(
             r.domain,
             r.registrar,
-            row["expires_at"] or "",
+            str(row["expires_at"] or ""),
             "" if row["days_left"] is None else str(row["days_left"]),
             "yes" if r.auto_renew else "no",
             r.status,
@@ -354,7 +355,7 @@ def show(domain: str, as_json: JsonFlag = False) -> None:
     console.print(grid)
 
 
-def _missing(message: str, as_json: bool, code: int) -> Any:
+def _missing(message: str, as_json: bool, code: int) -> NoReturn:
     if as_json:
         emit_json({"error": message})
     else:

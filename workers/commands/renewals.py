@@ -28,7 +28,8 @@ def run_now(
     as_json: JsonFlag = False,
 ) -> None:
     """Run the renewal scan in this process (the same scan beat runs nightly, under the same lock)."""
-    from tasks.renewals import LOCKED, run_scan
+    from shared.renewal_scan import LOCKED
+    from tasks.renewals import run_scan
 
     rt = context.runtime()
     with Progress(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from celery import Celery
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,6 +24,7 @@ from rich.progress import (
 from shared.errors import FieldProblem, IdempotencyConflict, JobValidationError
 from shared.jobs import AnyJob, JobOutcome, parse_job
 from shared.store import Store
+from shared.webhooks.outbound.targets import callback_problem
 from tasks.publish import BATCH_SIZE, submit_many
 from tasks.publish import submit as publish_job
 from workers import context
@@ -47,6 +50,7 @@ def _show(outcomes: list[JobOutcome], as_json: bool) -> None:
 def _submit_one(data: dict[str, Any], as_json: bool) -> None:
     try:
         job = parse_job(data)
+        _check_callback(job)
         store = context.store()
         outcome = publish_job(job, store=store, app=context.producer())
     except JobValidationError as exc:
@@ -56,13 +60,26 @@ def _submit_one(data: dict[str, Any], as_json: bool) -> None:
     _show([outcome], as_json)
 
 
-def _fail(problems: list[tuple[int | None, FieldProblem]], as_json: bool) -> None:
+def _check_callback(job: AnyJob) -> None:
+    """Refuse, at submit, a ``callback_url`` the delivery would refuse (private or loopback address,
+    plain http), as the API does; REGQ_WEBHOOK_ALLOW_PRIVATE allows them."""
+    if job.callback_url is None:
+        return
+    problem = callback_problem(job.callback_url, context.settings())
+    if problem:
+        raise JobValidationError([FieldProblem("callback_url", problem)])
+
+
+def _fail(problems: list[tuple[int | None, FieldProblem]], as_json: bool) -> NoReturn:
     if as_json:
         emit_json({"errors": [{"line": line, "field": p.field, "reason": p.reason} for line, p in problems]})
     else:
         for line, problem in problems:
             where = f"line {line}: " if line is not None else ""
-            errors.print(f"[red]rejected[/red] {where}{problem.field}: {problem.reason}")
+            errors.print(
+                f"[red]rejected[/red] {where}{escape(problem.field)}: {escape(problem.reason)}",
+                soft_wrap=True,
+            )
     raise typer.Exit(2)
 
 
@@ -82,7 +99,11 @@ def submit_file(
         typer.echo(ctx.get_help())
         raise typer.Exit(2)
     # bytes that are not UTF-8 stay as surrogates, reported by line
-    lines = split_lines(file.read_bytes().decode("utf-8", "surrogateescape"))
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail([(None, FieldProblem("file", f"cannot read it ({_errno_name(exc)})"))], as_json)
+    lines = split_lines(data.decode("utf-8", "surrogateescape"))
     outcomes, problems = submit_lines(
         lines, context.store(), context.producer(), show_progress=not as_json, batch_size=batch_size
     )
@@ -96,7 +117,10 @@ def submit_file(
     else:
         _show(outcomes, False)
         for number, problem in problems:
-            errors.print(f"[red]rejected[/red] line {number}: {problem.field}: {problem.reason}")
+            errors.print(
+                f"[red]rejected[/red] line {number}: {escape(problem.field)}: {escape(problem.reason)}",
+                soft_wrap=True,
+            )
     if problems:
         raise typer.Exit(1)
 
@@ -143,7 +167,9 @@ def submit_lines(
                 if isinstance(value, FieldProblem):
                     problems.append((number, value))
                 else:
-                    pending.append((number, parse_job(value)))
+                    job = parse_job(value)
+                    _check_callback(job)
+                    pending.append((number, job))
             except JobValidationError as exc:
                 problems.extend((number, p) for p in exc.problems)
             if len(pending) >= batch_size:
@@ -177,15 +203,68 @@ def _problems_of(error: Exception | None) -> list[FieldProblem]:
     return [FieldProblem("job", str(error))]
 
 
-def _owner(owner: str) -> dict[str, Any]:
+#: Longer than any path a file system accepts: such text is never looked up as a file.
+_MAX_PATH = 4096
+
+
+def _owner(owner: str, as_json: bool = False) -> dict[str, Any]:
+    """The registrant of ``--owner``: JSON text (its first non-space character ``{`` or ``[``) or a file
+    holding it. A refusal names the field and the reason, never the text (it holds personal data)."""
+    if owner.lstrip().startswith(("{", "[")):
+        return _json_object("owner", owner, as_json)
+    text = _read_owner_file(owner, as_json)
+    if text is None:  # not JSON text (an object starts with "{") and no file of that name
+        _fail(
+            [(None, FieldProblem("owner", "expected a JSON object, or a file holding one: no such file"))],
+            as_json,
+        )
+    return _json_object("owner", text, as_json)
+
+
+def _read_owner_file(owner: str, as_json: bool) -> str | None:
+    """The text of the file ``owner`` names, or None when there is no such file."""
+    if not owner or len(owner) > _MAX_PATH or "\0" in owner:
+        return None
     path = Path(owner)
-    text = path.read_text(encoding="utf-8") if path.exists() else owner
+    try:
+        if not path.is_file():
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        _fail([(None, FieldProblem("owner", f"cannot read the file ({_errno_name(exc)})"))], as_json)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _fail([(None, FieldProblem("owner", f"the file is not UTF-8 (byte {exc.start + 1})"))], as_json)
+
+
+def _errno_name(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+
+
+_JSON_TYPES = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+
+
+def _json_object(field: str, text: str, as_json: bool) -> dict[str, Any]:
+    """``text`` parsed as a JSON object, or exit 2 naming ``field`` and why (never echoing ``text``)."""
+    reason = "expected a JSON object, or a file holding one"
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
+        _fail([(None, FieldProblem(field, f"{reason} (not JSON: {exc.msg} at column {exc.colno})"))], as_json)
+    except (RecursionError, ValueError):  # nested too deeply; an integer past the conversion limit
+        _fail([(None, FieldProblem(field, f"{reason} (JSON this parser does not accept)"))], as_json)
+    if not isinstance(value, dict):
         _fail(
-            [(None, FieldProblem("owner", f"expected a JSON object or a file holding one ({exc.msg})"))],
-            False,
+            [(None, FieldProblem(field, f"{reason}, not a JSON {_JSON_TYPES.get(type(value), 'value')}"))],
+            as_json,
         )
     return value
 
@@ -205,7 +284,7 @@ def register(
     data = {
         "kind": "register",
         "domain": domain,
-        "owner": _owner(owner),
+        "owner": _owner(owner, as_json),
         "years": years,
         "dry_run": dry_run,
         "nameservers": nameserver or [],

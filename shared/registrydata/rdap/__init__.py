@@ -2,7 +2,7 @@
 
 Public interface (the pipeline builds one :class:`RdapClient` per thread)::
 
-    RdapClient(settings, audit, guard, bootstrap=None, *, policies=None, sleep=time.sleep)
+    RdapClient(settings, audit, policy, bootstrap=None, *, policies=None, sleep=time.sleep)
         .domain(apex: str) -> DomainAnswer        # registered False on 404; registration.source "rdap"
         .ip_registrant(ip: str) -> str | None     # registrant fn, else the network name
         .fetch(url, operation) -> dict | None     # one GET (object, or None for 404)
@@ -11,7 +11,7 @@ Public interface (the pipeline builds one :class:`RdapClient` per thread)::
       up), Throttled (our shared limiter), TransientError, ProtocolError, OutboundRefused
     BootstrapSource(settings, store=None)         # directory override, else refreshed copy, else snapshot
     Bootstrap.domain_servers(name) / .ip_servers(ip) -> list[str]   # ordered base URLs
-    refresh_bootstrap(settings, audit, guard, store=None, *, force=False) -> {file: outcome}
+    refresh_bootstrap(settings, audit, policy, store=None, *, force=False) -> {file: outcome}
     store_for(settings) -> RedisBootstrapStore | FileBootstrapStore  # where the refreshed copy lives
     parse_domain(obj, server) -> Registration; ip_registrant(obj) -> str | None
 

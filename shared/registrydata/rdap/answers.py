@@ -7,8 +7,9 @@ Each rule and its source:
 * 404: the object does not exist, for a domain "not registered" (RFC 7480 5.3) -> None.
 * 429 (RFC 7480 5.5): raised as RateLimited by the outbound client before this module sees it.
 * 503 with ``Retry-After`` (RFC 7480 5.5, overload) -> RateLimited; without -> TransientError.
-* 403 "Number of allowed queries exceeded", 422 "access is too fast", or a ``notices`` entry saying so
-  (upstreams.md, RDAP rate limiting) -> RateLimited, with the wait the text states, else the
+* 403 "Number of allowed queries exceeded", 422 "access is too fast"
+  (https://github.com/meeb/whoisit/issues/34), or a ``notices`` entry saying so (LACNIC's,
+  https://github.com/secynic/ipwhois/issues/99) -> RateLimited, with the wait the text states, else the
   ``Retry-After`` header, else ``defaults.RDAP_RATE_LIMIT_WAIT_SECONDS``.
 * other 5xx -> TransientError (the next listed server is tried); other 4xx -> ProtocolError carrying
   the error body's code, title and description.

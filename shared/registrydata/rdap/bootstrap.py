@@ -125,7 +125,7 @@ class Bootstrap:
 
 @lru_cache(maxsize=1)
 def packaged_snapshot() -> Bootstrap:
-    """The snapshot shipped in the package (``snapshot/*.json``, from ../shared/fixtures/bootstrap/)."""
+    """The snapshot shipped in the package (``snapshot/*.json``: IANA's files, sources in its SOURCES.md)."""
     folder = resources.files("shared.registrydata.rdap.snapshot")
     docs = {name: json.loads(folder.joinpath(name).read_text("utf-8")) for name in FILES}
     return Bootstrap.from_documents(docs, "snapshot")

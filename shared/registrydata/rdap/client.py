@@ -6,8 +6,10 @@ Every request goes through :class:`~shared.http.client.OutboundClient`, one per 
   servers nobody can list beforehand) but keeps the SSRF guard: vetted public addresses only, https only,
   unless REGQ_OUTBOUND_ALLOW_PRIVATE; answers capped at ``RDAP_MAX_RESPONSE_BYTES``; a read timeout of at
   most ``RDAP_READ_TIMEOUT_SECONDS`` per read and ``RDAP_READ_DEADLINE_SECONDS`` for the whole answer;
-* the limiter key is the host name, of rate class ``rdap`` (REGQ_RDAP_RATE/BURST): the client adds
-  ``host -> "rdap"`` to the guard's ``rate_class`` map (LimiterGuard) when it first meets a host;
+* every request gets the lookups' :class:`~shared.upstream.policy.CallPolicy` (the process's limiter
+  guard; no breaker, no lease): ``OutboundClient.call(..., policy=...)`` calls it at its fixed points.
+  The limiter key is the host name, of rate class ``rdap`` (REGQ_RDAP_RATE/BURST): the client routes
+  ``host -> "rdap"`` (``policy.route``) when it first meets a host;
 * ``Accept: application/rdap+json`` (RFC 7480 4.2).
 
 ``domain(apex)``: the registry's server first; a 404 is "not registered". A thin registry's answer
@@ -38,8 +40,7 @@ from shared.errors import (
     TransientError,
     UpstreamError,
 )
-from shared.execution.guard import route_to_rate_class
-from shared.http.client import CallGuard, OutboundClient
+from shared.http.client import OutboundClient
 from shared.http.policy import OutboundPolicy, normalize_host
 from shared.registrydata.model import DomainAnswer, Registration
 from shared.registrydata.rdap.answers import interpret
@@ -48,6 +49,7 @@ from shared.registrydata.rdap.ip import ip_registrant
 from shared.registrydata.rdap.parse import RDAP_MEDIA_TYPE, merge, parse_domain, related_links
 from shared.registrydata.rdap.store import store_for
 from shared.settings import Settings
+from shared.upstream.policy import CallPolicy
 
 log = logging.getLogger("regq.rdap")
 RATE_CLASS = "rdap"
@@ -74,7 +76,7 @@ class RdapClient:
         self,
         settings: Settings,
         audit: AuditSink,
-        guard: CallGuard | None,
+        policy: CallPolicy | None,
         bootstrap: BootstrapSource | Bootstrap | None = None,
         *,
         policies: Mapping[str, OutboundPolicy] | None = None,
@@ -82,7 +84,7 @@ class RdapClient:
     ) -> None:
         self.settings = settings
         self.audit = audit
-        self.guard = guard
+        self.calls = policy if policy is not None else CallPolicy()
         self.bootstrap = (
             bootstrap if bootstrap is not None else BootstrapSource(settings, store_for(settings))
         )
@@ -140,6 +142,7 @@ class RdapClient:
                 operation=operation,
                 interpret=lambda response: interpret(response, self.default_wait),
                 idempotent=True,
+                policy=self.calls,
                 headers={"Accept": RDAP_MEDIA_TYPE},
             )
         except RateLimited as exc:
@@ -163,23 +166,22 @@ class RdapClient:
         with self._lock:
             client = self._clients.get(host)
             if client is None:
-                route_to_rate_class(self.guard, host, RATE_CLASS)
+                self.calls.route(host, RATE_CLASS)
                 client = self._clients[host] = OutboundClient(
                     host,
                     self.policies.get(host, self.policy),
                     self.audit,
-                    self.guard,
                     tries=self.settings.http_tries,
                     sleep=self.sleep,
                 )
             return client
 
     def _rate_limited(self, host: str, exc: RateLimited) -> RateLimited:
-        """A rate limit with the wait we will honour, reported to the guard as the 429 it means, so the
+        """A rate limit with the wait we will honour, reported to the policy as the 429 it means, so the
         fleet's block window for ``host`` covers 403/422/notice limits and wait-less 429s too."""
         wait = exc.retry_after if exc.retry_after is not None else self.default_wait
-        if self.guard is not None and (exc.status not in (429, 503) or exc.retry_after is None):
-            self.guard.after_response(host, 429, wait)
+        if exc.status not in (429, 503) or exc.retry_after is None:
+            self.calls.after_response(host, 429, wait)
         return RateLimited(
             exc.message, provider=host, status=exc.status, retry_after=wait, upstream_code=exc.upstream_code
         )
@@ -190,11 +192,12 @@ class RdapClient:
         """The first listed server's answer; the next one only after a transport failure, a 5xx or a
         refused address. The last error when every one failed."""
         last: UpstreamError | OutboundRefused | None = None
-        for base in servers:
+        for index, base in enumerate(servers):
             try:
                 return base, self.fetch(base + path, operation)
             except (TransientError, OutboundRefused) as exc:
-                log.info("rdap %s%s failed (%s); %d more listed", base, path, exc, len(servers) - 1)
+                left = len(servers) - index - 1
+                log.info("rdap %s%s failed (%s); %d more listed", base, path, exc, left)
                 last = exc
         assert last is not None
         raise last

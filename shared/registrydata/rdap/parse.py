@@ -23,8 +23,10 @@ from shared.registrydata.model import Registration, host_name
 
 RDAP_MEDIA_TYPE = "application/rdap+json"
 
-#: Texts RDAP servers send when they throttle (upstreams.md: 403 "Number of allowed queries exceeded",
-#: 422 "access is too fast"; a ``notices`` entry). "subject to rate limiting" in terms of use must not match.
+#: Texts RDAP servers send when they throttle: 403 "Number of allowed queries exceeded" (rdap.nic.biz) and
+#: 422 "Your access is too fast" (rdap.zdnsgtld.com), https://github.com/meeb/whoisit/issues/34; LACNIC's
+#: "Rate Limit Notice" ``notices`` entry, https://github.com/secynic/ipwhois/issues/99. "subject to rate
+#: limiting" in terms of use must not match.
 _RATE_LIMIT_TEXT = re.compile(
     r"number of allowed queries exceeded|access is too fast|too many (?:requests|queries)"
     r"|rate limit(?:ed\b| exceeded| reached)|(?:query|queries|request) (?:limit|quota) (?:exceeded|reached)"
@@ -193,7 +195,8 @@ def merge(registry: Registration, registrar: Registration) -> Registration:
 
 def related_links(obj: Any) -> list[str]:
     """``href`` of each ``links`` entry with rel ``related`` and type ``application/rdap+json`` (RFC 9083
-    4.2; thin registries point to the registrar's server so, upstreams.md). Other types are skipped: some
+    4.2; thin registries point to the registrar's server so: Verisign's answers whoisit__domain1.json and
+    whoisit__domain3.json in sandbox/data/rdap/). Other types are skipped: some
     point to HTML pages (APNIC's ``text/html`` link, whoisit__ip_v4.json)."""
     raw = obj.get("links") if isinstance(obj, dict) else None
     found: list[str] = []

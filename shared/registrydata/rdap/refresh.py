@@ -1,9 +1,10 @@
 """Refreshing the IANA bootstrap: what the weekly maintenance task calls.
 
-``refresh_bootstrap(settings, audit, guard)`` fetches ``dns.json``, ``ipv4.json`` and ``ipv6.json`` from
+``refresh_bootstrap(settings, audit, policy)`` fetches ``dns.json``, ``ipv4.json`` and ``ipv6.json`` from
 REGQ_RDAP_BOOTSTRAP_URL (default https://data.iana.org/rdap/) and stores each in the
 :mod:`~shared.registrydata.rdap.store` (Redis key, else a file under var/). It honours
-``Cache-Control: max-age`` (IANA sends ``max-age=86400``, upstreams.md): a stored copy still fresh is
+``Cache-Control: max-age`` (IANA sends ``max-age=86400``: the data.iana.org answers recorded in
+meeb/whoisit tests/responses/boostrap.yaml): a stored copy still fresh is
 not fetched again unless ``force``; ``no-cache``/``no-store`` make it stale at once. A body that is not a
 valid RFC 9224 registry is refused and the previous copy kept. A directory override is never refreshed.
 Every running process picks the new copy up within ``RDAP_BOOTSTRAP_RECHECK_SECONDS``
@@ -20,13 +21,13 @@ from urllib.parse import urljoin, urlsplit
 from shared import defaults
 from shared.audit import AuditSink
 from shared.errors import ProtocolError, RegqError, TransientError
-from shared.execution.guard import route_to_rate_class
-from shared.http.client import CallGuard, HttpResponse, OutboundClient
+from shared.http.client import HttpResponse, OutboundClient
 from shared.http.policy import normalize_host, policy_for
 from shared.registrydata.rdap.bootstrap import FILES, Bootstrap, BootstrapError, bootstrap_directory
 from shared.registrydata.rdap.client import RATE_CLASS
 from shared.registrydata.rdap.store import BootstrapStore, StoredFile, store_for
 from shared.settings import Settings
+from shared.upstream.policy import CallPolicy
 
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
@@ -53,7 +54,7 @@ def _document(response: HttpResponse) -> object:
 def refresh_bootstrap(
     settings: Settings,
     audit: AuditSink,
-    guard: CallGuard | None,
+    policy: CallPolicy | None,
     store: BootstrapStore | None = None,
     *,
     force: bool = False,
@@ -66,12 +67,12 @@ def refresh_bootstrap(
     store = store if store is not None else store_for(settings)
     base = settings.rdap_bootstrap_url.rstrip("/") + "/"
     host = normalize_host(urlsplit(base).hostname or "")
-    route_to_rate_class(guard, host, RATE_CLASS)
+    calls = policy if policy is not None else CallPolicy()
+    calls.route(host, RATE_CLASS)
     client = OutboundClient(
         host,
         policy_for(base, settings, max_bytes=defaults.RDAP_MAX_RESPONSE_BYTES),
         audit,
-        guard,
         tries=settings.http_tries,
         sleep=sleep,
     )
@@ -84,7 +85,7 @@ def refresh_bootstrap(
                 continue
             url = urljoin(base, name)
             try:
-                response = client.request("GET", url, operation="bootstrap", idempotent=True)
+                response = client.request("GET", url, operation="bootstrap", idempotent=True, policy=calls)
                 document = _document(response)
                 Bootstrap.from_documents(_with_others(name, document), "check")  # validate before storing
             except (RegqError, BootstrapError) as exc:

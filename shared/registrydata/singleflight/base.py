@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from shared import defaults
-from shared.errors import Throttled
+from shared.errors import MustWait
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -37,7 +37,7 @@ OnTimeout = Literal["raise", "fetch"]
 PROVIDER = "singleflight"
 
 
-class FlightTimeout(Throttled):
+class FlightTimeout(MustWait):
     """The leader of ``key`` is alive but gave no outcome within the wait bound: try again later."""
 
     def __init__(self, key: str, waited: float, retry_after: float) -> None:
@@ -48,7 +48,7 @@ class FlightTimeout(Throttled):
         self.waited = waited
 
 
-class LeaderFailed(Throttled):
+class LeaderFailed(MustWait):
     """The leader's fetch of ``key`` raised ``error_type`` (``message``); try again after ``retry_after``."""
 
     def __init__(

@@ -20,13 +20,13 @@ the poll starts at 10 ms, so the hand-over costs a few milliseconds.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 
 import redis
 
 from shared.backends import lua_script, text
+from shared.locks import Keeper
 from shared.registrydata.singleflight.base import (
     FlightConfig,
     OnTimeout,
@@ -125,10 +125,7 @@ class RedisSingleflight(Singleflight):
         lookup: Callable[[], T | None] | None,
     ) -> T:
         self.stats.add("led")
-        stop = threading.Event()
-        keeper = threading.Thread(
-            target=self._keep_lease, args=(key, seq, stop), daemon=True, name="flight-lease"
-        )
+        keeper = Keeper(lambda: self._renew_lease(key, seq), self.config.lease_seconds, "flight-lease")
         keeper.start()
         outcome = ""  # abandoned unless set: a follower takes the lead at once
         try:
@@ -138,25 +135,19 @@ class RedisSingleflight(Singleflight):
             outcome = error_outcome(exc)
             raise
         finally:
-            stop.set()
-            keeper.join()
+            keeper.stop()
             self.round_trips += 1
             self._finish(
                 keys=self._keys(key),
                 args=[seq, outcome, _ms(self.config.result_ttl_seconds), self._seq_ms],
             )
 
-    def _keep_lease(self, key: str, seq: str, stop: threading.Event) -> None:
-        """Renew the lease every third of it until ``stop``; give up once it is no longer ours."""
-        interval = self.config.lease_seconds / 3
-        while not stop.wait(interval):
-            try:
-                self.round_trips += 1
-                renewed = self._renew(
-                    keys=[self.lease_key(key), self._keys(key)[2]],
-                    args=[seq, _ms(self.config.lease_seconds), self._seq_ms],
-                )
-                if not renewed:
-                    return
-            except redis.RedisError:
-                continue  # a blip: the lease has two more thirds; the next renewal may go through
+    def _renew_lease(self, key: str, seq: str) -> bool:
+        """One renewal of the leader's lease (the keeper calls it every third of it); False once not ours.
+        A Redis blip raises: the keeper tries again, the lease has two more thirds."""
+        self.round_trips += 1
+        renewed = self._renew(
+            keys=[self.lease_key(key), self._keys(key)[2]],
+            args=[seq, _ms(self.config.lease_seconds), self._seq_ms],
+        )
+        return bool(renewed)

@@ -3,7 +3,7 @@ RDAP is down. Never imports Celery.
 
 Public interface::
 
-    WhoisClient(settings, guard=None, *, read_deadline=None, max_bytes=None, resolver=None, connect=None)
+    WhoisClient(settings, policy=None, *, read_deadline=None, max_bytes=None, resolver=None, connect=None)
         .domain(apex: str) -> DomainAnswer          # raises RateLimited, Throttled, TransientError,
                                                     # ProtocolError (ResponseTooLarge), OutboundRefused
         .registry_for(apex: str) -> Target | None   # which registry server (override or IANA referral)
@@ -12,13 +12,13 @@ Public interface::
                                                     # raises RateLimited (throttling text), ProtocolError
     find_throttle(text: str) -> ThrottleText | None # a rate-limit text and its wait
 
-Modules: ``client`` (the lookup: referral, registry, thin registrar hop, merge, guard), ``servers``
+Modules: ``client`` (the lookup: referral, registry, thin registrar hop, merge, call policy), ``servers``
 (referrals, per-server query syntax, ``REGQ_WHOIS_SERVERS`` overrides, thin registries), ``transport``
 (one TCP query: vetted addresses, deadline, size cap, UTF-8/Latin-1), ``records`` (text to entries),
 ``parse`` (entries to a Registration, "not found"), ``dates``, ``throttle`` (rate-limit texts).
 
-Parser library evaluation (each run over every sample in ``../shared/fixtures/whois*`` and
-``tests/data/whois/``, December 2026):
+Parser library evaluation (each run over every sample in ``tests/data/whois/`` and
+``sandbox/data/whois/``, December 2026):
 
 * python-whois 0.9.6 (PyPI ``python-whois``, richardpenman/whois): the most used. Left: it reports the
   CZ.NIC throttling text as ``WhoisDomainNotFoundError`` (the bug the issue names) and returns the other

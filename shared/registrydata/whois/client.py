@@ -9,13 +9,15 @@ One lookup, ``domain(apex)``:
    fills what the registry's lacks (the registrant). When that hop fails (throttled, refused, down,
    unreadable, "not found") the registry answer stands.
 
-Every TCP query, IANA's included: the host is resolved and vetted first (private addresses refused
-unless ``REGQ_OUTBOUND_ALLOW_PRIVATE``), then ``guard.before_request(<server name>, "whois")`` (may raise
-Throttled), the query to a vetted address, then ``guard.after_response(<server name>, status, wait)``
-with ``status`` 200 for an answer, 429 for a throttling answer (``wait`` its seconds: the guard opens a
-fleet-wide block window) and None when no answer came. The server name (``whois.eu``, or the target
-host of a TLD override) is the limiter key, of rate class "whois" (added to a LimiterGuard's
-``rate_class`` map when first met, so ``REGQ_WHOIS_RATE``/``REGQ_WHOIS_BURST`` apply to every host).
+Every TCP query, IANA's included, goes through the lookups' :class:`~shared.upstream.policy.CallPolicy`
+at the same fixed points as an HTTP request: the host is resolved and vetted first (private addresses
+refused unless ``REGQ_OUTBOUND_ALLOW_PRIVATE``), then ``policy.before_send(<server name>, "whois")``
+(a limiter token; may raise Throttled), the query to a vetted address, then
+``policy.after_response(<server name>, status, wait)`` with ``status`` 200 for an answer, 429 for a
+throttling answer (``wait`` its seconds: a fleet-wide block window) and None when no answer came. The
+server name (``whois.eu``, or the target host of a TLD override) is the limiter key, of rate class
+"whois" (``policy.route`` when first met, so ``REGQ_WHOIS_RATE``/``REGQ_WHOIS_BURST`` apply to every
+host).
 """
 
 from __future__ import annotations
@@ -29,8 +31,6 @@ from typing import TypeVar
 
 from shared import defaults
 from shared.errors import OutboundRefused, RateLimited, Throttled, UpstreamError
-from shared.execution.guard import route_to_rate_class
-from shared.http.client import CallGuard
 from shared.http.policy import OutboundPolicy, Resolver
 from shared.registrydata.model import DomainAnswer, Registration, host_name
 from shared.registrydata.whois import transport
@@ -47,6 +47,7 @@ from shared.registrydata.whois.servers import (
 )
 from shared.registrydata.whois.throttle import find_throttle, rate_limited
 from shared.settings import Settings
+from shared.upstream.policy import CallPolicy
 
 T = TypeVar("T")
 log = logging.getLogger("regq.whois")
@@ -70,7 +71,7 @@ class WhoisClient:
     def __init__(
         self,
         settings: Settings,
-        guard: CallGuard | None = None,
+        policy: CallPolicy | None = None,
         *,
         read_deadline: float | None = None,
         max_bytes: int | None = None,
@@ -79,7 +80,7 @@ class WhoisClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        self.guard = guard
+        self.calls = policy if policy is not None else CallPolicy()
         self.overrides = dict(settings.whois_servers)
         self.limits = transport.Limits(
             connect_timeout=settings.connect_timeout_seconds,
@@ -166,9 +167,8 @@ class WhoisClient:
     def _exchange(self, target: Target, text: str, read: Callable[[str], T]) -> T:
         key = self._key(target)
         addresses = transport.resolve(key, target.host, target.port, self.policy)
-        if self.guard is not None:
-            route_to_rate_class(self.guard, key, RATE_CLASS)
-            self.guard.before_request(key, RATE_CLASS)
+        self.calls.route(key, RATE_CLASS)
+        self.calls.before_send(key, RATE_CLASS)
         status: int | None = None
         wait: float | None = None
         try:
@@ -182,8 +182,7 @@ class WhoisClient:
                 status, wait = _THROTTLED, exc.retry_after
                 raise
         finally:
-            if self.guard is not None:
-                self.guard.after_response(key, status, wait)
+            self.calls.after_response(key, status, wait)
 
 
 __all__ = ["WhoisClient", "WhoisRecord", "merge"]

@@ -1,6 +1,6 @@
 """WHOIS text to a flat list of :class:`Entry` (section, key, value), whatever the layout.
 
-The layouts met in real answers (samples in ``../shared/fixtures/whois/`` and ``tests/data/whois/``):
+The layouts met in real answers (samples in ``tests/data/whois/`` and ``sandbox/data/whois/``):
 
 * ``Key: value`` lines, indented or not, with or without a space after the colon (ICANN gTLDs, .ca, .ro,
   .de, .fr, .ru, .br, .nl, .pl, old .org ``Created On:05-Oct-1997``);

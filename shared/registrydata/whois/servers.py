@@ -1,13 +1,14 @@
 """Which WHOIS server to ask, how to word the query, and where a host really is.
 
 * Referral: IANA's answer for a TLD names the registry's server on a ``refer:`` line (and again on
-  ``whois:``); ``fixtures/whois/nic.live.txt`` shows both. No such line: the TLD has no WHOIS
-  (``fixtures/iana-whois/whois.iana.org__tld__status_not_assigned.txt``).
+  ``whois:``); ``tests/data/whois/nic.live.txt`` shows both. No such line: the TLD has no WHOIS
+  (``sandbox/data/whois/iana-not-assigned.txt``).
 * Thin registries (Verisign's .com/.net) hold no registrant: their answer names the registrar's server
-  on ``Registrar WHOIS Server:`` (old answers: ``Whois Server:``, ``fixtures/whois/shazow.net.txt``).
+  on ``Registrar WHOIS Server:`` (old answers: ``Whois Server:``, ``tests/data/whois/shazow.net.txt``).
   Only those registries are followed: thick registries name a registrar server too (.ca, .live) but
   already answer with everything the registrar would.
-* Query syntax (``../shared/reference/upstreams.md``): DENIC wants ``-T dn,ace -C UTF-8 <q>``, JPRS
+* Query syntax: DENIC wants ``-T dn,ace -C UTF-8 <q>`` (as python-whois sends it: richardpenman/whois,
+  ``whois/whois.py``, ``NICClient``), JPRS
   ``<q>/e`` (English answer, as its banner in ``tests/data/whois/yahoo.co.jp.txt`` says); everyone
   else the bare name followed by CRLF (RFC 3912). Looked up by the server's host name, else the TLD, so
   an override that points ``de`` at a test server still speaks DENIC's syntax.

@@ -4,14 +4,16 @@ Such a text is a rate limit with its wait (parsed when the text gives one, else
 ``defaults.WHOIS_THROTTLE_SECONDS``), never "not found" and never a record to parse. python-whois 0.9.6
 reports the .cz text below as "domain not found" (checked against the fixture): the bug this module avoids.
 
-Known texts (``../shared/fixtures/whois-throttled/`` and ``../shared/reference/upstreams.md``):
+Known texts (real answers in ``sandbox/data/whois/throttled-*.txt``, from weppos/whois-parser's
+``spec/fixtures/responses/``; sources in ``sandbox/data/whois/SOURCES.md``):
 
 * .org (PIR): ``WHOIS LIMIT EXCEEDED - SEE WWW.PIR.ORG/WHOIS FOR DETAILS``
 * .cz (CZ.NIC): ``Your connection limit exceeded. Please slow down and try again later.``
 * .uk (Nominet): ``The WHOIS query quota for 127.0.0.1 has been exceeded and will be replenished in
   50 seconds.``
 * .de (DENIC): ``% Error: 55000000002 Connection refused; access control limit reached.``
-* .eu (EURid): ``Still in grace period, wait N seconds`` (wording from the reference; no captured sample)
+* .eu (EURid): ``Still in grace period, wait N seconds`` (reported wording; no public capture or document
+  found: an assumption)
 
 :data:`GENERIC` are wordings other registries use; they are only believed for an answer that holds no
 record at all (a legal footer such as Nominet's "exceeding query rate or volume limits" must not turn a

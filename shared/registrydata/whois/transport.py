@@ -10,8 +10,9 @@
 * Errors: name not resolving, connection refused or timed out, query not sent -> NotSentError;
   reset or silence after the query left -> TransientError; a reset after part of the answer came
   (a cut-off answer) -> ProtocolError; OutboundRefused passes through.
-* Text: UTF-8 when the bytes are valid UTF-8, else Latin-1 (RIPE and others answer in Latin-1:
-  ``../shared/reference/upstreams.md``); Latin-1 decodes any byte, so nothing is ever lost.
+* Text: UTF-8 when the bytes are valid UTF-8, else Latin-1 (RIPE and others answer in Latin-1: the
+  ``servers_charset_list`` of the rfc1036/whois client, https://github.com/rfc1036/whois); Latin-1
+  decodes any byte, so nothing is ever lost.
 """
 
 from __future__ import annotations
