@@ -177,7 +177,12 @@ class GandiProvider(Provider):
         return self.store.seed(entries)
 
     def list_domains(self) -> list[dict[str, Any]]:
-        return self.store.listing()
+        listing = self.store.listing()
+        with self.store.lock:
+            for entry in listing:
+                if (times := self.day2.transfer_times(entry["fqdn"])) is not None:
+                    entry["transfer"] = times
+        return listing
 
     def handle(self, req: Request) -> Response:
         try:

@@ -8,7 +8,9 @@ code starting with ``bad`` is wrong: the check says so, a started transfer fails
 ``PUT .../authinfo`` with a good one restarts it. Any other transfer completes: after ``transfer_delay``
 the domain is in the account with ``pendingTransfer`` for ``pending_transfer_delay`` more seconds, then
 without it; its registry expiry is the old one (a seeded domain's ``expires``, else 100 days from the
-start) plus the duration, set by this stand-in (read it with ``GET /_sandbox/domains``).
+start) plus the duration, set by this stand-in (read it with ``GET /_sandbox/domains``, where a transferred
+domain also has ``transfer``: ``{"started_at", "completed_at"}``, unix times; completed is when
+``pendingTransfer`` goes, the moment the domain reads as transferred).
 
 Config: ``transfer_failure_report`` ``errortype`` (``errortype``/``errortype_label`` set, ``step`` the
 phase) or ``step`` (no errortype, ``step`` names the failure: ``refused``, ``cancelled``, ``error``);
@@ -84,6 +86,13 @@ class TransferEndpoints:
     def pending_transfer(self, fqdn: str, now: float) -> bool:
         t = self.transfers.get(fqdn)
         return t is not None and t.done_at is not None and now < t.done_at + self._pending_delay
+
+    def transfer_times(self, fqdn: str) -> dict[str, float] | None:
+        """When the transfer of ``fqdn`` started and completes (unix times), if one will complete."""
+        t = self.transfers.get(fqdn)
+        if t is None or t.done_at is None:
+            return None
+        return {"started_at": t.started, "completed_at": t.done_at + self._pending_delay}
 
     @property
     def _pending_delay(self) -> float:

@@ -290,7 +290,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(denied)
             return
         operation = srv.provider.operation(req)
-        srv.stats.operation(operation)
+        srv.stats.operation(operation, arrived)
         plan = srv.faults.decide(operation)
         if plan.delay and srv.wait(plan.delay):
             self._drop(reset=False)  # reset or shutdown while sleeping: the request belongs to the past

@@ -15,6 +15,8 @@ class Stats:
     * ``unauthorized``: how many of them were refused with 401;
     * ``by_operation``: authenticated requests only, by operation name (faulted ones included); every
       operation of the provider is listed, with 0 when unseen;
+    * ``operation_times``: ``{operation: [arrival times]}`` of those (only operations seen), for a rate of
+      one kind of request (a benchmark's busiest second of transfer status reads);
     * ``by_status``: every HTTP status actually sent (dropped connections send none);
     * ``effects``: ``{domain: {"create": n, "renew": n, "nameservers": n}}`` state changes applied;
     * ``faults_injected``: ``{kind: n}`` faults that fired.
@@ -37,6 +39,7 @@ class Stats:
         self._unauthorized = 0
         self._times: list[float] = []
         self._by_operation: Counter[str] = Counter(dict.fromkeys(self._known, 0))
+        self._operation_times: dict[str, list[float]] = {}
         self._by_status: Counter[str] = Counter()
         self._effects: dict[str, Counter[str]] = {}
         self._faults: Counter[str] = Counter()
@@ -54,9 +57,11 @@ class Stats:
         with self._lock:
             self._unauthorized += 1
 
-    def operation(self, name: str) -> None:
+    def operation(self, name: str, at: float | None = None) -> None:
         with self._lock:
             self._by_operation[name] += 1
+            if at is not None:
+                self._operation_times.setdefault(name, []).append(at)
 
     def status(self, code: int) -> None:
         with self._lock:
@@ -80,4 +85,5 @@ class Stats:
                 "effects": {d: dict(c) for d, c in self._effects.items()},
                 "faults_injected": dict(self._faults),
                 "request_times": list(self._times),
+                "operation_times": {name: list(times) for name, times in self._operation_times.items()},
             }

@@ -200,6 +200,13 @@ REGISTRY_LAG_RECHECK_SECONDS = 60
 REGISTRY_LAG_LIMIT_SECONDS = 3600
 #: A reconciliation the registry answered ambiguously is re-read this often while it waits for a human.
 NEEDS_OPERATOR_RECHECK_SECONDS = 600
+#: A started transfer-in is read again this often (one status read, one limiter token per follow-up): a
+#: transfer takes minutes (ROTLD, an answered FOA) to 5 days (ICANN's auto-ack); 5 minutes shows the end
+#: soon enough and costs ~1,440 reads per 5-day transfer. Capped by MAX_COUNTDOWN_SECONDS.
+TRANSFER_FOLLOW_SECONDS = 300.0
+#: A transfer still pending after this many days fails ("no answer from the registry"): Gandi/ICANN
+#: auto-acknowledge after 5 days, a ROTLD authorization key expires 14 days after it was issued.
+TRANSFER_MAX_DAYS = 10.0
 #: A lookup sub-step that was throttled or down without saying for how long is asked again after this.
 LOOKUP_RETRY_AFTER_SECONDS = 30
 #: The weekly RDAP bootstrap refresh: Sunday 04:40 UTC, away from the 02:00 renewals and 03:15 purge;

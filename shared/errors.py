@@ -9,11 +9,14 @@
     ├── OutboundRefused             the outbound policy refused a target (SSRF)      final / - / failed
     ├── Inconsistent                registrar state contradicts what the job did     final / ok / failed
     ├── Unsupported                 the registrar does not offer this operation      final / - / rejected
+    ├── NotTransferable             the registrar's check: it cannot move in now     final / ok / rejected
+    ├── TransferFailed              a started transfer failed, or never ended        final / ok / failed
     ├── BackendUnavailable          Redis (limiter, breaker, locks, caches) did not answer  wait / - / -
     ├── MustWait                    run again after .retry_after; not an attempt      wait / - / -
     │   ├── Throttled               our shared limiter (or a block window) says wait wait / - / -
     │   │   └── ContactPending      another job is creating the same contact         wait / - / -
     │   ├── AwaitingRegistry        change accepted; the registry does not show it   wait / - / -
+    │   ├── TransferPending         a started transfer is still running              wait / - / -
     │   ├── NeedsOperator           ambiguous registry answer: a human must look     wait / - / -
     │   └── PartialLookup           a lookup answered part of its data (.result)      wait / - / -
     └── UpstreamError               an upstream call failed; .code (RegistrarErrorCode)
@@ -156,6 +159,31 @@ class Unsupported(RegqError):
         self.operation = operation
 
 
+class NotTransferable(RegqError):
+    """The registrar's transfer check says ``domain`` cannot move in now (locked, wrong code, already
+    ours...): ``rejected`` with the registrar's reason, before anything is paid."""
+
+    code = "not_transferable"
+    breaker: ClassVar[BreakerVerdict] = "success"
+    final_status: ClassVar[FinalStatus] = "rejected"
+
+    def __init__(self, domain: str, reason: str) -> None:
+        super().__init__(f"{domain} cannot be transferred in: {reason}")
+        self.domain = domain
+        self.reason = reason
+
+
+class TransferFailed(RegqError):
+    """A started transfer ended without the domain: the registry's reason (``transfer_failed``), or no
+    answer within REGQ_TRANSFER_MAX_DAYS (``transfer_timeout``). A failed transfer is not refunded."""
+
+    breaker: ClassVar[BreakerVerdict] = "success"
+
+    def __init__(self, message: str, code: str = "transfer_failed") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class BackendUnavailable(RegqError):
     """Our own shared state (Redis: limiter, breaker, domain locks, caches) could not be reached: nothing
     is known to be wrong with the job or its upstream; the delivery gives the job back to run again
@@ -206,6 +234,11 @@ class AwaitingRegistry(MustWait):
         self, provider: str, retry_after: float, reason: str = "the registry does not show it yet"
     ) -> None:
         super().__init__(provider, retry_after, reason)
+
+
+class TransferPending(MustWait):
+    """A transfer-in was started and is still running at the registrar (the losing registrar, the FOA
+    e-mail, the registry's 5 days): read its state again after ``retry_after``; never start it again."""
 
 
 class NeedsOperator(MustWait):

@@ -162,6 +162,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(defaults.RETENTION_DAYS, ge=1)
     retry_backoff_seconds: float = Field(defaults.RETRY_BACKOFF_SECONDS, gt=0)
     renew_window_days: int = Field(defaults.RENEW_WINDOW_DAYS, ge=1)
+    transfer_follow_seconds: float = Field(defaults.TRANSFER_FOLLOW_SECONDS, gt=0)
+    transfer_max_days: float = Field(defaults.TRANSFER_MAX_DAYS, gt=0)
     renewal_scan_cron: str = defaults.RENEWAL_SCAN_CRON  # celeryconfig parses it into a crontab
 
     api_rate: RateSetting = Field(Rate.parse(defaults.API_RATE), description="per API token, fleet-wide")

@@ -1,5 +1,6 @@
-"""Register, renew, nameservers and sync: thin wrappers around :func:`tasks.delivery.deliver` (the job
-runner, then what the delivery recorded is published: follow-up jobs and completion webhooks)."""
+"""Register, renew, nameservers, lock, contacts, glue and sync: thin wrappers around
+:func:`tasks.delivery.deliver` (the job runner, then what the delivery recorded is published: follow-up
+jobs and completion webhooks)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,27 @@ def renew(self: Task, key: str, domain: str, registrar: str) -> dict[str, object
 
 @app.task(name="regq.nameservers", bind=True, acks_late=True, max_retries=None)
 def nameservers(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
+    return deliver(self, key)
+
+
+@app.task(name="regq.lock", bind=True, acks_late=True, max_retries=None)
+def lock(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
+    return deliver(self, key)
+
+
+@app.task(name="regq.contacts", bind=True, acks_late=True, max_retries=None)
+def contacts(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
+    return deliver(self, key)
+
+
+@app.task(name="regq.glue", bind=True, acks_late=True, max_retries=None)
+def glue(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
+    return deliver(self, key)
+
+
+# Started, a transfer re-delivers itself every REGQ_TRANSFER_FOLLOW_SECONDS until it ends (a wait each).
+@app.task(name="regq.transfer", bind=True, acks_late=True, max_retries=None)
+def transfer(self: Task, key: str, domain: str, registrar: str) -> dict[str, object] | None:
     return deliver(self, key)
 
 

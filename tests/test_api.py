@@ -56,7 +56,12 @@ def test_health_is_open_and_openapi_describes_the_job_models(api: Api) -> None:
     for name in job_schema()["$defs"]:
         assert name in schemas, name
     refs = {v["$ref"].rsplit("/", 1)[1] for v in schemas["Job"]["oneOf"]}
-    assert refs == {"RegisterJob", "RenewJob", "LookupJob", "NameserversJob", "SyncJob"}
+    assert refs == {"RegisterJob", "RenewJob", "LookupJob", "NameserversJob", "SyncJob"} | {
+        "TransferJob",
+        "LockJob",
+        "ContactsJob",
+        "GlueJob",
+    }
     body = document["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/Job"}
     assert "/v1/jobs:batch" in document["paths"]
@@ -127,7 +132,7 @@ def test_bad_bodies_name_each_field(api: Api) -> None:
     locs = {tuple(entry["loc"]) for entry in answer.json()["detail"]}
     assert ("body", "years") in locs and ("body", "owner", "email") in locs, locs
     assert all(entry["msg"] for entry in answer.json()["detail"])
-    unknown = api.call("POST", "/v1/jobs", token, json={"kind": "transfer", "domain": "x.com"})
+    unknown = api.call("POST", "/v1/jobs", token, json={"kind": "teleport", "domain": "x.com"})
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "kind"]
     garbage = api.call("POST", "/v1/jobs", token, data=b"{nope", headers={"Content-Type": "application/json"})
     assert garbage.status_code == 422 and garbage.json()["detail"] == [

@@ -68,6 +68,10 @@ def test_the_worker_app_is_configured_from_the_environment_when_first_used() -> 
         ("regq.register", {"registrar": "gandi"}, "registrar.gandi"),
         ("regq.renew", {"registrar": "rotld"}, "registrar.rotld"),
         ("regq.nameservers", {"registrar": "rotld"}, "registrar.rotld"),
+        ("regq.transfer", {"registrar": "gandi"}, "registrar.gandi"),  # the day-2 kinds: the registrar's
+        ("regq.lock", {"registrar": "rotld"}, "registrar.rotld"),
+        ("regq.contacts", {"registrar": "gandi"}, "registrar.gandi"),
+        ("regq.glue", {"registrar": "rotld"}, "registrar.rotld"),
         ("regq.sync", {"registrar": "gandi"}, "maintenance"),  # bulk reads wait behind no register
         ("regq.lookup", {"registrar": None}, "lookup"),
         ("regq.lookup", {"registrar": "gandi"}, "lookup"),

@@ -27,7 +27,7 @@ from shared.store import Store
 from shared.store.schema import utcnow
 from tasks.publish import submit
 from testkit import services
-from testkit.factories import register
+from testkit.factories import person, register
 from testkit.stacks import running_stack, wait_final, wait_for
 from workers.embedded.processes import Child
 from workers.embedded.redis_server import free_port
@@ -103,6 +103,22 @@ def test_collector_counts_jobs_audit_and_renewals_incrementally(store: Store) ->
     assert value(again, "regq_upstream_calls_total", provider="gandi", operation="create") == 3
     assert value(again, "regq_upstream_calls_total", provider="rotld", operation="domain-info") == 1
     assert value(again, "regq_exporter_audit_last_id") == 4
+
+
+def test_pending_transfers_count_the_transfer_jobs_not_final(store: Store) -> None:
+    collector = FleetCollector(store=store, audit=AuditTally(settle_seconds=0))
+    assert value(scrape_collector(collector), "regq_transfers_pending") == 0
+    for domain in ("a.com", "b.com", "c.com"):
+        job = {"kind": "transfer", "domain": domain, "auth_code": "Xy7-code-9", "owner": person()}
+        store.jobs.create(f"transfer:{domain}", parse_job(job))
+    store.jobs.create("register:d.com", parse_job(register("d.com")))
+    store.jobs.claim("transfer:c.com", "w", 30)
+    store.jobs.finish("transfer:c.com", "w", JobStatus.FAILED, error_code="transfer_failed")
+    store.jobs.claim("transfer:b.com", "w", 30)  # running: still pending
+
+    after = scrape_collector(collector)
+    assert value(after, "regq_transfers_pending") == 2
+    assert value(after, "regq_jobs", kind="transfer", status="failed") == 1
 
 
 def test_audit_rows_younger_than_the_settle_time_wait_for_the_next_scrape(store: Store) -> None:

@@ -56,11 +56,11 @@ def test_idn_is_stored_as_lowercase_a_label_and_registrar_inferred() -> None:
         ),
         (
             register("example.com", nameservers=["ns1.example.net", "ns1.example.net"]),
-            "nameservers",
+            "nameservers.1",
             "repeat",
         ),
         (register("example.com", surprise=1), "surprise", "Extra inputs"),
-        ({"kind": "transfer", "domain": "example.com"}, "kind", "register, renew, lookup"),
+        ({"kind": "transfer-out", "domain": "example.com"}, "kind", "register, renew, lookup"),
         ({"domain": "example.com"}, "kind", "required"),
     ],
 )

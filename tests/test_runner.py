@@ -205,7 +205,9 @@ def test_recorded_sent_phase_finishes_from_the_record(rig: Rig) -> None:
     before = rig.requests("gandi")
     outcome = rig.until_final(key)
     assert outcome.status is JobStatus.SUCCEEDED and outcome.result["expires_at"] == "2031-05-06"
-    assert rig.requests("gandi") == before
+    # no create again: only the step after it, the registrar's auto-renew switched off (issue 20)
+    assert rig.requests("gandi") == before + 1
+    assert rig.sandbox.stats("gandi")["by_operation"]["autorenew"] == 1
 
 
 def test_attempts_are_bounded(rig: Rig) -> None:

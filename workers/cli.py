@@ -26,8 +26,9 @@ from workers.commands import lookup as lookup_commands
 from workers.commands import renewals as renewals_commands
 from workers.commands import replay as replay_commands
 from workers.commands import stack as stack_commands
+from workers.commands import transfers as transfers_commands
 from workers.commands import webhooks as webhooks_commands
-from workers.commands.submit import app as submit_app
+from workers.commands.submit_day2 import app as submit_app  # submit's app, with the day-2 commands
 from workers.console import errors
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ app = typer.Typer(
 app.add_typer(submit_app, name="submit")
 app.add_typer(domains_commands.app, name="domains")
 app.add_typer(renewals_commands.app, name="renewals")
+app.add_typer(transfers_commands.app, name="transfers")
 app.command("jobs")(jobs_commands.jobs)
 app.command("status")(jobs_commands.status)
 app.command("lookup")(lookup_commands.lookup)

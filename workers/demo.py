@@ -70,19 +70,44 @@ class Batch:
     seeds: dict[str, list[dict[str, str]]] = field(default_factory=lambda: {"gandi": [], "rotld": []})
     inventory: list[tuple[str, str, date]] = field(default_factory=list)
     planned: Counter[str] = field(default_factory=Counter)
+    #: jobs sent one by one through ``POST /v1/jobs`` (the API token then owns their domains)
+    api_jobs: list[dict[str, Any]] = field(default_factory=list)
+    #: a held domain whose transfer code the demo reads through ``POST /v1/domains/{domain}/auth-code``
+    auth_code_domain: str | None = None
 
     def add(self, job: dict[str, Any], what: str) -> None:
         self.lines.append(json.dumps({k: v for k, v in job.items() if v is not None}))
         self.planned[what] += 1
 
 
-def build_batch(total: int, seed: int = 7) -> Batch:
+def add_day2(batch: Batch, rng: random.Random, run: int, today: date) -> None:
+    """Issue 20's day-2 jobs: a transfer that completes, one the losing registrar refuses (the sandbox's
+    ``xfer-refused-`` scenario), a nameserver change and a lock (through the API, on the domain whose
+    auth code is then read)."""
+    owner = person(rng)
+    owner.pop("cnp", None)
+    code = f"Demo-{rng.randrange(16**12):012x}"
+    for name in (f"moved{run}.com", f"xfer-refused-{run}.net"):
+        batch.add({"kind": "transfer", "domain": name, "auth_code": code, "owner": owner}, "transfer")
+    expires = today + timedelta(days=200)
+    for name in (f"keep{run}.com", f"dns{run}.net"):
+        batch.seeds["gandi"].append({"fqdn": name, "owner": "us", "expires": expires.isoformat()})
+        batch.inventory.append((name, "gandi", expires))
+    nameservers = ["ns1.example.net", "ns2.example.org"]
+    batch.add({"kind": "nameservers", "domain": f"dns{run}.net", "nameservers": nameservers}, "nameservers")
+    batch.api_jobs.append({"kind": "lock", "domain": f"keep{run}.com", "locked": True})
+    batch.planned["lock"] += 1
+    batch.auth_code_domain = f"keep{run}.com"
+
+
+def build_batch(total: int, seed: int = 7, day2: bool = False) -> Batch:
+    """``day2``: add :func:`add_day2`'s jobs (a stack that follows transfers every few seconds only)."""
     rng = random.Random(seed)
     batch = Batch()
     run = rng.randint(1000, 9999)
     today = date.today()
     n_invalid, n_dupes, n_taken, n_dry = 5, 6, 3, 2
-    n_rest = max(0, total - n_invalid - n_dupes - n_taken - n_dry)
+    n_rest = max(0, total - n_invalid - n_dupes - n_taken - n_dry - (4 if day2 else 0))
     n_renew, n_lookup, n_ro = n_rest // 5, n_rest // 8, n_rest // 8
     n_gtld = n_rest - n_renew - n_lookup - n_ro
     registered: list[dict[str, Any]] = []
@@ -132,6 +157,8 @@ def build_batch(total: int, seed: int = 7) -> Batch:
             {"kind": "register", "domain": f"dry{run}-{i}.net", "owner": person(rng), "dry_run": True},
             "register",
         )
+    if day2:
+        add_day2(batch, rng, run, today)
     for job in rng.sample(registered, min(n_dupes, len(registered))):
         batch.add(job, "duplicate")
     invalid: list[dict[str, Any]] = [

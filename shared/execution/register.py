@@ -10,7 +10,8 @@ Phases (``jobs.phase``)::
 ``sending`` is recorded only when ``domain-register`` (Gandi: the create POST) leaves with credentials:
 a contact-create, an availability check, a Digest challenge or a throttled attempt leave no phase. Once
 the domain exists, nothing turns the job into a failure: the nameserver step runs after it, and when it
-fails the job still succeeds, with ``warnings`` and a follow-up ``nameservers`` job.
+fails the job still succeeds, with ``warnings`` and a follow-up ``nameservers`` job; then the registrar's
+own auto-renew is switched off (regq renews; :mod:`shared.execution.autorenew`), a warning when it fails.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from shared import defaults
 from shared.errors import DomainUnavailable, Inconsistent, NeedsOperator, RegqError, ValidationRejected
+from shared.execution.autorenew import autorenew_off
 from shared.execution.context import Execution
 from shared.execution.nameservers import complete_nameservers
 from shared.gateways.base import DomainInfo
@@ -48,6 +50,14 @@ def _result(expires: date | None, reconciled: bool) -> dict[str, Any]:
     }
 
 
+def _after_create(ex: Execution, job: RegisterJob, shown: list[str] | None) -> dict[str, Any]:
+    """The steps once the domain is ours, neither failing the job: nameservers, then auto-renew off."""
+    steps = complete_nameservers(ex, job, shown)
+    renew = autorenew_off(ex, job.domain)
+    warnings = [*steps["warnings"], *renew["warnings"]]
+    return {**steps, "warnings": warnings, "autorenew_at_registrar": renew["autorenew_at_registrar"]}
+
+
 def reconcile_register(ex: Execution, job: RegisterJob, settle: bool) -> dict[str, Any] | None:
     """After an unanswered send: the outcome if the create happened, None if it provably did not.
 
@@ -74,7 +84,7 @@ def reconcile_register(ex: Execution, job: RegisterJob, settle: bool) -> dict[st
             f"{job.domain} is in our account but expires {info.expires_at}, which a {job.years}-year "
             f"registration sent on {sent_on} does not explain"
         )
-    return {**_result(info.expires_at, reconciled=True), **complete_nameservers(ex, job, info.nameservers)}
+    return {**_result(info.expires_at, reconciled=True), **_after_create(ex, job, info.nameservers)}
 
 
 def run_register(ex: Execution) -> dict[str, Any]:
@@ -90,7 +100,7 @@ def run_register(ex: Execution) -> dict[str, Any]:
     data = ex.record.phase_data or {}
     if ex.record.phase == SENT:  # the create was answered and recorded; finish the steps after it
         result = _result(date.fromisoformat(data["expires_at"]), reconciled=True)
-        return {**result, **complete_nameservers(ex, job, data.get("nameservers"))}
+        return {**result, **_after_create(ex, job, data.get("nameservers"))}
     sent_before = ex.record.phase in (SENDING, CHECKED)
     if ex.record.phase == SENDING:
         found = reconcile_register(ex, job, settle=False)
@@ -113,4 +123,4 @@ def run_register(ex: Execution) -> dict[str, Any]:
     shown = list(registered.nameservers) if registered.nameservers is not None else None
     ex.set_phase(SENT, {"expires_at": registered.expires_at.isoformat(), "nameservers": shown})
     result = _result(registered.expires_at, reconciled=False)
-    return {**result, **complete_nameservers(ex, job, shown)}
+    return {**result, **_after_create(ex, job, shown)}

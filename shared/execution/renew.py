@@ -17,15 +17,24 @@ from datetime import date, datetime
 from typing import Any
 
 from shared import defaults
-from shared.errors import AwaitingRegistry, Inconsistent, NeedsOperator
+from shared.errors import AwaitingRegistry, Inconsistent, NeedsOperator, RegqError
 from shared.execution.context import Execution
 from shared.gateways.dates import add_years, same_day
 from shared.jobs import RenewJob
+from shared.store.inventory import MISSING
 from shared.store.schema import utcnow
 
 SENDING = "sending"
 SENT = "sent"
 ANSWERED = "answered"  # the registrar accepted the renewal; its read-back still showed the old expiry
+
+
+class TransferredAway(RegqError):
+    """The inventory says the domain is no longer in our account (a sync found it ``missing``): a renew
+    still queued for it is cancelled, never sent."""
+
+    code = "transferred_away"
+    final_status = "rejected"
 
 
 def _done(expires: str, expected: date, reconciled: bool) -> dict[str, Any]:
@@ -46,6 +55,9 @@ def run_renew(ex: Execution) -> dict[str, Any]:
     data = ex.record.phase_data or {}
     if ex.record.phase == SENT:  # answered and recorded; only the outcome was not: finish from the record
         return {"expires_at": data["expires_at"], "previous_expiry": data.get("expected"), "reconciled": True}
+    held = ex.store.inventory.get(job.domain)
+    if held is not None and held.status == MISSING:
+        raise TransferredAway(f"{job.domain} left our account (transferred away): renew cancelled")
     info = ex.registrar.info(job.domain, ex.policy)  # NotFound: not in our account
     current = info.expires_at
     if current is None:

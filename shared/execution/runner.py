@@ -43,14 +43,18 @@ from shared.errors import (
     RegqError,
 )
 from shared.execution import policy
+from shared.execution.contacts import run_contacts
 from shared.execution.context import Execution, LeaseLost
+from shared.execution.glue import run_glue
 from shared.execution.lease import LeaseKeeper
+from shared.execution.lock import run_lock
 from shared.execution.lookup import run_lookup
 from shared.execution.nameservers import run_nameservers
 from shared.execution.register import SENDING, reconcile_register, run_register
 from shared.execution.renew import run_renew
 from shared.execution.steps import Defer, Done, Step
 from shared.execution.sync import run_sync
+from shared.execution.transfer import run_transfer
 from shared.gateways.base import Gateway
 from shared.jobs import (
     AnyJob,
@@ -59,7 +63,6 @@ from shared.jobs import (
     NameserversJob,
     RegisterJob,
     RenewJob,
-    SyncJob,
     parse_job,
 )
 from shared.locks import DomainLock
@@ -87,6 +90,10 @@ HANDLERS: dict[str, Callable[[Execution], dict[str, Any]]] = {
     "lookup": run_lookup,
     "nameservers": run_nameservers,
     "sync": run_sync,
+    "lock": run_lock,
+    "contacts": run_contacts,
+    "glue": run_glue,
+    "transfer": run_transfer,
 }
 
 
@@ -256,9 +263,8 @@ class JobRunner:
     @staticmethod
     def _provider(job: AnyJob) -> str | None:
         """The registrar a job talks to; REGISTRY_DATA for a registration-data lookup."""
-        if isinstance(job, RegisterJob | RenewJob | NameserversJob | SyncJob):
+        if not isinstance(job, LookupJob):  # every other kind names its registrar (day-2 kinds too)
             return job.registrar.value if job.registrar else None
-        assert isinstance(job, LookupJob)
         if not job.availability:
             return REGISTRY_DATA
         try:

@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import ClassVar
 
 from shared.contact import Contact
 from shared.gateways.base import _Result
@@ -111,6 +112,10 @@ class AuthCode:
 
 class Day2Operations(ABC):
     """What every registrar gateway offers after the register (see the module)."""
+
+    #: Methods that raise :class:`~shared.errors.Unsupported` before sending anything: a caller that
+    #: reads state first (the lock job) asks this, so such a job is refused with no request at all.
+    unsupported: ClassVar[frozenset[str]] = frozenset()
 
     # -- transfer-in -------------------------------------------------------------------------------
     @abstractmethod

@@ -42,7 +42,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from shared import defaults
 from shared.contact import Contact
@@ -165,6 +165,10 @@ def ambiguous_10002(what: str) -> Iterator[None]:
 
 class RotldDay2(Day2Operations):
     """The day-2 operations over the gateway's command path (see the module)."""
+
+    unsupported: ClassVar[frozenset[str]] = frozenset(
+        {"set_lock", "set_autorenew", "auth_code", "transfer_replace_auth_code"}
+    )
 
     if TYPE_CHECKING:  # provided by RotldGateway
         sleep: Callable[[float], None]

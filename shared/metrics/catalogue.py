@@ -55,6 +55,9 @@ METRICS: dict[str, Spec] = {
         "gauge", "How long the most overdue open job has been due without a delivery (0: none)."
     ),
     "regq_replays": Spec("counter", "Failed jobs replayed by an operator (regq replay)."),
+    "regq_transfers_pending": Spec(
+        "gauge", "Transfer jobs not final yet (queued, running, waiting: a transfer-in under way)."
+    ),
     # broker
     "regq_queue_length": Spec("gauge", "Messages waiting in each broker queue (Redis broker).", ("queue",)),
     "regq_broker_unacked": Spec("gauge", "Messages delivered to a worker and not acked yet (Redis broker)."),

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from shared.jobs import JobKind, JobStatus
+from shared.jobs import FINAL_STATUSES, JobKind, JobStatus
 from shared.metrics.catalogue import RENEWAL_HORIZONS, Families
 from shared.store import Store
 from shared.store.schema import BreakerEventRow, DomainRow, JobRow, ReplayRow
@@ -46,6 +46,9 @@ def read_jobs(store: Store, families: Families, now: datetime) -> None:
     overdue = max(0.0, (now - due_at).total_seconds()) if due_at else 0.0
     families["regq_jobs_max_overdue_seconds"].add_metric([], overdue)
     families["regq_replays"].add_metric([], replays)
+    transfer, final = JobKind.TRANSFER.value, {s.value for s in FINAL_STATUSES}
+    pending = sum(n for (kind, status), n in counts.items() if kind == transfer and status not in final)
+    families["regq_transfers_pending"].add_metric([], pending)
 
 
 def read_breaker_journal(store: Store, families: Families) -> None:

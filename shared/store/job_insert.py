@@ -25,7 +25,7 @@ def new_row(key: str, job: AnyJob, now: datetime, params_hash: str | None = None
         "kind": job.kind,
         "domain": job.domain,
         "registrar": getattr(job, "registrar", None),
-        "params": job.params(),
+        "params": job.stored_params(),  # params(), plus a transfer's auth code (the hash has its SHA-256)
         "params_hash": params_hash if params_hash is not None else job.params_hash(),
         "status": JobStatus.QUEUED.value,
         "attempts": 0,

@@ -211,6 +211,15 @@ class JobStore:
             )
             return affected(result) == 1
 
+    def scrub_params(self, key: str, fields: Sequence[str], mask: str = "***") -> bool:
+        """``fields`` of the stored params become ``mask`` (the registry has the secret); True if changed."""
+        with self.db.session() as session:
+            row = session.scalars(sa.select(JobRow).where(JobRow.key == key)).one_or_none()
+            hit = [f for f in fields if row is not None and f in row.params and row.params[f] != mask]
+            if row is not None and hit:
+                row.params = {**row.params, **dict.fromkeys(hit, mask)}
+            return bool(hit)
+
     def finish(
         self,
         key: str,

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 
 from shared.errors import BackendUnavailable
 from tasks.runtime import Runtime
-from workers.api import domains, health, hooks, jobs, lookup, openapi, submit
+from workers.api import auth_code, domains, health, hooks, jobs, lookup, openapi, submit
 from workers.api.answers import Invalid, invalid
 from workers.api.auth import QueryTokenGuard
 
@@ -41,6 +41,7 @@ def create_app(runtime: Callable[[], Runtime]) -> FastAPI:
     app.include_router(submit.router)
     app.include_router(jobs.router)
     app.include_router(domains.router)
+    app.include_router(auth_code.router)
     app.include_router(lookup.router)
     app.include_router(health.router)
     app.add_exception_handler(Invalid, _invalid)

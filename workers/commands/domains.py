@@ -42,9 +42,11 @@ from shared.store.schema import utcnow
 from shared.tlds import registrar_for
 from tasks.publish import submit_many
 from workers import context
+from workers.commands.day2 import auth_code, renewed_by
 from workers.console import console, emit_json, errors
 
 app = typer.Typer(help="The inventory of held domains: import, list, show, sync with the registrars.")
+app.command("auth-code")(auth_code)  # workers/commands/day2.py
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 COLUMNS = ("domain", "registrar", "expires_at", "auto_renew")
@@ -335,7 +337,8 @@ def list_(
 
 @app.command("show")
 def show(domain: str, as_json: JsonFlag = False) -> None:
-    """Show one held domain: registrar, expiry (days left), auto-renew, status, last change."""
+    """Show one held domain: registrar, expiry (days left), auto-renew, status, last change, and which
+    side renews it (regq's renewal scan, the registrar's own auto-renew)."""
     try:
         name = parse_domain(domain).ascii
     except ValueError as exc:
@@ -343,7 +346,7 @@ def show(domain: str, as_json: JsonFlag = False) -> None:
     record = context.store().inventory.get(name)
     if record is None:
         _missing(f"{name} is not in the inventory", as_json, code=1)
-    data = record.to_dict()
+    data = {**record.to_dict(), "renewed_by": renewed_by(record)}
     if as_json:
         emit_json(data)
         return

@@ -6,8 +6,9 @@ import signal
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import requests
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -18,6 +19,10 @@ from shared.store import Store
 from workers.commands.submit import submit_lines
 from workers.console import console, table
 from workers.demo import Batch, build_batch, busiest_window
+
+#: The demo's transfers end within its run: the sandbox settles them this soon, regq reads them this often.
+DEMO_TRANSFER_DELAY_SECONDS = 3.0
+DEMO_TRANSFER_FOLLOW_SECONDS = 2.0
 
 if TYPE_CHECKING:  # the embedded stack (and the sandbox it starts) is imported only by demo and up
     from workers.embedded.stack import Stack
@@ -79,13 +84,14 @@ def demo(
     from workers.embedded.stack import Stack
 
     _terminate_as_interrupt()
-    stack = Stack(var_dir=var_dir, api=True, exporter=True, supervise=True)
+    follow = {"REGQ_TRANSFER_FOLLOW_SECONDS": f"{DEMO_TRANSFER_FOLLOW_SECONDS:g}"}
+    stack = Stack(var_dir=var_dir, api=True, exporter=True, supervise=True, extra_env=follow)
     code = 1
     try:
         with console.status("starting") as status:
             stack.start(on_step=lambda msg: status.update(msg))
         _banner(stack)
-        code = _run_demo(stack, build_batch(jobs), timeout)
+        code = _run_demo(stack, build_batch(jobs, day2=True), timeout)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]")
         code = 130
@@ -93,6 +99,32 @@ def demo(
         with console.status("stopping everything"):
             stack.stop()
     raise typer.Exit(code)
+
+
+def _api(stack: Stack, path: str, body: dict[str, Any]) -> requests.Response:
+    assert stack.api_url is not None
+    auth = {"Authorization": f"Bearer {stack.api_token}"}
+    return requests.post(stack.api_url + path, json=body, headers=auth, timeout=30)
+
+
+def _submit_via_api(stack: Stack, jobs: list[dict[str, Any]]) -> list[JobOutcome]:
+    outcomes = []
+    for job in jobs:
+        answer = _api(stack, "/v1/jobs", job)
+        answer.raise_for_status()
+        outcomes.append(JobOutcome.model_validate(answer.json()))
+    return outcomes
+
+
+def _read_auth_code(stack: Stack, domain: str) -> bool:
+    """The code through the API; only that it was read (its length) is printed, never the code."""
+    answer = _api(stack, f"/v1/domains/{domain}/auth-code", {})
+    if answer.status_code != 200:
+        console.print(f"[red]auth code of {domain}: HTTP {answer.status_code}[/red]")
+        return False
+    code = answer.json().get("auth_code") or ""
+    console.print(f"auth code of {domain} read through the API: {len(code)} characters (not shown)")
+    return bool(code)
 
 
 def _run_demo(stack: Stack, batch: Batch, timeout: float) -> int:
@@ -104,20 +136,30 @@ def _run_demo(stack: Stack, batch: Batch, timeout: float) -> int:
             stack.sandbox.seed_domains(provider, seeds)
     for name, provider, expires in batch.inventory:
         store.inventory.upsert(name, provider, expires)
+    stack.sandbox.configure("gandi", transfer_delay=DEMO_TRANSFER_DELAY_SECONDS)
+    console.print(
+        f"transfers: the sandbox completes (or refuses) them {DEMO_TRANSFER_DELAY_SECONDS:g} s after their "
+        f"start; regq reads them every {settings.transfer_follow_seconds:g} s (REGQ_TRANSFER_FOLLOW_SECONDS; "
+        f"{defaults.TRANSFER_FOLLOW_SECONDS:g} s outside the demo)"
+    )
     producer = stack.producer()
     started = time.time()
     outcomes, problems = submit_lines(batch.lines, store, producer)
+    outcomes += _submit_via_api(stack, batch.api_jobs)
     accepted = {o.key for o in outcomes}
     duplicates = sum(1 for o in outcomes if o.duplicate)
     done = _wait(store, accepted, timeout)
     elapsed = time.time() - started
     _summary(stack, store, outcomes, problems, duplicates, elapsed)
+    read = _read_auth_code(stack, batch.auth_code_domain) if batch.auth_code_domain else True
     producer.close()
     store.dispose()
     if done < len(accepted):
         console.print(
             f"[red]{len(accepted) - done} accepted jobs did not finish within {timeout:.0f} s[/red]"
         )
+        return 1
+    if not read:
         return 1
     console.print(
         f"[green]all {len(accepted)} accepted jobs reached a final state in {elapsed:.1f} s[/green]"

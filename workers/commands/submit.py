@@ -207,21 +207,22 @@ def _problems_of(error: Exception | None) -> list[FieldProblem]:
 _MAX_PATH = 4096
 
 
-def _owner(owner: str, as_json: bool = False) -> dict[str, Any]:
-    """The registrant of ``--owner``: JSON text (its first non-space character ``{`` or ``[``) or a file
-    holding it. A refusal names the field and the reason, never the text (it holds personal data)."""
+def _owner(owner: str, as_json: bool = False, field: str = "owner") -> dict[str, Any]:
+    """The registrant of ``--owner`` (or the contact of ``field``): JSON text (its first non-space character
+    ``{`` or ``[``) or a file holding it. A refusal names the field and the reason, never the text (it
+    holds personal data)."""
     if owner.lstrip().startswith(("{", "[")):
-        return _json_object("owner", owner, as_json)
-    text = _read_owner_file(owner, as_json)
+        return _json_object(field, owner, as_json)
+    text = _read_owner_file(owner, as_json, field)
     if text is None:  # not JSON text (an object starts with "{") and no file of that name
         _fail(
-            [(None, FieldProblem("owner", "expected a JSON object, or a file holding one: no such file"))],
+            [(None, FieldProblem(field, "expected a JSON object, or a file holding one: no such file"))],
             as_json,
         )
-    return _json_object("owner", text, as_json)
+    return _json_object(field, text, as_json)
 
 
-def _read_owner_file(owner: str, as_json: bool) -> str | None:
+def _read_owner_file(owner: str, as_json: bool, field: str = "owner") -> str | None:
     """The text of the file ``owner`` names, or None when there is no such file."""
     if not owner or len(owner) > _MAX_PATH or "\0" in owner:
         return None
@@ -231,11 +232,11 @@ def _read_owner_file(owner: str, as_json: bool) -> str | None:
             return None
         data = path.read_bytes()
     except OSError as exc:
-        _fail([(None, FieldProblem("owner", f"cannot read the file ({_errno_name(exc)})"))], as_json)
+        _fail([(None, FieldProblem(field, f"cannot read the file ({_errno_name(exc)})"))], as_json)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        _fail([(None, FieldProblem("owner", f"the file is not UTF-8 (byte {exc.start + 1})"))], as_json)
+        _fail([(None, FieldProblem(field, f"the file is not UTF-8 (byte {exc.start + 1})"))], as_json)
 
 
 def _errno_name(exc: OSError) -> str:

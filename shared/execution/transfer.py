@@ -1,0 +1,246 @@
+"""Transfer-in: check first, start exactly once, then follow the transfer to its end.
+
+Phases (``jobs.phase``)::
+
+    (none) ── transfer_check ── cannot move ──> rejected (NotTransferable: nothing paid, nothing started)
+      │ can move
+      ▼ ``sending`` recorded right before the start request leaves (paid; a failed transfer is not refunded)
+    sending ── answered ──> auth code scrubbed from jobs.params ──> started
+      │ unanswered: the next delivery reads transfer_status BEFORE anything is sent
+      ├─ a transfer is known (pending / completed / failed) ──> started: followed, never restarted
+      └─ none shown ── within the read-after-create wait, or not read twice yet ──> wait, read again
+                    └─ still none after it ──> NeedsOperator (never a blind second start)
+    started ── each follow-up delivery reads transfer_status once (one limiter token) ──
+      ├─ pending ───> TransferPending: waiting, "transfer pending: step S, started AGE ago" (not an attempt)
+      │               past REGQ_TRANSFER_MAX_DAYS ──> failed (transfer_timeout: no answer from the registry)
+      ├─ failed ────> failed (transfer_failed, the registrar's own words)
+      └─ completed (in our account, no pendingTransfer) ──> completed
+    completed ── inventory (the registry's expiry, never computed), the registrar's auto-renew off, the
+                 nameservers asked for ──> succeeded
+
+A read that fails after ``sending`` (5xx, garbage, a refusal we cannot read) never fails the job: the
+transfer may be running; the job waits and reads again (a refusal: NeedsOperator). An unclear start
+(a timeout, a 5xx, a 429 that may have hit the read-back after it) is a wait too: the next delivery
+reconciles before anything is sent, so running out of attempts never leaves a started transfer failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, cast
+
+from shared import defaults
+from shared.contact import Contact
+from shared.errors import (
+    AwaitingRegistry,
+    Inconsistent,
+    NeedsOperator,
+    NotTransferable,
+    RegqError,
+    TransferFailed,
+    TransferPending,
+)
+from shared.execution.autorenew import autorenew_off
+from shared.execution.context import Execution, LeaseLost
+from shared.execution.day2_ops import day2
+from shared.gateways.day2 import Day2Operations, Secret, TransferState, TransferStatus
+from shared.jobs import SCRUBBED, TransferJob
+from shared.store.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+SENDING = "sending"
+STARTED = "started"
+COMPLETED = "completed"
+SECRET_FIELDS = ("auth_code",)
+
+
+def age_text(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3 h``, ``2 d 4 h``: how long ago, for a human reading ``regq status``."""
+    s = max(0, int(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    if s < 172800:
+        return f"{s // 3600} h"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+def _since(data: dict[str, Any], field: str) -> float:
+    return (utcnow() - datetime.fromisoformat(data[field])).total_seconds()
+
+
+def _settle_seconds(ex: Execution) -> float:
+    """How long a just-started transfer may take to show (the registrar's read-after-create window)."""
+    if ex.registrar.name == "gandi":
+        return float(ex.settings.gandi_visibility_wait_seconds)
+    return float(defaults.REGISTRY_READBACK_SECONDS)
+
+
+def _scrub(ex: Execution) -> None:
+    """The registry has the code now (or may have it): it leaves jobs.params; the hash keeps its SHA-256."""
+    if ex.store.jobs.scrub_params(ex.key, SECRET_FIELDS, SCRUBBED):
+        log.info("%s: auth code scrubbed from the stored params", ex.key)
+
+
+def _deadline(ex: Execution, job: TransferJob, data: dict[str, Any], why: str) -> None:
+    """Past REGQ_TRANSFER_MAX_DAYS since the start: the job fails (the registrar may still finish it)."""
+    waited = _since(data, "sent_at")
+    if waited > ex.settings.transfer_max_days * 86400:
+        raise TransferFailed(
+            f"no answer from the registry: the transfer of {job.domain} at {ex.registrar.name} is still "
+            f"{why} {age_text(waited)} after its start (limit REGQ_TRANSFER_MAX_DAYS="
+            f"{ex.settings.transfer_max_days:g})",
+            code="transfer_timeout",
+        )
+
+
+def _read(ex: Execution, gw: Day2Operations, job: TransferJob, data: dict[str, Any]) -> TransferStatus | None:
+    """transfer_status once; a failed read is a wait (the transfer may be running), never a failure."""
+    name = ex.registrar.name
+    try:
+        return gw.transfer_status(job.domain, ex.policy)
+    except LeaseLost:
+        raise
+    except RegqError as exc:
+        if exc.disposition == "wait":
+            raise
+        _deadline(ex, job, data, "unread")
+        if exc.disposition == "retry":
+            reason = f"reading the transfer of {job.domain} failed ({exc}); reading again"
+            raise AwaitingRegistry(name, float(ex.settings.transfer_follow_seconds), reason) from None
+        raise NeedsOperator(
+            name,
+            float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
+            f"reading the transfer of {job.domain} was refused ({exc}); it may be running: never restarted",
+        ) from None
+
+
+def _unseen(ex: Execution, job: TransferJob, data: dict[str, Any]) -> None:
+    """After an unanswered start, the registrar shows no transfer: wait out its read-after-create window
+    and read once more; still nothing: a human decides (a second start is paid again: never blind)."""
+    name, settle = ex.registrar.name, _settle_seconds(ex)
+    waited = _since(data, "sent_at")
+    if waited < settle or "unseen_at" not in data:
+        ex.set_phase(SENDING, {**data, "unseen_at": utcnow().isoformat()})
+        retry = max(settle - waited if waited < settle else settle, 1.0)
+        reason = f"the transfer start of {job.domain} went unanswered and {name} shows no transfer yet"
+        raise AwaitingRegistry(name, retry, reason)
+    raise NeedsOperator(
+        name,
+        float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
+        f"the transfer start of {job.domain} went unanswered and {name} shows no transfer "
+        f"{age_text(waited)} later: it may never have reached {name}; regq never starts a transfer twice "
+        "(check at the registrar, then resubmit under a new key if nothing started)",
+    )
+
+
+def _follow(ex: Execution, job: TransferJob, data: dict[str, Any], status: TransferStatus) -> dict[str, Any]:
+    """Act on what the registrar says of a started transfer (see the module's diagram)."""
+    name = ex.registrar.name
+    if status.state is TransferState.FAILED:
+        detail = status.detail or status.step or "no reason given"
+        raise TransferFailed(f"the transfer of {job.domain} failed at {name}: {detail}")
+    if status.state is TransferState.COMPLETED:
+        if status.expires_at is None:
+            raise Inconsistent(f"{name} shows the transfer of {job.domain} completed without an expiry")
+        ex.set_phase(COMPLETED, {**data, "expires_at": status.expires_at.isoformat()})
+        log.info("transfer of %s completed at %s; expires %s", job.domain, name, status.expires_at)
+        return _finish(ex, job, status.expires_at.isoformat())
+    _deadline(ex, job, data, f"pending (step {status.step or 'unknown'})")
+    if status.step != data.get("step"):
+        ex.set_phase(STARTED, {**data, "step": status.step})
+    step = status.step or "unknown"
+    reason = f"transfer pending at {name}: step {step}, started {age_text(_since(data, 'sent_at'))} ago"
+    raise TransferPending(name, float(ex.settings.transfer_follow_seconds), reason)
+
+
+def _nameservers(ex: Execution, job: TransferJob) -> list[str]:
+    """The nameservers the job asks for, once the domain is ours; a failure is a warning (a wait goes up)."""
+    if not job.nameservers:
+        return []
+    try:
+        ex.registrar.set_nameservers(job.domain, job.nameservers, ex.policy)
+    except LeaseLost:
+        raise
+    except RegqError as exc:
+        if exc.disposition == "wait":
+            raise
+        return [f"the domain is ours, but setting its nameservers failed ({exc}): submit a nameservers job"]
+    return []
+
+
+def _finish(ex: Execution, job: TransferJob, expires_at: str) -> dict[str, Any]:
+    ex.store.inventory.upsert(job.domain, ex.registrar.name, datetime.fromisoformat(expires_at).date())
+    renew = autorenew_off(ex, job.domain)
+    return {
+        "domain": job.domain,
+        "expires_at": expires_at,
+        "registrar": ex.registrar.name,
+        "autorenew_at_registrar": renew["autorenew_at_registrar"],
+        "warnings": [*renew["warnings"], *_nameservers(ex, job)],
+        "notes": renew["notes"],
+    }
+
+
+def _start(ex: Execution, gw: Day2Operations, job: TransferJob) -> dict[str, Any]:
+    """Check, then send the start once (``sending`` recorded right before it leaves)."""
+    if job.scrubbed:  # the code left for the registry once already: a second start is never blind
+        raise Inconsistent(f"the transfer of {job.domain} was sent before (its auth code is scrubbed)")
+    code = Secret(job.auth_code.get_secret_value())
+    verdict = gw.transfer_check(job.domain, code, ex.policy)
+    if not verdict.available:
+        raise NotTransferable(job.domain, verdict.reason or f"{ex.registrar.name} gives no reason")
+    data: dict[str, Any] = {"sent_at": utcnow().isoformat(), "fingerprint": job.params_hash()[:16]}
+    ex.record_before_effect(SENDING, data)
+    owner = cast(Contact, job.owner)  # required for gandi by the job; rotld's domain-transfer ignores it
+    try:
+        status = gw.transfer_start(job.domain, code, owner, job.years, ex.policy)
+    except LeaseLost:
+        raise
+    except RegqError as exc:
+        if exc.disposition == "final":
+            _scrub(ex)  # refused: the registrar had the code; the job ends here
+            raise
+        # Sent, no clear answer (a 429 too: it may have come from the read-back after the start): the
+        # next delivery reads the registrar before anything else.
+        if exc.disposition == "retry":
+            reason = f"the transfer start of {job.domain} got no clear answer ({exc}); reading it next"
+            raise AwaitingRegistry(ex.registrar.name, max(_settle_seconds(ex), 1.0), reason) from None
+        raise
+    _scrub(ex)
+    data = {**data, "step": status.step}
+    ex.set_phase(STARTED, data)
+    log.info("transfer of %s started at %s: %s", job.domain, ex.registrar.name, status.state.value)
+    return _follow(ex, job, data, status)
+
+
+def run_transfer(ex: Execution) -> dict[str, Any]:
+    """Returns the result of a completed transfer; raises a wait while it runs, a typed error otherwise."""
+    job = ex.job
+    assert isinstance(job, TransferJob)
+    gw = day2(ex.registrar, "transfer_start", "transfer-in")
+    data = dict(ex.record.phase_data or {})
+    if ex.record.phase == COMPLETED:  # read completed; only the steps after it (or the outcome) were not
+        return _finish(ex, job, data["expires_at"])
+    if ex.record.phase not in (SENDING, STARTED):
+        return _start(ex, gw, job)
+    _scrub(ex)  # the registry has the code, or may have it: either way it is never sent again
+    status = _read(ex, gw, job, data)
+    if status is None:
+        if ex.record.phase == SENDING:
+            _unseen(ex, job, data)
+        _deadline(ex, job, data, "unseen")
+        raise NeedsOperator(
+            ex.registrar.name,
+            float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
+            f"{ex.registrar.name} no longer shows the started transfer of {job.domain}, nor the domain "
+            "in our account",
+        )
+    if ex.record.phase == SENDING:
+        log.info("transfer of %s: the unanswered start is known at %s", job.domain, ex.registrar.name)
+        data = {**data, "step": status.step, "reconciled": True}
+        ex.set_phase(STARTED, data)
+    return _follow(ex, job, data, status)

@@ -1,0 +1,77 @@
+"""The day-2 parts of ``regq domains``: which side renews a domain (``show``), and its auth code.
+
+``regq domains auth-code DOMAIN [--reset] [--json]``: a held domain's transfer code, read from its
+registrar now (:func:`shared.execution.auth_code.read_auth_code`: the fleet's limiter and the registrar's
+breaker, no job). The code goes to stdout once and nowhere else; everything else goes to stderr.
+
+Exit codes: 0 the code; 1 the registrar refused or has no auth codes (ROTLD); 2 a bad domain; 3 try later
+(the registrar's breaker is open, or our limiter says wait).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from shared.errors import RegqError, Unsupported
+from shared.execution.auth_code import read_auth_code
+from shared.names import parse_domain
+from shared.store.inventory import ACTIVE, DomainRecord
+from workers import context
+from workers.console import emit_json, errors
+
+
+def renewed_by(record: DomainRecord, registrar_autorenew: bool | None = None) -> str:
+    """Which side renews ``record``: regq's renewal scan (its ``auto_renew`` on and the domain active), the
+    registrar's own auto-renew (when known), both (paid twice: turn one off) or nobody."""
+    ours = record.auto_renew and record.status == ACTIVE
+    theirs = f"{record.registrar}'s own auto-renew"
+    if registrar_autorenew is None:
+        side = "regq (renewal scan)" if ours else f"not regq (auto_renew off or status {record.status})"
+        return f"{side}; {theirs}: unknown"
+    if ours and registrar_autorenew:
+        return f"both: regq (renewal scan) and {theirs} (paid twice: turn one off)"
+    if ours:
+        return "regq (renewal scan)"
+    return theirs if registrar_autorenew else "nobody (regq's auto_renew is off, the registrar's too)"
+
+
+def _fail(message: str, as_json: bool, code: int) -> typer.Exit:
+    if as_json:
+        emit_json({"error": message})
+    else:
+        errors.print(f"[red]{message}[/red]", soft_wrap=True, markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def auth_code(
+    domain: str,
+    reset: Annotated[bool, typer.Option("--reset", help="ask the registrar for a new code first")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Print DOMAIN's transfer (auth) code once, read from its registrar now (--reset: a new one)."""
+    try:
+        name = parse_domain(domain).ascii
+    except ValueError as exc:
+        raise _fail(f"{domain!r}: {exc}", as_json, 2) from None
+    try:
+        read = read_auth_code(context.runtime(), name, reset)
+    except ValueError as exc:  # no registrar sells the TLD
+        raise _fail(f"{name}: {exc}", as_json, 2) from None
+    except Unsupported as exc:
+        raise _fail(f"{name}: {exc}", as_json, 1) from None
+    except RegqError as exc:
+        if exc.disposition == "wait":
+            wait = getattr(exc, "retry_after", None) or 1.0
+            raise _fail(f"{name}: {exc}; retry in {wait:.0f} s", as_json, 3) from None
+        raise _fail(
+            f"{name}: the registrar did not give the code ({type(exc).__name__})", as_json, 1
+        ) from None
+    answer = read.answer
+    expires = answer.expires_at.isoformat() if answer.expires_at else None
+    if as_json:
+        emit_json({"domain": answer.domain, "auth_code": answer.code.reveal(), "expires_at": expires})
+        return
+    print(answer.code.reveal())  # plain print: no markup, no highlighting of the code
+    errors.print(f"{answer.domain} at {read.registrar}" + (f", expires {expires}" if expires else ""))
