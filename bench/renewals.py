@@ -42,10 +42,11 @@ from rich.console import Console
 from bench.common import delete_prefixed, emit_json, machine_notes, progress, redis_for_bench, table
 from shared import defaults
 from shared.jobs import RenewJob
+from shared.renewal_scan import FINISHED
 from shared.settings import load_settings
 from shared.store.schema import DomainRow, JobRow, utcnow
 from tasks.publish import submit
-from tasks.renewals import FINISHED, run_scan
+from tasks.renewals import run_scan
 from tasks.runtime import Runtime
 from testkit.services import postgres_database
 

@@ -72,7 +72,8 @@ TLD_CATEGORIES = ("gTLD", "ccTLD")
 @lru_cache(maxsize=1)
 def snapshot_tlds() -> dict[str, list[str]]:
     """The TLD list regq ships (``shared/tlds/snapshot/gandi.json``), read as data: by default the stand-in
-    sells what regq's snapshot says Gandi sells."""
+    sells what regq's snapshot says Gandi sells (assumption: regq's own list echoed back, not a check of
+    Gandi's live one)."""
     raw = resources.files("shared.tlds.snapshot").joinpath("gandi.json").read_text("utf-8")
     categories = json.loads(raw)["categories"]
     return {c: list(categories.get(c, [])) for c in TLD_CATEGORIES}

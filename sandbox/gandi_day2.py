@@ -174,7 +174,8 @@ class Day2Endpoints(TransferEndpoints):
 
     def decorate(self, dom: Domain, out: dict[str, Any]) -> None:
         """``status``, ``can_tld_lock``, ``autorenew`` (go-gandi domain/types.go Details: an object;
-        gem lib/gandi_v5/domain.rb: a bool in some answers) and ``dates.authinfo_expires_at``."""
+        gem lib/gandi_v5/domain.rb: a bool in some answers) and ``dates.authinfo_expires_at``
+        (go-gandi domain/types.go ResponseDates). Assumption: a lockable domain starts locked."""
         fqdn = dom.fqdn
         if self.pending_transfer(fqdn, time.time()):
             out["status"] = ["pendingTransfer"]
@@ -193,7 +194,7 @@ class Day2Endpoints(TransferEndpoints):
     # -- the domain's settings
     def _lock(self, req: Request, dom: Domain) -> Response:
         """``PATCH /domain/domains/{fqdn}/status`` ``{"clientTransferProhibited": bool}`` (Gandi's endpoint
-        list). Assumption: a TLD without a lock answers 400."""
+        list). Assumption: a TLD without a lock answers 400; the 202 and its message."""
         body = req.json()
         value = body.get("clientTransferProhibited") if isinstance(body, dict) else None
         if not isinstance(value, bool):
@@ -204,7 +205,8 @@ class Day2Endpoints(TransferEndpoints):
         return _message(202, "The status is being updated.")
 
     def _autorenew(self, req: Request, dom: Domain) -> Response:
-        """``PATCH .../autorenew`` ``{"enabled", "duration"?}`` (go-gandi domain/domain.go SetAutoRenew)."""
+        """``PATCH .../autorenew`` ``{"enabled", "duration"?}`` (go-gandi domain/domain.go SetAutoRenew,
+        domain/types.go AutoRenew). Assumption: the 200 and its message, and duration bounded 1..10."""
         body = req.json()
         enabled = body.get("enabled") if isinstance(body, dict) else None
         duration = body.get("duration", 1) if isinstance(body, dict) else 1
@@ -229,7 +231,8 @@ class Day2Endpoints(TransferEndpoints):
 
     def _contacts(self, req: Request, dom: Domain) -> Response:
         """``PATCH .../contacts`` with admin/bill/tech (gem lib/gandi_v5/domain.rb update_contacts).
-        Assumption: an ``owner`` there answers 400 (the owner changes through ``/domain/changeowner``)."""
+        Assumption: an ``owner`` there answers 400 (the owner changes through ``/domain/changeowner``), the
+        roles are checked like the create's contacts, and the 202 and its message."""
         body = req.json()
         if not isinstance(body, dict) or not body:
             return _bad("body", "Expected an object with admin, bill or tech")
@@ -245,6 +248,7 @@ class Day2Endpoints(TransferEndpoints):
         return _message(202, "The contacts are being updated.")
 
     def _contacts_info(self, req: Request, dom: Domain) -> Response:
+        """``GET .../contacts`` (go-gandi domain/domain.go GetContacts: domain/types.go Contacts)."""
         return json_response(200, dom.contacts)
 
     # -- glue hosts (go-gandi domain/domain.go *GlueRecord, domain/types.go GlueRecord)
@@ -284,14 +288,19 @@ class Day2Endpoints(TransferEndpoints):
         return _message(202, "The host is being created.")
 
     def _hosts_info(self, req: Request, dom: Domain) -> Response:
+        """``GET .../hosts`` (go-gandi ListGlueRecords; each item domain/types.go GlueRecord: name, ips, fqdn,
+        href, fqdn_unicode)."""
         return json_response(200, [self._host_object(dom, n) for n in sorted(dom.glue)])
 
     def _host_info(self, req: Request, dom: Domain, label: str) -> Response:
+        """``GET .../hosts/{name}`` (go-gandi GetGlueRecord)."""
         if label not in dom.glue:
             return _gone()
         return json_response(200, self._host_object(dom, label))
 
     def _host_update(self, req: Request, dom: Domain, label: str) -> Response:
+        """``PUT .../hosts/{name}`` ``{"ips"}`` (go-gandi UpdateGlueRecord, GlueRecordUpdateRequest).
+        Assumption: the 202 and its message, and 404 for an unknown host."""
         body = req.json()
         ips = body.get("ips") if isinstance(body, dict) else None
         if label not in dom.glue:
@@ -302,6 +311,8 @@ class Day2Endpoints(TransferEndpoints):
         return _message(202, "The host is being updated.")
 
     def _host_delete(self, req: Request, dom: Domain, label: str) -> Response:
+        """``DELETE .../hosts/{name}`` (go-gandi DeleteGlueRecord). Assumption: the answer
+        (``host_delete_status``) and that the delete shows at once."""
         if label not in dom.glue:
             return _gone()
         del dom.glue[label]

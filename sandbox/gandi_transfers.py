@@ -209,7 +209,7 @@ class TransferEndpoints:
         failure = t.failure(now, self._delay)
         done = t.done_at is not None and now >= t.done_at + self._pending_delay
         if done and self.config["transfer_record_after_done"] == "gone":
-            return json_response(404, {"message": "The resource could not be found."})
+            return _gone()
         step, step_nb = ("waiting_foa", 2) if t.scenario == "nofoa" else ("waiting_registry", 3)
         if not t.code_ok:
             step, step_nb = "check_authinfo", 1
@@ -238,10 +238,11 @@ class TransferEndpoints:
         return json_response(200, out)
 
     def _transfer_foa(self, req: Request, fqdn: str) -> Response:
-        """``POST /domain/transferin/{fqdn}/foa`` ``{"email"}`` (gem transfer_in.rb resend_foa_emails)."""
+        """``POST /domain/transferin/{fqdn}/foa`` ``{"email"}`` (gem transfer_in.rb resend_foa_emails).
+        Assumption: the 200 and its message, and 400 for an address not in the transfer's ``foa``."""
         t = self.transfers.get(fqdn)
         if t is None:
-            return json_response(404, {"message": "The resource could not be found."})
+            return _gone()
         body = req.json()
         if not isinstance(body, dict) or body.get("email") != t.email:
             return _bad("email", "Not an e-mail address of this transfer's FOA")
@@ -252,7 +253,7 @@ class TransferEndpoints:
         a good code relaunches the transfer (the gem has a separate ``PUT /domain/transferin/{fqdn}``)."""
         t = self.transfers.get(fqdn)
         if t is None:
-            return json_response(404, {"message": "The resource could not be found."})
+            return _gone()
         body = req.json()
         code = body.get("authinfo") if isinstance(body, dict) else None
         if not isinstance(code, str) or not code:

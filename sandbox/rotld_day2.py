@@ -10,20 +10,25 @@ as the public client alinchican/rotld-rest-client transcribes it in its command 
 test can show the gateway keeps whatever the registry answers instead of depending on our guess.
 
 * ``domain-transfer`` [ref]: ``domain`` and ``authorization_key``, both mandatory (10001 without one). The
-  registrant reads the key in the registry's own panel; here ``transfer_keys`` ({domain: key, or
-  {"key", "issued": "YYYY-MM-DD"}}) plays that panel. The key lasts 14 days after ``issued`` (issue 20's
-  facts) and is used up by a transfer. Refusals [assumption, codes]: wrong key ``transfer_bad_key_code``,
-  expired key ``transfer_expired_key_code``, already ours or already running ``transfer_refused_code``,
-  not registered at all ``not_ours_code`` ("Invalid domain", as the other domain commands answer).
-  UNVERIFIED whether the REST transfer completes in the call: ``transfer_mode`` ``sync`` moves the domain
-  to us at once (ROTLD's EPP answers 1000, not 1001); ``pending`` accepts it and moves the domain after
+  registrant reads the key in the registry's own panel; here ``transfer_keys`` ({domain: key, or {"key",
+  "issued": "YYYY-MM-DD"}}) plays that panel. The key lasts 14 days after ``issued`` and is used up by a
+  transfer [assumption: issue 20's facts and the gateway's own reading; the client's ``domain-transfer.js``
+  and its schema state neither]. Refusals [assumption, codes]: wrong key ``transfer_bad_key_code``, expired
+  key ``transfer_expired_key_code``, already ours or already running ``transfer_refused_code``, not
+  registered at all ``not_ours_code`` ("Invalid domain", as the other domain commands answer). UNVERIFIED
+  whether the REST transfer completes in the call: ``transfer_mode`` ``sync`` moves the domain to us at once
+  (ROTLD's EPP answers 1000, not 1001); ``pending`` accepts it and moves the domain after
   ``transfer_pending_seconds`` (domain-info answers ``not_ours_code`` until then). Either way the
-  registrant, nameservers and expiry stay as the registry holds them (the command takes no period).
-* ``nameserver-create`` / ``nameserver-update`` [ref]: ``nameserver`` and ``ips``, a comma-separated list
-  of 1 or 2 IPv4/IPv6 addresses ("Maximum allowed number of IPs is 2"); 10003 naming ``ips`` otherwise
-  [assumption, code]. Create of a host whose parent domain is not ours: ``not_ours_code``. Whether a second
-  create of the same host is refused is not documented: this stand-in replaces its addresses (the gateway's
-  set_nameservers relies on create being repeatable). Update replaces the addresses of an existing host.
+  registrant, nameservers and expiry stay as the registry holds them (the command takes no period). The
+  answer's data ``{"domain"}`` is an assumption.
+* ``nameserver-create`` / ``nameserver-update`` [ref]: ``nameserver`` and ``ips``, a comma-separated list of
+  1 or 2 IPv4/IPv6 addresses ("Maximum allowed number of IPs is 2"); 10003 naming ``ips`` otherwise
+  [assumption, code]. Create of a host whose parent domain is not ours: ``not_ours_code`` [assumption].
+  Whether a second create of the same host is refused is not documented: this stand-in replaces its
+  addresses (the gateway's set_nameservers relies on create being repeatable: an assumption that only
+  repeats the gateway's own). Update replaces the addresses of an existing host; updating an unknown one
+  answers ``host_not_found_code`` [assumption]. The answers' data ``{"nameserver", "ips"}`` is an
+  assumption.
 * ``nameserver-info`` / ``nameserver-delete`` [ref]: ``nameserver``. An unknown host answers
   ``host_not_found_code``; deleting a host a domain still delegates to answers ``host_in_use_code``
   [assumption, both codes; the info answer ``{"nameserver", "ips": [...]}`` is our guess too].
@@ -31,7 +36,8 @@ test can show the gateway keeps whatever the registry answers instead of dependi
   ``email`` mandatory; ``address2``, ``address3``, ``postal_code``, ``fax`` optional. Name, person type and
   CNP/CUI are not parameters (that is ``contact-correct``): any such field sent is ignored. The contact is
   one object: every domain whose registrant it is changes (an ``effects`` entry ``contact`` per domain).
-  Unknown cid: 50006 [ref]. The new values are checked like contact-create's (:mod:`sandbox.rotld_contacts`).
+  Unknown cid: 50006 [ref]. The new values are checked like contact-create's (:mod:`sandbox.rotld_contacts`)
+  and the answer's data is ``{"cid"}`` [assumption, both].
 * ``domain-reset-ns`` [ref]: at most 6 nameservers (10003 beyond [assumption, code]), 10501 / 10502 as
   before. "If nameservers parameter is empty, the current nameservers of the domain will be deleted":
   ``reset_ns_empty`` ``clear`` does that (default, as documented); ``refuse`` answers 10001 (this

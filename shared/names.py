@@ -56,6 +56,13 @@ def parse_domain(text: str) -> DomainName:
     """Validate and normalise a domain name. Raises ValueError with the reason."""
     if not isinstance(text, str):
         raise ValueError("must be a string")
+    return _parse_domain(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_domain(text: str) -> DomainName:
+    # Cached: a job's validation parses its domain again (field, then model validator, then ``.name``),
+    # and IDNA plus the suffix lookup is most of a job's validation time. A refusal is not cached.
     name = text.strip().rstrip(".")
     if not name:
         raise ValueError("must not be empty")

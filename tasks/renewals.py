@@ -10,34 +10,11 @@ from datetime import date
 
 from shared import defaults
 from shared.jobs import RenewJob
-from shared.renewal_scan import (
-    DRY_RUN,
-    FAILED,
-    FINISHED,
-    LOCK_LOST,
-    LOCK_NAME,
-    LOCKED,
-    DueRenewal,
-    LockKeeper,
-    ScanResult,
-)
+from shared.renewal_scan import ScanResult
 from shared.renewal_scan import run_scan as _run_scan
 from shared.store.renewals import ScanCounts
 from tasks.publish import Submitted, submit_many
 from tasks.runtime import Runtime
-
-__all__ = [
-    "DRY_RUN",
-    "FAILED",
-    "FINISHED",
-    "LOCKED",
-    "LOCK_LOST",
-    "LOCK_NAME",
-    "DueRenewal",
-    "LockKeeper",
-    "ScanResult",
-    "run_scan",
-]
 
 
 def run_scan(

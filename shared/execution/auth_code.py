@@ -99,10 +99,13 @@ def call_now(
         gateway.close()
 
 
-def read_auth_code(services: Services, domain: str, reset: bool = False) -> AuthCodeRead:
-    """``domain``'s auth code (after a reset when ``reset``), from its registrar, now."""
+def read_auth_code(
+    services: Services, domain: str, reset: bool = False, registrar: str | None = None
+) -> AuthCodeRead:
+    """``domain``'s auth code (after a reset when ``reset``), from its registrar (``registrar`` when the
+    caller has read it already, else :func:`registrar_of`), now."""
     name = parse_domain(domain).ascii
-    registrar = registrar_of(services, name)
+    registrar = registrar or registrar_of(services, name)
     what = "auth-code reset" if reset else "auth-code read"
     answer = call_now(
         services, registrar, "auth_code", what, lambda ops, policy: ops.auth_code(name, policy, reset=reset)

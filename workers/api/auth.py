@@ -85,7 +85,7 @@ def authenticate(request: Request, rt: Runtime) -> ApiToken:
         raise _unauthorized()  # nothing presented: nothing guessed, not counted
     address = client_address(request)
     status = rt.limiter.status(f"api-auth:{address}")
-    if status.blocked_until is not None and status.blocked_until > time.time():
+    if status.blocked_until is not None:  # only an active block (by the limiter's own clock) is given
         seconds = retry_seconds((status.blocked_until - time.time()) * 1000)
         raise _too_many(seconds, "too many failed authentications from this address")
     scheme, _, secret = header.partition(" ")

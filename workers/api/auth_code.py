@@ -52,11 +52,12 @@ def auth_code(
     """The domain's transfer code, once, in this answer: ``{"domain", "auth_code", "expires_at"}``."""
     name = params.domain(domain, "path")
     runtime = runtime_of(request)
-    if visible_domain(runtime.store, name, token) is None:
+    record = visible_domain(runtime.store, name, token)
+    if record is None:
         raise _fail(404, f"{name} is not in the inventory")
     reset = body.reset if body is not None else False
     try:
-        read = read_auth_code(runtime, name, reset)
+        read = read_auth_code(runtime, name, reset, registrar=record.registrar)
     except Unsupported as exc:
         raise _fail(409, str(exc)) from None
     except NotFound:

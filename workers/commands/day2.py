@@ -10,9 +10,11 @@ Exit codes: 0 the code; 1 the registrar refused or has no auth codes (ROTLD); 2 
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from shared.errors import RegqError, Unsupported
 from shared.execution.auth_code import read_auth_code
@@ -37,12 +39,39 @@ def renewed_by(record: DomainRecord, registrar_autorenew: bool | None = None) ->
     return theirs if registrar_autorenew else "nobody (regq's auto_renew is off, the registrar's too)"
 
 
-def _fail(message: str, as_json: bool, code: int) -> typer.Exit:
+T = TypeVar("T")
+
+
+def fail(message: str, as_json: bool, code: int) -> typer.Exit:
+    """``message`` as ``{"error": ...}`` (--json) or one red line on stderr; the exit to raise."""
     if as_json:
         emit_json({"error": message})
     else:
-        errors.print(f"[red]{message}[/red]", soft_wrap=True, markup=True, highlight=False)
+        errors.print(f"[red]{escape(message)}[/red]", soft_wrap=True, highlight=False)
     return typer.Exit(code)
+
+
+def on_registrar(
+    domain: str, as_json: bool, call: Callable[[Any, str], T], refused: Callable[[RegqError], str]
+) -> T:
+    """``call(runtime, name)`` for ``domain``, one synchronous registrar call; a failure is one line and an
+    exit code: 2 a bad domain or a TLD no registrar sells, 1 unsupported or refused (``refused(exc)``
+    says how), 3 try later."""
+    try:
+        name = parse_domain(domain).ascii
+    except ValueError as exc:
+        raise fail(f"{domain!r}: {exc}", as_json, 2) from None
+    try:
+        return call(context.runtime(), name)
+    except ValueError as exc:  # no registrar sells the TLD
+        raise fail(f"{name}: {exc}", as_json, 2) from None
+    except Unsupported as exc:
+        raise fail(f"{name}: {exc}", as_json, 1) from None
+    except RegqError as exc:
+        if exc.disposition == "wait":
+            wait = getattr(exc, "retry_after", None) or 1.0
+            raise fail(f"{name}: {exc}; retry in {wait:.0f} s", as_json, 3) from None
+        raise fail(f"{name}: {refused(exc)}", as_json, 1) from None
 
 
 def auth_code(
@@ -51,23 +80,12 @@ def auth_code(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Print DOMAIN's transfer (auth) code once, read from its registrar now (--reset: a new one)."""
-    try:
-        name = parse_domain(domain).ascii
-    except ValueError as exc:
-        raise _fail(f"{domain!r}: {exc}", as_json, 2) from None
-    try:
-        read = read_auth_code(context.runtime(), name, reset)
-    except ValueError as exc:  # no registrar sells the TLD
-        raise _fail(f"{name}: {exc}", as_json, 2) from None
-    except Unsupported as exc:
-        raise _fail(f"{name}: {exc}", as_json, 1) from None
-    except RegqError as exc:
-        if exc.disposition == "wait":
-            wait = getattr(exc, "retry_after", None) or 1.0
-            raise _fail(f"{name}: {exc}; retry in {wait:.0f} s", as_json, 3) from None
-        raise _fail(
-            f"{name}: the registrar did not give the code ({type(exc).__name__})", as_json, 1
-        ) from None
+    read = on_registrar(
+        domain,
+        as_json,
+        lambda runtime, name: read_auth_code(runtime, name, reset),
+        lambda exc: f"the registrar did not give the code ({type(exc).__name__})",
+    )
     answer = read.answer
     expires = answer.expires_at.isoformat() if answer.expires_at else None
     if as_json:

@@ -27,8 +27,9 @@ Registrar = Annotated[str | None, typer.Option(help="inferred from the TLD when 
 Contact = Annotated[str | None, typer.Option(help="a JSON object, or a file holding one")]
 
 
-def _compact(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None}
+def _submit(as_json: bool, **fields: Any) -> None:
+    """Submit the job of ``fields`` (those given: a None is left out, the model's default applies)."""
+    _submit_one({k: v for k, v in fields.items() if v is not None}, as_json)
 
 
 def _auth_code(auth_code_file: Path | None, auth_code: str | None, as_json: bool) -> str:
@@ -91,17 +92,17 @@ def transfer(
 ) -> None:
     """Transfer DOMAIN in with its auth code (read from a file or stdin, never shown)."""
     code = _auth_code(auth_code_file, auth_code, as_json)
-    data = {
-        "kind": "transfer",
-        "domain": domain,
-        "auth_code": code,
+    _submit(
+        as_json,
+        kind="transfer",
+        domain=domain,
+        auth_code=code,
         **_contacts(as_json, owner=owner, admin=admin, bill=bill, tech=tech),
-        "years": years,
-        "nameservers": nameserver or None,
-        "registrar": registrar,
-        "idempotency_key": key,
-    }
-    _submit_one(_compact(data), as_json)
+        years=years,
+        nameservers=nameserver or None,
+        registrar=registrar,
+        idempotency_key=key,
+    )
 
 
 @app.command()
@@ -116,15 +117,15 @@ def nameservers(
     as_json: JsonFlag = False,
 ) -> None:
     """Make DOMAIN's nameservers (and the glue of those inside it) what is given."""
-    data = {
-        "kind": "nameservers",
-        "domain": domain,
-        "nameservers": ns,
-        "glue": _host_addresses("glue", glue or [], as_json),
-        "registrar": registrar,
-        "idempotency_key": key,
-    }
-    _submit_one(_compact(data), as_json)
+    _submit(
+        as_json,
+        kind="nameservers",
+        domain=domain,
+        nameservers=ns,
+        glue=_host_addresses("glue", glue or [], as_json),
+        registrar=registrar,
+        idempotency_key=key,
+    )
 
 
 @app.command()
@@ -136,9 +137,7 @@ def lock(
     as_json: JsonFlag = False,
 ) -> None:
     """Lock (--on) or unlock (--off) DOMAIN against transfers out."""
-    data = {"kind": "lock", "domain": domain, "locked": locked}
-    data |= {"registrar": registrar, "idempotency_key": key}
-    _submit_one(_compact(data), as_json)
+    _submit(as_json, kind="lock", domain=domain, locked=locked, registrar=registrar, idempotency_key=key)
 
 
 @app.command()
@@ -155,14 +154,14 @@ def contacts(
     as_json: JsonFlag = False,
 ) -> None:
     """Change DOMAIN's contacts (gandi: admin, bill, tech; rotld: the registrant's address data)."""
-    data = {
-        "kind": "contacts",
-        "domain": domain,
+    _submit(
+        as_json,
+        kind="contacts",
+        domain=domain,
         **_contacts(as_json, owner=owner, admin=admin, bill=bill, tech=tech),
-        "registrar": registrar,
-        "idempotency_key": key,
-    }
-    _submit_one(_compact(data), as_json)
+        registrar=registrar,
+        idempotency_key=key,
+    )
 
 
 @app.command()
@@ -175,12 +174,12 @@ def glue(
     as_json: JsonFlag = False,
 ) -> None:
     """Create, change or delete the glue (addresses) of hosts under DOMAIN."""
-    data = {
-        "kind": "glue",
-        "domain": domain,
-        "hosts": _host_addresses("hosts", host or [], as_json),
-        "delete": delete or [],
-        "registrar": registrar,
-        "idempotency_key": key,
-    }
-    _submit_one(_compact(data), as_json)
+    _submit(
+        as_json,
+        kind="glue",
+        domain=domain,
+        hosts=_host_addresses("hosts", host or [], as_json),
+        delete=delete or [],
+        registrar=registrar,
+        idempotency_key=key,
+    )

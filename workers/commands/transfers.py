@@ -19,7 +19,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from shared.errors import RegqError, Unsupported
 from shared.execution.transfer import age_text
 from shared.execution.transfer_admin import (
     TransferAction,
@@ -28,22 +27,14 @@ from shared.execution.transfer_admin import (
     resend_confirmation,
 )
 from shared.gateways.day2 import Secret
-from shared.names import parse_domain
 from workers import context
+from workers.commands.day2 import fail, on_registrar
 from workers.commands.submit_day2 import _AUTH_CODE_HELP, _auth_code
 from workers.console import emit_json, errors, table
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 app = typer.Typer(help="Transfer-ins under way: list them, resend the FOA e-mail, replace the auth code.")
-
-
-def _fail(message: str, as_json: bool, code: int) -> typer.Exit:
-    if as_json:
-        emit_json({"error": message})
-    else:
-        errors.print(f"[red]{escape(message)}[/red]", soft_wrap=True, highlight=False)
-    return typer.Exit(code)
 
 
 @app.command("list")
@@ -66,24 +57,11 @@ def list_transfers(as_json: JsonFlag = False) -> None:
 def _act(
     domain: str, as_json: bool, action: str, call: Callable[[Any, str], TransferAction], secret: bool = False
 ) -> TransferAction:
-    """Run ``call(runtime, name)``; registrar errors become one line and an exit code (``secret``: the
-    request held a code, so a refusal is named by its type only, never its text)."""
-    try:
-        name = parse_domain(domain).ascii
-    except ValueError as exc:
-        raise _fail(f"{domain!r}: {exc}", as_json, 2) from None
-    try:
-        return call(context.runtime(), name)
-    except ValueError as exc:  # no registrar sells the TLD
-        raise _fail(f"{name}: {exc}", as_json, 2) from None
-    except Unsupported as exc:
-        raise _fail(f"{name}: {exc}", as_json, 1) from None
-    except RegqError as exc:
-        if exc.disposition == "wait":
-            wait = getattr(exc, "retry_after", None) or 1.0
-            raise _fail(f"{name}: {exc}; retry in {wait:.0f} s", as_json, 3) from None
-        why = type(exc).__name__ if secret else str(exc)
-        raise _fail(f"{name}: {action} refused: {why}", as_json, 1) from None
+    """Run ``call(runtime, name)`` (:func:`~workers.commands.day2.on_registrar`; ``secret``: the request
+    held a code, so a refusal is named by its type only, never its text)."""
+    return on_registrar(
+        domain, as_json, call, lambda exc: f"{action} refused: {type(exc).__name__ if secret else exc}"
+    )
 
 
 def _report(done: TransferAction, what: str, as_json: bool) -> None:
@@ -126,7 +104,7 @@ def replace_code(
     """Give the registrar a new auth code for DOMAIN's running transfer (read from a file or stdin)."""
     code = Secret(_auth_code(auth_code_file, auth_code, as_json))
     if not code.reveal():
-        raise _fail("auth_code: must not be empty", as_json, 2)
+        raise fail("auth_code: must not be empty", as_json, 2)
     done = _act(
         domain,
         as_json,
