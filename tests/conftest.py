@@ -11,7 +11,7 @@ import redis
 from typer.testing import CliRunner
 
 from shared.store import Store
-from testkit import services, tiers
+from testkit import clock, services, tiers
 from testkit.stacks import delete_prefixed
 from workers.cli import app as cli_app
 
@@ -19,6 +19,12 @@ from workers.cli import app as cli_app
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test gets its tier (unit, integration, e2e: testkit/tiers.py) unless it is marked by hand."""
     tiers.mark(items)
+
+
+@pytest.fixture(autouse=True)
+def _clear_of_midnight() -> None:
+    """No test straddles UTC midnight: the code under test reads the day when it runs (testkit/clock.py)."""
+    clock.clear_of_midnight()
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,10 @@ from typer.testing import CliRunner
 
 from shared.store import Store
 from shared.store.inventory import MISSING
-from shared.store.schema import utcnow
+from testkit.clock import utc_today
 from workers.cli import app
 
 runner = CliRunner()
-TODAY = utcnow().date()
 
 
 @pytest.fixture
@@ -162,12 +161,12 @@ def test_a_header_without_the_columns_stops_the_import(
 
 def _seed(store: Store) -> None:
     rows = [
-        ("zeta.com", "gandi", TODAY + timedelta(days=5)),
-        ("alpha.com", "gandi", TODAY + timedelta(days=40)),
-        ("beta.ro", "rotld", TODAY + timedelta(days=2)),
-        ("gamma.eu", "gandi", TODAY - timedelta(days=1)),
+        ("zeta.com", "gandi", utc_today() + timedelta(days=5)),
+        ("alpha.com", "gandi", utc_today() + timedelta(days=40)),
+        ("beta.ro", "rotld", utc_today() + timedelta(days=2)),
+        ("gamma.eu", "gandi", utc_today() - timedelta(days=1)),
         ("delta.ro", "rotld", None),
-        ("epsilon.com", "gandi", TODAY + timedelta(days=5)),
+        ("epsilon.com", "gandi", utc_today() + timedelta(days=5)),
     ]
     for domain, registrar, expires in rows:
         store.inventory.upsert(domain, registrar, expires)
@@ -183,7 +182,7 @@ def test_list_pages_through_the_inventory(env: tuple[Store, dict[str, str]]) -> 
     assert everything[0] == {
         "domain": "alpha.com",
         "registrar": "gandi",
-        "expires_at": (TODAY + timedelta(days=40)).isoformat(),
+        "expires_at": (utc_today() + timedelta(days=40)).isoformat(),
         "days_left": 40,
         "auto_renew": True,
         "status": "active",
@@ -239,7 +238,7 @@ def test_list_of_an_empty_inventory(env: tuple[Store, dict[str, str]]) -> None:
 
 def test_show_one_domain(env: tuple[Store, dict[str, str]]) -> None:
     store, _ = env
-    store.inventory.upsert("xn--bcher-kva.com", "gandi", TODAY + timedelta(days=10))
+    store.inventory.upsert("xn--bcher-kva.com", "gandi", utc_today() + timedelta(days=10))
     result = invoke("domains", "show", "Bücher.com", "--json")
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
@@ -269,7 +268,7 @@ def test_sync_queues_one_job_per_domain_on_the_maintenance_queue(
     result = invoke("domains", "sync", "--registrar", "rotld", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"scanned": 2, "submitted": 2, "already_queued": 0, "refused": []}
-    day = TODAY.isoformat()
+    day = utc_today().isoformat()
     messages = _messages(redis_url, prefix, "maintenance")
     assert sorted(m["key"] for m in messages) == [f"sync:beta.ro:{day}", f"sync:delta.ro:{day}"]
     assert {m["task"] for m in messages} == {"regq.sync"} and {m["registrar"] for m in messages} == {"rotld"}

@@ -34,11 +34,11 @@ from shared.store.schema import DomainRow, utcnow
 from tasks import runtime
 from tasks.renewals import run_scan
 from testkit import services
+from testkit.clock import utc_today
 from testkit.stacks import wait_for
 from workers.cli import app
 
 cli = CliRunner()
-TODAY = utcnow().date()
 
 
 # --- the store: keyset pages, scan rows, failed renewals (SQLite and Postgres) -------------------------
@@ -54,11 +54,13 @@ def seed(store: Store, rows: list[tuple[str, str, date | None, bool, str]]) -> N
 
 
 def test_keyset_pages_cover_every_due_domain_once_in_order(store: Store) -> None:
-    horizon = TODAY + timedelta(days=30)
+    horizon = utc_today() + timedelta(days=30)
     # 23 due domains over 4 expiry dates (ties across page boundaries), and domains that are not due.
-    due = [(f"due-{n:02d}.com", "gandi", TODAY + timedelta(days=n % 4), True, "active") for n in range(23)]
+    due = [
+        (f"due-{n:02d}.com", "gandi", utc_today() + timedelta(days=n % 4), True, "active") for n in range(23)
+    ]
     due += [
-        ("past.ro", "rotld", TODAY - timedelta(days=3), True, "active"),
+        ("past.ro", "rotld", utc_today() - timedelta(days=3), True, "active"),
         ("edge.com", "gandi", horizon, True, "active"),
     ]
     seed(
@@ -66,8 +68,8 @@ def test_keyset_pages_cover_every_due_domain_once_in_order(store: Store) -> None
         due
         + [
             ("later.com", "gandi", horizon + timedelta(days=1), True, "active"),
-            ("manual.com", "gandi", TODAY, False, "active"),
-            ("gone.com", "gandi", TODAY, True, "transferred"),
+            ("manual.com", "gandi", utc_today(), False, "active"),
+            ("gone.com", "gandi", utc_today(), True, "transferred"),
             ("unknown.com", "gandi", None, True, "active"),
         ],
     )
@@ -83,7 +85,7 @@ def test_keyset_pages_cover_every_due_domain_once_in_order(store: Store) -> None
 
 
 def test_a_scan_row_records_counts_start_and_end(store: Store) -> None:
-    horizon = TODAY + timedelta(days=30)
+    horizon = utc_today() + timedelta(days=30)
     scan_id = store.renewals.start("cli", "host:1:ab", 30, horizon)
     running = store.renewals.get(scan_id)
     assert running is not None and running.status == "running" and running.finished_at is None
@@ -101,7 +103,7 @@ def test_a_scan_row_records_counts_start_and_end(store: Store) -> None:
 
 
 def test_failed_renewals_show_days_left_until_renewed_otherwise(store: Store) -> None:
-    soon, later = TODAY + timedelta(days=12), TODAY + timedelta(days=20)
+    soon, later = utc_today() + timedelta(days=12), utc_today() + timedelta(days=20)
     seed(
         store,
         [
@@ -116,7 +118,7 @@ def test_failed_renewals_show_days_left_until_renewed_otherwise(store: Store) ->
         store.jobs.finish(
             key, "w", JobStatus.FAILED, error_code="registry_error", error_message="50400 no money"
         )
-    rows = {r.domain: r for r in store.renewals.failed(TODAY)}
+    rows = {r.domain: r for r in store.renewals.failed(utc_today())}
     assert set(rows) == {"broke.ro", "orphan.com"}  # fixed.com's term was renewed since: not at risk
     assert (rows["broke.ro"].days_left, rows["broke.ro"].expires_at, rows["broke.ro"].error_code) == (
         12,
@@ -228,13 +230,13 @@ def test_two_scans_renew_each_due_term_once_at_the_sandbox(
     env: dict[str, str], sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     rt = runtime.get()
-    due = {f"due-{n}.com": TODAY + timedelta(days=n) for n in range(1, 6)} | {
-        f"scadent-{n}.ro": TODAY + timedelta(days=n + 10) for n in range(1, 4)
+    due = {f"due-{n}.com": utc_today() + timedelta(days=n) for n in range(1, 6)} | {
+        f"scadent-{n}.ro": utc_today() + timedelta(days=n + 10) for n in range(1, 4)
     }
     hold(
         sandbox,
         rt.store,
-        {**due, "later.com": TODAY + timedelta(days=200), "later.ro": TODAY + timedelta(days=45)},
+        {**due, "later.com": utc_today() + timedelta(days=200), "later.ro": utc_today() + timedelta(days=45)},
     )
     with caplog.at_level(logging.INFO, logger="shared.renewal_scan"):
         first = run_scan(rt, batch_size=3)  # three keyset pages
@@ -271,7 +273,7 @@ def test_the_lock_stops_a_second_concurrent_scan(env: dict[str, str], sandbox: S
     """While one scan is between two batches, a second one in another process (``regq renewals run-now``)
     finds the lock taken and does nothing; afterwards the lock is free again."""
     rt = runtime.get()
-    hold(sandbox, rt.store, {f"lock-{n}.com": TODAY + timedelta(days=n) for n in range(1, 5)})
+    hold(sandbox, rt.store, {f"lock-{n}.com": utc_today() + timedelta(days=n) for n in range(1, 5)})
     other: list[subprocess.CompletedProcess[str]] = []
 
     def second_scan(counts: ScanCounts) -> None:
@@ -321,14 +323,14 @@ def test_run_now_dry_run_lists_and_submits_nothing(env: dict[str, str], sandbox:
         sandbox,
         rt.store,
         {
-            "dry-a.com": TODAY + timedelta(days=3),
-            "dry-b.ro": TODAY + timedelta(days=9),
-            "far.com": TODAY + timedelta(days=90),
+            "dry-a.com": utc_today() + timedelta(days=3),
+            "dry-b.ro": utc_today() + timedelta(days=9),
+            "far.com": utc_today() + timedelta(days=90),
         },
     )
     rt.store.jobs.create(
-        f"renew:dry-a.com:{TODAY + timedelta(days=3)}",
-        RenewJob(domain="dry-a.com", current_expiry=TODAY + timedelta(days=3)),
+        f"renew:dry-a.com:{utc_today() + timedelta(days=3)}",
+        RenewJob(domain="dry-a.com", current_expiry=utc_today() + timedelta(days=3)),
     )
     result = cli.invoke(app, ["renewals", "run-now", "--dry-run", "--json"])
     assert result.exit_code == 0, result.output
@@ -342,9 +344,9 @@ def test_run_now_dry_run_lists_and_submits_nothing(env: dict[str, str], sandbox:
         ("dry-a.com", "queued"),
         ("dry-b.ro", None),
     ]
-    assert data["due"][1]["key"] == f"renew:dry-b.ro:{TODAY + timedelta(days=9)}"
+    assert data["due"][1]["key"] == f"renew:dry-b.ro:{utc_today() + timedelta(days=9)}"
     assert [r.key for r in rt.store.jobs.recent()] == [
-        f"renew:dry-a.com:{TODAY + timedelta(days=3)}"
+        f"renew:dry-a.com:{utc_today() + timedelta(days=3)}"
     ]  # nothing new
     assert take_messages(env) == [] and rt.store.renewals.recent() == []  # nothing published, no scan row
     table = cli.invoke(app, ["renewals", "run-now", "--dry-run"])
@@ -355,8 +357,8 @@ def test_renewals_failed_lists_a_renew_refused_for_lack_of_funds(
     env: dict[str, str], sandbox: Sandbox
 ) -> None:
     rt = runtime.get()
-    expiry = TODAY + timedelta(days=6)
-    hold(sandbox, rt.store, {"fara-bani.ro": expiry, "ok-funds.com": TODAY + timedelta(days=8)})
+    expiry = utc_today() + timedelta(days=6)
+    hold(sandbox, rt.store, {"fara-bani.ro": expiry, "ok-funds.com": utc_today() + timedelta(days=8)})
     sandbox.configure("rotld", command_errors={"domain-renew": ["50400", "Insufficient balance"]})
     try:
         run = cli.invoke(app, ["renewals", "run-now", "--json"])
@@ -392,7 +394,7 @@ def test_renewals_failed_lists_a_renew_refused_for_lack_of_funds(
 def test_concurrent_scans_in_threads_submit_each_term_once(env: dict[str, str], sandbox: Sandbox) -> None:
     """Whatever interleaving the lock allows: the jobs table holds one renew per term."""
     rt = runtime.get()
-    hold(sandbox, rt.store, {f"race-{n}.com": TODAY + timedelta(days=n % 7) for n in range(40)})
+    hold(sandbox, rt.store, {f"race-{n}.com": utc_today() + timedelta(days=n % 7) for n in range(40)})
     results = []
     threads = [threading.Thread(target=lambda: results.append(run_scan(rt, batch_size=7))) for _ in range(3)]
     for thread in threads:

@@ -17,10 +17,9 @@ from shared.jobs import JobStatus, SyncJob, derive_key, parse_job
 from shared.store.inventory import ACTIVE, EXPIRED, MISSING, PENDING_DELETE, DomainImport
 from shared.store.schema import utcnow
 from tasks.routing import MAINTENANCE_QUEUE, queue_for, route_task
+from testkit.clock import utc_today
 from tests.test_runner import Rig, build_rig
 from tests.test_runner import sandbox as sandbox  # the module-scoped sandbox fixture
-
-TODAY = utcnow().date()
 
 
 @pytest.fixture
@@ -47,11 +46,13 @@ def test_a_sync_job_is_keyed_by_domain_and_day_and_routed_to_maintenance() -> No
 
 
 def test_sync_refreshes_a_drifted_expiry_from_the_registrar(rig: Rig) -> None:
-    real = (TODAY + timedelta(days=400)).isoformat()
+    real = (utc_today() + timedelta(days=400)).isoformat()
     rig.sandbox.seed_domains("gandi", [{"fqdn": "drift.com", "owner": "us", "expires": real}])
     rig.sandbox.seed_domains("rotld", [{"fqdn": "drift.ro", "owner": "us", "expires": real}])
     for domain, registrar in (("drift.com", "gandi"), ("drift.ro", "rotld")):
-        rig.store.inventory.upsert(domain, registrar, TODAY + timedelta(days=35))  # billing's stale date
+        rig.store.inventory.upsert(
+            domain, registrar, utc_today() + timedelta(days=35)
+        )  # billing's stale date
     gandi_before, rotld_before = rig.requests("gandi"), rig.requests("rotld")
     for domain in ("drift.com", "drift.ro"):
         outcome = rig.until_final(rig.submit(sync(domain)))
@@ -59,7 +60,7 @@ def test_sync_refreshes_a_drifted_expiry_from_the_registrar(rig: Rig) -> None:
         assert outcome.result is not None
         assert outcome.result["found"] is True and outcome.result["changed"] is True
         assert outcome.result["expires_at"] == real
-        assert outcome.result["previous_expiry"] == (TODAY + timedelta(days=35)).isoformat()
+        assert outcome.result["previous_expiry"] == (utc_today() + timedelta(days=35)).isoformat()
         held = rig.store.inventory.get(domain)
         assert held is not None and held.expires_at == date.fromisoformat(real) and held.status == ACTIVE
         assert held.auto_renew is True  # untouched
@@ -73,15 +74,15 @@ def test_sync_refreshes_a_drifted_expiry_from_the_registrar(rig: Rig) -> None:
 
 
 def test_sync_marks_a_domain_the_registrar_does_not_have_missing_and_an_old_one_expired(rig: Rig) -> None:
-    rig.store.inventory.upsert("vanished.com", "gandi", TODAY + timedelta(days=20))
+    rig.store.inventory.upsert("vanished.com", "gandi", utc_today() + timedelta(days=20))
     outcome = rig.until_final(rig.submit(sync("vanished.com")))
     assert outcome.status is JobStatus.SUCCEEDED and outcome.result is not None
     assert outcome.result["found"] is False and outcome.result["status"] == MISSING
     held = rig.store.inventory.get("vanished.com")
-    assert held is not None and held.status == MISSING and held.expires_at == TODAY + timedelta(days=20)
-    assert rig.store.inventory.expiring(TODAY + timedelta(days=30)) == []  # the scan leaves it alone
+    assert held is not None and held.status == MISSING and held.expires_at == utc_today() + timedelta(days=20)
+    assert rig.store.inventory.expiring(utc_today() + timedelta(days=30)) == []  # the scan leaves it alone
 
-    past = (TODAY - timedelta(days=3)).isoformat()
+    past = (utc_today() - timedelta(days=3)).isoformat()
     rig.sandbox.seed_domains("gandi", [{"fqdn": "lapsed.com", "owner": "us", "expires": past}])
     lapsed = rig.until_final(rig.submit(sync("lapsed.com")))  # not in the inventory yet: added
     assert lapsed.result is not None and lapsed.result["status"] == EXPIRED
@@ -106,21 +107,21 @@ def test_syncs_go_through_the_registrar_limiter(sandbox: Sandbox, tmp_path: Path
 @pytest.mark.parametrize(
     ("statuses", "expires", "expected"),
     [
-        (["clientTransferProhibited"], TODAY + timedelta(days=9), ACTIVE),
+        (["clientTransferProhibited"], utc_today() + timedelta(days=9), ACTIVE),
         (["OK"], None, ACTIVE),
-        (["redemptionPeriod"], TODAY + timedelta(days=9), PENDING_DELETE),
-        (["pendingDelete"], TODAY - timedelta(days=40), PENDING_DELETE),
-        ([], TODAY - timedelta(days=1), EXPIRED),
+        (["redemptionPeriod"], utc_today() + timedelta(days=9), PENDING_DELETE),
+        (["pendingDelete"], utc_today() - timedelta(days=40), PENDING_DELETE),
+        ([], utc_today() - timedelta(days=1), EXPIRED),
     ],
 )
 def test_inventory_status_from_what_the_registrar_shows(
     statuses: list[str], expires: date | None, expected: str
 ) -> None:
-    assert inventory_status(DomainInfo("x.com", expires, statuses), TODAY) == expected
+    assert inventory_status(DomainInfo("x.com", expires, statuses), utc_today()) == expected
 
 
 def test_a_successful_renew_keeps_the_inventory_current_and_a_sync_then_changes_nothing(rig: Rig) -> None:
-    expires = TODAY + timedelta(days=20)
+    expires = utc_today() + timedelta(days=20)
     rig.sandbox.seed_domains("gandi", [{"fqdn": "kept.com", "owner": "us", "expires": expires.isoformat()}])
     rig.store.inventory.import_many([DomainImport("kept.com", "gandi", expires, auto_renew=False)])
     renewed = rig.until_final(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from shared.store import Store
-from shared.store.webhooks import DeliveryStatus
+from shared.store.webhooks import Delivery, DeliveryStatus
 from shared.webhooks.signature import verify
 from testkit import services
 from testkit.api import Api, running_api
@@ -94,8 +94,13 @@ def test_signed_webhook_then_five_failures_and_delivery_once_the_receiver_recove
     tries = receiver.attempts_for(second.json()["key"])
     assert [r.answered for r in tries] == [503] * 5 + [200]
     assert len({r.headers["Regq-Event-Id"] for r in tries}) == 1 and len({r.body for r in tries}) == 1
-    [delivery] = api.store.webhooks.recent(job_key=second.json()["key"])
-    assert delivery.status is DeliveryStatus.DELIVERED and delivery.attempts == 6
+
+    def recorded_delivered() -> Delivery | None:  # the receiver answers before the sender records it
+        [row] = api.store.webhooks.recent(job_key=second.json()["key"])
+        return row if row.status is DeliveryStatus.DELIVERED else None
+
+    delivery = wait_for(recorded_delivered, 20, "the 200 to be recorded")
+    assert isinstance(delivery, Delivery) and delivery.attempts == 6
     recorded = api.store.webhooks.attempts(delivery.id)
     assert [(a.attempt, a.status_code) for a in recorded] == [(n, 503) for n in range(1, 6)] + [(6, 200)]
 
