@@ -31,6 +31,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--visibility-delay", type=float, default=None, help="Gandi read-after-create delay")
     parser.add_argument("--create-status", type=int, choices=(201, 202), default=None)
     parser.add_argument("--log-requests", action="store_true", help="log method, path and status to stderr")
+    parser.add_argument(
+        "--whois-faults",
+        type=json.loads,
+        default=None,
+        help="WHOIS fault rules from the start, a JSON list (sandbox/whois.py): the WHOIS stand-in has no "
+        'admin route, so a stack test sets them here, e.g. [{"server": "whois.dreamhost.com", "kind": '
+        '"throttle", "text": "nl", "count": 1}]',
+    )
     return parser.parse_args(argv)
 
 
@@ -58,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         gandi_config=gandi_config,
         log_requests=args.log_requests,
     )
+    if args.whois_faults is not None:
+        try:
+            sandbox.whois.set_faults(args.whois_faults)
+        except (ValueError, AttributeError, TypeError) as exc:
+            sandbox.close()
+            raise SystemExit(f"--whois-faults: {exc}") from None
     with sandbox:
         sandbox.seed_lookup_world()
         sys.stdout.write(json.dumps(sandbox.urls()) + "\n")

@@ -7,16 +7,22 @@ repository path) are given per endpoint; "assumption" marks what no public sourc
 Operation names (stats and fault rules): ``transfer_check``, ``transfer_start``, ``transfer_info``,
 ``transfer_foa``, ``transfer_authinfo``, ``lock``, ``autorenew``, ``authinfo_reset``, ``contacts``,
 ``contacts_info``, ``hosts`` (create), ``hosts_info`` (list), ``host_info``, ``host_update``,
-``host_delete``. A started transfer counts as the effect ``transfer`` of its domain.
+``host_delete``. Effects counted per domain (``GET /_sandbox/stats`` ``effects``): a started transfer
+``transfer``, each accepted lock PATCH ``lock``, contacts PATCH ``contact``, host create ``glue_create``,
+update ``glue_update``, delete ``glue_delete`` (every accepted write counts, a repeated identical one too).
 
-The transfer-in endpoints and their scenarios: :mod:`sandbox.gandi_transfers`.
+The transfer-in endpoints and their scenarios: :mod:`sandbox.gandi_transfers`; the owner change
+(``changeowner``, ``changeowner_info``, ``changeowner_foa``; the effect ``owner_change``):
+:mod:`sandbox.gandi_changeowner`.
 
 Config switches for what the public sources leave open (each way is an assumption):
 ``transfer_failure_report`` and ``transfer_record_after_done`` (see :mod:`sandbox.gandi_transfers`);
 ``authinfo_reset_answer`` ``message`` (202 + message), ``authinfo`` (200 with the new code) or ``empty``
 (204); ``autorenew_shape`` ``object`` or ``bool``; ``host_delete_status`` 204 (no body) or 202 (message);
 ``host_delay`` seconds before a created or updated host shows; ``no_lock_tlds`` TLDs whose domains say
-``can_tld_lock: false`` (default ``["ch"]``: an assumption, which TLDs Gandi cannot lock is not listed).
+``can_tld_lock: false`` (default ``["ch"]``: an assumption, which TLDs Gandi cannot lock is not listed);
+``changeowner_delay``, ``changeowner_failure_report`` and ``changeowner_record_after_done`` (see
+:mod:`sandbox.gandi_changeowner`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sandbox import gandi_changeowner
 from sandbox.domains import Domain, iso_z, new_secret, normalize_fqdn, utcnow
+from sandbox.gandi_changeowner import OwnerChange, OwnerChangeEndpoints
 from sandbox.gandi_transfers import Transfer, TransferEndpoints, _bad, _gone, _message
 from sandbox.gandi_validation import contact_errors
 from sandbox.httpbase import Request, Response, json_response
@@ -50,6 +58,9 @@ OPERATIONS = (
     "host_info",
     "host_update",
     "host_delete",
+    "changeowner",
+    "changeowner_info",
+    "changeowner_foa",
 )
 CONFIG: dict[str, Any] = {
     "transfer_delay": 0.5,
@@ -61,6 +72,7 @@ CONFIG: dict[str, Any] = {
     "host_delay": 0.0,
     "host_delete_status": 204,
     "no_lock_tlds": ["ch"],
+    **gandi_changeowner.CONFIG,
 }
 CHOICES = {
     "transfer_failure_report": ("errortype", "step"),
@@ -68,6 +80,7 @@ CHOICES = {
     "authinfo_reset_answer": ("message", "authinfo", "empty"),
     "autorenew_shape": ("object", "bool"),
     "host_delete_status": (204, 202),
+    **gandi_changeowner.CHOICES,
 }
 ROUTES = {
     ("POST", "transferin"): "transfer_start",
@@ -85,11 +98,14 @@ ROUTES = {
     ("GET", "host"): "host_info",
     ("PUT", "host"): "host_update",
     ("DELETE", "host"): "host_delete",
+    ("POST", "changeowner"): "changeowner",
+    ("GET", "changeowner"): "changeowner_info",
+    ("POST", "changeowner_foa"): "changeowner_foa",
 }
 
 
 def validate_config(config: dict[str, Any]) -> None:
-    for key in ("transfer_delay", "pending_transfer_delay", "host_delay"):
+    for key in ("transfer_delay", "pending_transfer_delay", "host_delay", "changeowner_delay"):
         value = config[key]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ValueError(f"{key} must be a number >= 0")
@@ -111,6 +127,12 @@ def _parts(path: str) -> list[str]:
 def _route(path: str) -> tuple[str, str | None, str | None]:
     """(route key, fqdn, host label) of a day-2 path; ("", None, None) when not one."""
     parts = _parts(path)
+    if parts[:2] == ["domain", "changeowner"]:
+        if len(parts) == 3:
+            return "changeowner", normalize_fqdn(parts[2]), None
+        if len(parts) == 4 and parts[3] == "foa":
+            return "changeowner_foa", normalize_fqdn(parts[2]), None
+        return "", None, None
     if parts[:2] == ["domain", "transferin"]:
         if len(parts) == 2:
             return "transferin", None, None
@@ -129,7 +151,7 @@ def _route(path: str) -> tuple[str, str | None, str | None]:
     return "", None, None
 
 
-class Day2Endpoints(TransferEndpoints):
+class Day2Endpoints(TransferEndpoints, OwnerChangeEndpoints):
     """The day-2 state of one :class:`GandiProvider` (under its store's lock) and its endpoints."""
 
     def __init__(self, provider: GandiProvider) -> None:
@@ -139,6 +161,7 @@ class Day2Endpoints(TransferEndpoints):
 
     def reset(self) -> None:
         self.transfers: dict[str, Transfer] = {}
+        self.owner_changes: dict[str, OwnerChange] = {}
         self.locked: dict[str, bool] = {}
         self.autorenew: dict[str, dict[str, Any]] = {}
         self.authinfo_expires: dict[str, datetime] = {}
@@ -159,7 +182,7 @@ class Day2Endpoints(TransferEndpoints):
             return self._transfer_start(req)
         assert fqdn is not None
         with self.store.lock:
-            if operation.startswith("transfer_"):
+            if operation.startswith(("transfer_", "changeowner")):
                 return getattr(self, "_" + operation)(req, fqdn)  # type: ignore[no-any-return]
             dom = self.store.get_ours(fqdn)
             if dom is None:
@@ -177,6 +200,8 @@ class Day2Endpoints(TransferEndpoints):
         gem lib/gandi_v5/domain.rb: a bool in some answers) and ``dates.authinfo_expires_at``
         (go-gandi domain/types.go ResponseDates). Assumption: a lockable domain starts locked."""
         fqdn = dom.fqdn
+        self.settle_owner(dom)  # a confirmed owner change shows in contacts.owner
+        out["contacts"] = dom.contacts
         if self.pending_transfer(fqdn, time.time()):
             out["status"] = ["pendingTransfer"]
         else:
@@ -202,6 +227,7 @@ class Day2Endpoints(TransferEndpoints):
         if not self.can_lock(dom.fqdn):
             return _bad("clientTransferProhibited", "This TLD has no transfer lock")
         self.locked[dom.fqdn] = value
+        self.provider.stats.effect(dom.fqdn, "lock")
         return _message(202, "The status is being updated.")
 
     def _autorenew(self, req: Request, dom: Domain) -> Response:
@@ -245,6 +271,7 @@ class Day2Endpoints(TransferEndpoints):
         if errors:
             return json_response(400, {"status": "error", "errors": errors})
         dom.contacts = {**dom.contacts, **body}
+        self.provider.stats.effect(dom.fqdn, "contact")
         return _message(202, "The contacts are being updated.")
 
     def _contacts_info(self, req: Request, dom: Domain) -> Response:
@@ -285,6 +312,7 @@ class Day2Endpoints(TransferEndpoints):
         if not isinstance(ips, list) or not ips or not all(isinstance(ip, str) for ip in ips):
             return _bad("ips", "Expected a list of IP addresses")
         self._later(dom, name.lower(), list(ips))
+        self.provider.stats.effect(dom.fqdn, "glue_create")
         return _message(202, "The host is being created.")
 
     def _hosts_info(self, req: Request, dom: Domain) -> Response:
@@ -308,6 +336,7 @@ class Day2Endpoints(TransferEndpoints):
         if not isinstance(ips, list) or not ips or not all(isinstance(ip, str) for ip in ips):
             return _bad("ips", "Expected a list of IP addresses")
         self._later(dom, label, list(ips))
+        self.provider.stats.effect(dom.fqdn, "glue_update")
         return _message(202, "The host is being updated.")
 
     def _host_delete(self, req: Request, dom: Domain, label: str) -> Response:
@@ -317,6 +346,7 @@ class Day2Endpoints(TransferEndpoints):
             return _gone()
         del dom.glue[label]
         self.pending_hosts.get(dom.fqdn, {}).pop(label, None)
+        self.provider.stats.effect(dom.fqdn, "glue_delete")
         if self.config["host_delete_status"] == 204:
             return Response(204)
         return _message(202, "The host is being deleted.")

@@ -144,7 +144,9 @@ class TransferEndpoints:
     def _transfer_start(self, req: Request) -> Response:
         """``POST /domain/transferin``: the create's body plus ``authinfo`` (whmcs_Gandi-module
         modules/registrars/gandiv5/lib/ApiClient.php transferDomain; gem transfer_in.rb create: 202 and a
-        message). Assumption: a refused one answers 409 like a taken create."""
+        message); ``admin``/``bill``/``tech`` are checked like the create's contacts (:func:`validate_create`)
+        and kept on the domain (a role not given takes the owner, as a create does). Assumption: a refused
+        one answers 409 like a taken create."""
         body = req.json()
         errors = validate_create(body)
         code = body.get("authinfo") if isinstance(body, dict) else None
@@ -185,16 +187,11 @@ class TransferEndpoints:
         now = utcnow()
         base = dom.ends_at if dom is not None else now + timedelta(days=100)
         if dom is None:
-            owner = (body or {}).get("owner") or {}
-            dom = Domain(
-                t.fqdn,
-                "us",
-                now - timedelta(days=400),
-                base,
-                list(self.store.default_nameservers),
-                contacts={role: owner for role in ROLES},
-            )
+            dom = Domain(t.fqdn, "us", now - timedelta(days=400), base, list(self.store.default_nameservers))
             self.store.domains[t.fqdn] = dom
+        if body is not None:  # the start's contacts (a relaunch with a new code keeps them)
+            owner = body.get("owner") or {}
+            dom.contacts = {role: body.get(role) or owner for role in ROLES}
         dom.owner, dom.visible_at = "us", t.done_at
         dom.ends_at, dom.updated_at = add_years(base, t.duration), now
 

@@ -13,7 +13,9 @@ Paths (RFC 7482 3.1 query paths under a base URL) and operation names (stats and
   data.iana.org answers recorded in meeb/whoisit tests/responses/boostrap.yaml);
 * anything else -> ``unknown``, a 404 error body.
 
-A name or address it does not hold gets 404 with an RFC 9083 section 6 error body (RFC 7480 5.3).
+A name or address it does not hold gets 404 with an RFC 9083 section 6 error body (RFC 7480 5.3); a name
+registered at a registrar stand-in is answered as its registry would (``registered``, built by
+:mod:`sandbox.registry`), and the bootstrap sends those TLDs here too (``tlds``).
 :func:`write_bootstrap` writes the three bootstrap files for a directory, so
 ``REGQ_RDAP_BOOTSTRAP_URL=<dir>`` sends the whole RDAP path here.
 
@@ -37,6 +39,7 @@ import copy
 import ipaddress
 import json
 import threading
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -132,9 +135,20 @@ class RdapProvider(Provider):
         "strict_accept": False,
     }
 
-    def __init__(self, stats: Stats, config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        stats: Stats,
+        config: dict[str, Any] | None = None,
+        registered: Callable[[str], dict[str, Any] | None] | None = None,
+        tlds: Iterable[str] = (),
+    ) -> None:
+        """``registered(name)``: the registry's object for a name the registrar stand-ins hold
+        (:class:`sandbox.registry.RegistryView`), asked for names the recorded answers do not hold;
+        ``tlds``: TLDs the bootstrap sends here besides those of the recorded answers."""
         super().__init__(stats, config)
         self._lock = threading.Lock()
+        self.registered = registered
+        self.tlds = frozenset(tlds)
         self._registrant = _load(REGISTRANT_FILE)
         self._registrant["roles"] = ["registrant"]
         self._networks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, dict[str, Any]]] = []
@@ -244,6 +258,8 @@ class RdapProvider(Provider):
         with self._lock:
             stored = self._domains.get(name)
             answer = copy.deepcopy(stored) if stored is not None else None
+        if answer is None and self.registered is not None:
+            answer = self.registered(name)  # registered at a registrar stand-in: sandbox/registry.py
         if answer is None:
             return self._json(404, error_body(404, "Not Found", f"{name} is not registered here"))
         thin = _is_thin(answer)
@@ -288,7 +304,7 @@ class RdapProvider(Provider):
 
     def bootstrap(self, base_url: str) -> dict[str, Any]:
         with self._lock:
-            domains = list(self._domains)
+            domains = [*self._domains, *(f"nic.{tld}" for tld in self.tlds)]
         return bootstrap_documents(base_url, domains, [str(net) for net, _obj in self._networks])
 
 

@@ -1,4 +1,5 @@
-"""The ROTLD stand-in's day-2 commands (issue 20): domain-transfer, glue hosts, contact-update, reset-ns.
+"""The ROTLD stand-in's day-2 commands (issue 20): domain-transfer, glue hosts, contact-update, reset-ns;
+the trade (owner change: domain-trade, trade-info, trade-confirm) is :mod:`sandbox.rotld_trade`.
 
 Each behaviour names its source. [ref] ROTLD's REST API 2.0 reference (https://rest2-test.rotld.ro:6080/)
 as the public client alinchican/rotld-rest-client transcribes it in its command schemas
@@ -43,7 +44,10 @@ test can show the gateway keeps whatever the registry answers instead of dependi
   ``reset_ns_empty`` ``clear`` does that (default, as documented); ``refuse`` answers 10001 (this
   stand-in's earlier behaviour). A missing parameter is 10001 either way.
 
-Every command is counted in the stats by name (``by_operation``), so a test can assert "sent once".
+Every command is counted in the stats by name (``by_operation``), so a test can assert "sent once". Effects
+per domain (``effects``): ``transfer``, ``nameservers`` (reset-ns), ``contact`` (each domain of the updated
+contact), and ``glue_create`` / ``glue_update`` / ``glue_delete`` on the host's parent domain (every
+accepted command counts, a repeated identical one too).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.domains import is_valid_fqdn, normalize_fqdn, utcnow
 from sandbox.rotld_contacts import validate_contact
 from sandbox.rotld_errors import RotldError, require
+from sandbox.rotld_trade import TRADE_CONFIG, TradeCommands
 
 if TYPE_CHECKING:
     from sandbox.rotld import RotldProvider
@@ -80,6 +85,7 @@ DAY2_CONFIG: dict[str, Any] = {
     "host_not_found_code": "50501",
     "host_in_use_code": "50503",
     "reset_ns_empty": "clear",  # "clear" (documented) | "refuse"
+    **TRADE_CONFIG,  # domain-trade, trade-info, trade-confirm: see sandbox.rotld_trade
 }
 
 
@@ -116,11 +122,13 @@ class Day2Commands:
         self.p = provider
         self.ro_domain, self.nameserver_list = ro_domain, nameserver_list  # sandbox.rotld's checks
         self.transfers: dict[str, float] = {}  # domain -> time.monotonic() when the pending one completes
-        self.used_keys: set[str] = set()  # domains whose current key a transfer used up
+        self.used_keys: set[str] = set()  # domains whose current key a transfer or a trade used up
+        self.trades = TradeCommands(provider, ro_domain)  # the owner change: sandbox.rotld_trade
 
     def clear(self) -> None:
         self.transfers.clear()
         self.used_keys.clear()
+        self.trades.clear()
 
     def install(self, commands: dict[str, Command]) -> None:
         """Add the day-2 commands (replacing the first versions of nameserver-create and domain-reset-ns)
@@ -134,6 +142,7 @@ class Day2Commands:
                 "nameserver-delete": self.nameserver_delete,
                 "nameserver-info": self.nameserver_info,
                 "contact-update": self.contact_update,
+                **self.trades.commands(),
             }
         )
         for name, command in list(commands.items()):
@@ -154,6 +163,7 @@ class Day2Commands:
                 if now >= at:
                     del self.transfers[domain]
                     self._complete(domain)
+            self.trades.settle()
 
     def _complete(self, domain: str) -> None:
         dom = self.p.store.domains.get(domain)
@@ -219,7 +229,12 @@ class Day2Commands:
             if parent is None or self.p.store.get_ours(parent) is None:
                 raise RotldError(str(self.p.config["not_ours_code"]), f"Invalid domain for nameserver {host}")
             self.p.glue[host] = ips
+            self.p.stats.effect(parent, "glue_create")
         return {"nameserver": host, "ips": ips}
+
+    def _parent(self, host: str) -> str:
+        """The domain a host is under (the host itself when none is known): where its effects count."""
+        return next((d for d in self.p.store.domains if host.endswith("." + d)), host)
 
     def _known_host(self, host: str) -> list[str]:
         ips = self.p.glue.get(host)
@@ -232,6 +247,7 @@ class Day2Commands:
         with self.p.store.lock:
             self._known_host(host)
             self.p.glue[host] = ips
+            self.p.stats.effect(self._parent(host), "glue_update")
         return {"nameserver": host, "ips": ips}
 
     def nameserver_info(self, form: dict[str, str]) -> dict[str, Any]:
@@ -248,6 +264,7 @@ class Day2Commands:
                 code = str(self.p.config["host_in_use_code"])
                 raise RotldError(code, f"Nameserver {host} is in use by {len(users)} domain(s)")
             del self.p.glue[host]
+            self.p.stats.effect(self._parent(host), "glue_delete")
         return {"nameserver": host}
 
     # -- contact-update

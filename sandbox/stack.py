@@ -11,12 +11,13 @@ from types import TracebackType
 from typing import Any
 
 from sandbox.dns import DnsServer
-from sandbox.gandi import GandiProvider
+from sandbox.gandi import GandiProvider, snapshot_tlds
 from sandbox.httpbase import SandboxServer
 from sandbox.rdap import RdapProvider, write_bootstrap
+from sandbox.registry import GANDI, ROTLD_ACCOUNT, RegistryView
 from sandbox.rotld import RotldProvider
 from sandbox.stats import Stats
-from sandbox.whois import WhoisSandbox
+from sandbox.whois import REFERRALS, WhoisSandbox
 
 PROVIDERS = ("gandi", "rotld")
 DEFAULT_GANDI_TOKEN = "sandbox-token"
@@ -123,24 +124,22 @@ class Sandbox(SandboxClient):
         log_requests: bool = False,
     ) -> None:
         gandi_stats, rotld_stats = Stats(), Stats()
-        self.gandi_server = SandboxServer(
-            (host, gandi_port),
-            GandiProvider(gandi_stats, gandi_token, gandi_config),
-            gandi_stats,
-            log_requests,
-        )
+        gandi = GandiProvider(gandi_stats, gandi_token, gandi_config)
+        rotld = RotldProvider(rotld_stats, rotld_user, rotld_password)
+        self.gandi_server = SandboxServer((host, gandi_port), gandi, gandi_stats, log_requests)
         try:
-            self.rotld_server = SandboxServer(
-                (host, rotld_port),
-                RotldProvider(rotld_stats, rotld_user, rotld_password),
-                rotld_stats,
-                log_requests,
-            )
+            self.rotld_server = SandboxServer((host, rotld_port), rotld, rotld_stats, log_requests)
         except OSError:
             self.gandi_server.server_close()
             raise
+        # The registries' view: what the registrar stand-ins register, RDAP and WHOIS answer for at once.
+        self.registry = RegistryView([(rotld.store, ROTLD_ACCOUNT), (gandi.store, GANDI)])
+        sold = {tld for tlds in snapshot_tlds().values() for tld in tlds}
         rdap_stats = Stats()
-        rdap = self.rdap = RdapProvider(rdap_stats)
+        # every TLD Gandi sells goes to the RDAP stand-in, but those WHOIS serves (.ro, .eu, .net, ...)
+        rdap = self.rdap = RdapProvider(
+            rdap_stats, registered=self.registry.rdap_object, tlds=sold - set(REFERRALS)
+        )
         try:
             self.rdap_server = SandboxServer((host, 0), rdap, rdap_stats, log_requests)
         except OSError:
@@ -157,7 +156,7 @@ class Sandbox(SandboxClient):
         self.gandi_url = self.gandi_server.base_url + "/v5"
         self.rotld_url = self.rotld_server.base_url
         self.dns = DnsServer(host)  # A/AAAA for lookups: seed with self.dns.zone.seed({host: [ip]})
-        self.whois = WhoisSandbox(host)  # WHOIS on TCP, one loopback port per server role
+        self.whois = WhoisSandbox(host, self.registry.whois_text)  # WHOIS on TCP, one port per server role
         self._started = False
 
     @property

@@ -18,7 +18,9 @@ class Stats:
     * ``operation_times``: ``{operation: [arrival times]}`` of those (only operations seen), for a rate of
       one kind of request (a benchmark's busiest second of transfer status reads);
     * ``by_status``: every HTTP status actually sent (dropped connections send none);
-    * ``effects``: ``{domain: {"create": n, "renew": n, "nameservers": n}}`` state changes applied;
+    * ``effects``: ``{domain: {"create": n, "renew": n, "nameservers": n}}`` state changes applied (the
+      day-2 ones, ``transfer``, ``lock``, ``contact``, ``glue_create``..., are listed in
+      :mod:`sandbox.gandi_day2` and :mod:`sandbox.rotld_day2`);
     * ``faults_injected``: ``{kind: n}`` faults that fired.
     """
 

@@ -10,6 +10,9 @@ Roles (host name -> what it answers; texts in ``sandbox/data/whois/``, sources i
   server (``whois.dynadot.com``: closes without answering, a hop that fails; ``whois.dreamhost.com``);
 * ``whois.dreamhost.com``: the registrar's answer for shazow.net (the thin hop).
 
+A registry role answers a name registered at a registrar stand-in as its registry would (``registered``,
+built by :mod:`sandbox.registry`, which says which real text each shape follows).
+
 A query is one line ending in CRLF (RFC 3912); the server answers and closes. The domain is the query's
 last word without JPRS's ``/e`` suffix, so DENIC's ``-T dn,ace -C UTF-8 <q>`` and JPRS's ``<q>/e``
 (``shared/registrydata/whois/servers.py``, sources there) work; the raw lines are kept in the stats.
@@ -18,9 +21,10 @@ Faults (:meth:`WhoisSandbox.set_faults`), rules ``{"server": host | "*", "kind":
 "domain": name?, ...}``, first match fires; each names its SOURCE ("assumption, not documented" where
 no public source shows it):
 
-* ``throttle`` ``{"text": "org"|"cz"|"uk"|"de"|"eu"}``: a real throttling text instead of the answer
-  (default: the role's own registry's text when there is one, else PIR's). Source: the real answers in
-  ``sandbox/data/whois/`` (weppos/whois-parser's fixtures, see SOURCES.md there);
+* ``throttle`` ``{"text": "org"|"cz"|"uk"|"de"|"eu"|"nl"|"namecom"}``: a real throttling text instead of
+  the answer (default: the role's own registry's text when there is one, else PIR's). Source: the real
+  answers in ``sandbox/data/whois/`` (weppos/whois-parser's fixtures, see SOURCES.md there); "eu", "nl"
+  and "namecom" are one line each, inline below with their sources;
 * ``timeout`` ``{"seconds": 30}``: read the query, answer nothing, close after that long (or at stop).
   Assumption, not documented: RFC 3912 sets no time limit, no server documents one;
 * ``trickle`` ``{"bytes": 16, "interval": 0.05}``: the real answer, a few bytes at a time. Assumption, not
@@ -51,6 +55,7 @@ import socketserver
 import struct
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +86,22 @@ IANA_NO_OBJECT = (
     "% This query returned 0 objects.\n"
 )
 
-#: Throttling texts by name: the real ones (weppos/whois-parser's fixtures) and EURid's (assumed wording).
+#: Throttling texts by name: the real captures (weppos/whois-parser's fixtures), and the one-liners below.
 THROTTLE_TEXTS = {
     "org": "throttled-org.txt",
     "cz": "throttled-cz.txt",
     "uk": "throttled-uk.txt",
     "de": "throttled-de.txt",
 }
-EU_THROTTLE = "-6: Still in grace period, wait 7 seconds\n"  # constructed from the reference's wording
+#: One-line throttling texts: EURid's wording is weppos/whois-parser's example (lib/whois/parsers/whois.eu.rb,
+#: "-1: Still in grace period, wait 7777777 seconds"; the code and the 7 seconds are ours); SIDN's (.nl)
+#: is in lib/whois/parsers/whois.domain-registry.nl.rb there; name.com's (a registrar) is in
+#: https://github.com/cheenanet/whois-servers-list/blob/5c47814aa058/limit-reached-messages.json.
+INLINE_THROTTLE = {
+    "eu": "-6: Still in grace period, wait 7 seconds\n",
+    "nl": "whois.domain-registry.nl: only 1 request per second allowed, try again later\n",
+    "namecom": "Too many connection attempts. Please try again in a few seconds.\n",
+}
 #: Registry roles' own throttling text (the default of a ``throttle`` fault there).
 ROLE_THROTTLE = {"whois.denic.de": "de", "whois.eu": "eu", "whois.verisign-grs.com": "org"}
 
@@ -181,8 +194,13 @@ class WhoisSandbox:
     """All roles, each on its own free loopback port. ``servers_setting`` is the REGQ_WHOIS_SERVERS value
     that reaches every registry role there; ``iana_address`` the REGQ_WHOIS_IANA_SERVER value."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", registered: Callable[[str, str], str | None] | None = None
+    ) -> None:
+        """``registered(role, name)``: a registry role's answer for a name the registrar stand-ins hold
+        (:class:`sandbox.registry.RegistryView`), asked for names the recorded texts do not hold."""
         self.host = host
+        self.registered = registered
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._roles = _roles()
@@ -292,7 +310,9 @@ class WhoisSandbox:
                 host = self._referrals.get(tld)
                 return _iana_answer(tld, host) if host else IANA_NO_OBJECT
             record = spec["records"].get(domain)
-            return str(record) if record is not None else str(spec["not_found"]).replace("{q}", domain)
+        if record is None and self.registered is not None and role in self._referrals.values():
+            record = self.registered(role, domain)  # registered at a registrar stand-in: sandbox/registry.py
+        return str(record) if record is not None else str(spec["not_found"]).replace("{q}", domain)
 
     def _fault(self, role: str, domain: str) -> dict[str, Any] | None:
         with self._lock:
@@ -327,7 +347,7 @@ class WhoisSandbox:
         kind = params.get("kind")
         if kind == "throttle":
             name = str(params.get("text") or ROLE_THROTTLE.get(role, "org"))
-            text = EU_THROTTLE if name == "eu" else _text(THROTTLE_TEXTS[name])
+            text = INLINE_THROTTLE[name] if name in INLINE_THROTTLE else _text(THROTTLE_TEXTS[name])
         elif kind == "timeout":
             self._stop.wait(float(params.get("seconds", 30)))
             return

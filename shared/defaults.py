@@ -7,10 +7,34 @@ from __future__ import annotations
 VAR_DIR = "var"
 #: SQLite for the embedded default: nothing to install; production sets REGQ_DATABASE_URL to Postgres.
 DATABASE_URL = "sqlite:///var/regq.db"
+#: A running embedded stack (``make up``) writes its settings here, under the var dir it runs in, and
+#: removes the file when it stops; ``regq`` run from the same directory reads it below the environment
+#: (REGQ_STACK_FILE names another file, empty: none). Beside the stack's other state, so two stacks in two
+#: var dirs (tests, benchmarks) never read each other's, and a clone stays self-contained.
+STACK_FILE = "var/stack.env"
 #: Key prefix for everything regq keeps in Redis, so one Redis can serve several deployments.
 REDIS_PREFIX = "regq"
 #: A pooled Redis connection idle this long is PINGed before use, so a dropped socket is noticed first.
 REDIS_HEALTH_CHECK_SECONDS = 30
+
+# --- Postgres connections (shared/store/database.py) -------------------------------------------------
+#: Connections a process keeps open: the API's blocking work runs on anyio's threadpool (40 threads by
+#: default), so up to 40 requests hold a connection at once; a smaller pool opened and closed overflow
+#: connections on every burst (the cause of 16 clients being slower than 4). Opened on demand only: a
+#: worker process (one task at a time) holds one or two.
+DB_POOL_SIZE = 40
+#: Beyond the pool, for the odd caller outside the threadpool (the event loop's own thread, a nested
+#: read): they are closed on return, which is acceptable for a few.
+DB_POOL_OVERFLOW = 10
+#: A pooled connection is replaced after 30 min: a proxy, load balancer or failover that drops long-lived
+#: connections (PgBouncer's server_lifetime is 1 h, cloud LBs 350 s-1 h idle) rarely meets one.
+DB_POOL_RECYCLE_SECONDS = 1800
+#: A connection that sat idle in the pool longer than this is pinged (one round trip) before use, and
+#: replaced if dead: idle processes (a worker between jobs, the beat sweep) are the ones whose connections
+#: die unseen (a Postgres restart, a firewall's idle timeout). A busy one (used within 10 s) is not:
+#: pinging every checkout cost the API a fifth of its CPU; a connection that died under load fails one
+#: statement, which invalidates the pool's older connections, and the producer path retries it once.
+DB_PING_IDLE_SECONDS = 10.0
 
 # --- upstream endpoints ------------------------------------------------------------------------------
 #: Gandi's documented production base URL (the sandbox base needs its own token).
@@ -221,6 +245,16 @@ EXPORTER_PORT = 9808
 #: Loopback only unless asked: the metrics name providers and queues an outsider has no business seeing.
 EXPORTER_BIND = "127.0.0.1"
 
+# --- Flower (celery flower) ---------------------------------------------------------------------------
+#: Flower's Tasks page columns (``--tasks_columns``; its default is name, uuid, state, received, runtime,
+#: worker): ``kwargs`` holds the job key, domain and registrar (the message carries nothing personal:
+#: tasks.publish), ``result`` a success's summary, ``exception`` why a task failed or is retried, ``eta``
+#: when a waiting job runs again. No ``args``: every job message passes kwargs only (``()``).
+FLOWER_TASKS_COLUMNS = "name,state,kwargs,result,exception,retries,eta,received,runtime,worker,uuid"
+#: Flower's own default port, the one the README's examples use: ``make up`` takes it (and API_PORT,
+#: EXPORTER_PORT) when free and falls back to a free port, printed in its banner, when not.
+FLOWER_PORT = 5555
+
 # --- HTTP API (regq api) -----------------------------------------------------------------------------
 #: Loopback only unless asked: production puts a TLS-terminating proxy in front (--forwarded-allow-ips).
 API_BIND = "127.0.0.1"
@@ -267,8 +301,14 @@ WEBHOOK_RETRY_BASE_SECONDS = 10.0
 WEBHOOK_RETRY_MAX_SECONDS = 3600.0
 #: A delivery is retried for 24 h after its event (or its replay), then it is ``dead``.
 WEBHOOK_RETRY_HORIZON_SECONDS = 86400.0
-#: Beat's webhook sweep (due retries, lost messages) runs this often; first attempts go at once.
+#: Beat's webhook sweep (lost messages, retries too far off for a message) runs this often; first
+#: attempts and retries go by message, on time.
 WEBHOOK_SWEEP_INTERVAL_SECONDS = 10.0
+#: A retry this soon or sooner leaves by an ETA message on its schedule; a later one is left to the sweep
+#: (at most a sweep interval late on a 30 min+ wait): a broker does not hold an unacked ETA message for
+#: long (RabbitMQ's consumer_timeout closes the channel at 30 min; Redis redelivers it after the
+#: visibility timeout, and the retry message also stays under half of REGQ_VISIBILITY_TIMEOUT_SECONDS).
+WEBHOOK_RETRY_MESSAGE_MAX_SECONDS = 900.0
 #: A claimed delivery is another sweeper's again after this: past the connect + read timeouts.
 WEBHOOK_LEASE_SECONDS = 60.0
 #: Deliveries one sweep attempts at most (the next sweep takes the rest): bounds one task's run time.

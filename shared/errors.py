@@ -6,6 +6,8 @@
     ├── JobValidationError          a job is malformed (each field and the reason)  final / - / rejected
     ├── IdempotencyConflict         same key, other parameters
     ├── JobNotFound                 no job with that key
+    ├── JobUnsuccessful             task only: the job ended failed/rejected -> FAILURE, acked, no retry
+    ├── JobDeferred                 task only: why a deferred job's task retries (Flower's RETRY text)
     ├── OutboundRefused             the outbound policy refused a target (SSRF)      final / - / failed
     ├── Inconsistent                registrar state contradicts what the job did     final / ok / failed
     ├── Unsupported                 the registrar does not offer this operation      final / - / rejected
@@ -133,6 +135,43 @@ class JobNotFound(RegqError):
         self.key = key
 
 
+class JobUnsuccessful(RegqError):
+    """A job's delivery ended it ``failed`` or ``rejected``: its task raises this after the outcome (and its
+    webhooks) are stored and published, so Celery and Flower record FAILURE rather than SUCCESS. The runner
+    never sees it; the task lists it in ``throws`` (logged at INFO without a traceback, no error log) and the
+    worker acks the message: no retry, no requeue (``task_reject_on_worker_lost`` is for a lost worker only).
+    The message names the key, status and error code only: no personal data (an outcome's message may
+    quote the registrar)."""
+
+    def __init__(self, key: str, status: str, error_code: str | None, duplicate: bool = False) -> None:
+        again = " (already final: a repeated delivery)" if duplicate else ""
+        super().__init__(f"job {key} ended {status}, error code {error_code or 'none'}{again}")
+        self.key = key
+        self.status = status
+        self.error_code = error_code
+        self.duplicate = duplicate
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses the worker's process pool: rebuilt from its fields
+        return type(self), (self.key, self.status, self.error_code, self.duplicate)
+
+
+class JobDeferred(RegqError):
+    """Why a delivery deferred its job (a wait or a retry with backoff, ``reason`` as the job row records
+    it): never raised, handed to Celery's ``Task.retry(exc=...)`` so Flower's RETRY event (and the row
+    while the job waits for its ETA) says why. The runner has already stored the reason and the due time."""
+
+    disposition: ClassVar[Disposition] = "wait"
+
+    def __init__(self, key: str, countdown: float, reason: str) -> None:
+        super().__init__(f"job {key} runs again in {countdown:.1f} s: {reason}")
+        self.key = key
+        self.countdown = countdown
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.key, self.countdown, self.reason)
+
+
 class OutboundRefused(RegqError):
     """The outbound policy refused to talk to a target."""
 
@@ -175,7 +214,8 @@ class NotTransferable(RegqError):
 
 class TransferFailed(RegqError):
     """A started transfer ended without the domain: the registry's reason (``transfer_failed``), or no
-    answer within REGQ_TRANSFER_MAX_DAYS (``transfer_timeout``). A failed transfer is not refunded."""
+    answer within REGQ_TRANSFER_MAX_DAYS (``transfer_timeout``). A failed transfer is not refunded.
+    An owner change ends the same way (``owner_change_failed``, ``owner_change_timeout``): the job fails."""
 
     breaker: ClassVar[BreakerVerdict] = "success"
 
@@ -237,8 +277,9 @@ class AwaitingRegistry(MustWait):
 
 
 class TransferPending(MustWait):
-    """A transfer-in was started and is still running at the registrar (the losing registrar, the FOA
-    e-mail, the registry's 5 days): read its state again after ``retry_after``; never start it again."""
+    """A transfer-in (or an owner change) was started and is still running at the registrar (the losing
+    registrar, the FOA e-mail, the registry's 5 days): read its state again after ``retry_after``; never
+    start it again."""
 
 
 class NeedsOperator(MustWait):

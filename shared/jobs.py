@@ -1,9 +1,9 @@
 """The job contract: what producers publish (register, renew, lookup, nameservers, sync, and the day-2
-kinds of :mod:`shared.jobs_day2`: transfer, lock, contacts, glue) and what they get back.
+kinds of :mod:`shared.jobs_day2`: transfer, lock, contacts, glue, owner_change) and what they get back.
 
 Jobs are validated here, before anything reaches a broker or an upstream. ``regq schema`` prints the JSON
 Schema of :data:`Job` so producers in any language can validate too. The bases live in
-:mod:`shared.jobs_base` (re-exported here).
+:mod:`shared.jobs_base`, kinds and statuses in :mod:`shared.job_status` (both re-exported here).
 """
 
 from __future__ import annotations
@@ -17,23 +17,29 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_valid
 
 from shared.contact import Contact
 from shared.errors import FieldProblem, JobValidationError
+from shared.job_status import FINAL_STATUSES, KINDS, JobKind, JobStatus
 from shared.jobs_base import (
-    FINAL_STATUSES,
-    KINDS,
     MAX_CALLBACK_URL_LENGTH,
     MAX_GLUE_ADDRESSES,
     MAX_KEY_LENGTH,
     MAX_NAMESERVERS,
-    JobKind,
-    JobStatus,
     _JobBase,
     _NameserverSet,
     _RegistrarJob,
     check_callback_url,
     in_zone,
 )
-from shared.jobs_day2 import SCRUBBED, ContactsJob, Day2Job, GlueJob, LockJob, TransferJob
+from shared.jobs_day2 import (
+    SCRUBBED,
+    ContactsJob,
+    Day2Job,
+    GlueJob,
+    LockJob,
+    OwnerChangeJob,
+    TransferJob,
+)
 from shared.names import Registrar
+from shared.timestamps import Timestamp
 from shared.tlds import CONTEXT_KEY, TldCatalogue
 
 __all__ = [
@@ -57,6 +63,7 @@ __all__ = [
     "Day2Job",
     "GlueJob",
     "LockJob",
+    "OwnerChangeJob",
     "TransferJob",
     "SyncJob",
     "check_callback_url",
@@ -98,6 +105,13 @@ class RenewJob(_RegistrarJob):
     current_expiry: date | None = Field(None, description="The expiry date the renewal starts from")
 
 
+#: A renew of a domain the inventory does not hold: what the caller can send (the CLI's --current-expiry).
+RENEW_NEEDS_EXPIRY = (
+    "required: the inventory holds no expiry for {}: give current_expiry (YYYY-MM-DD, the expiry "
+    "the renewal starts from) or an idempotency_key"
+)
+
+
 class LookupJob(_JobBase):
     """Look up a domain's registration data (registrar, dates, statuses, nameservers and their addresses,
     who holds those addresses); with ``availability``, ask its registrar whether it can be registered."""
@@ -106,6 +120,13 @@ class LookupJob(_JobBase):
     availability: bool = Field(
         False, description="Ask the domain's registrar whether it is available (and its price) instead"
     )
+
+    def derive_key(self, day: date | None = None) -> str:
+        """``lookup:<domain>:<parameters' hash>:<UTC date>``: the same lookup sent again the same day (a
+        retried POST, a resent batch) is the same job, not a second fetch; tomorrow's is a new one.
+        A producer wanting a fresh lookup sooner gives its own idempotency_key."""
+        today = (day or datetime.now(UTC).date()).isoformat()
+        return f"lookup:{self.domain}:{self.params_hash()[:12]}:{today}"
 
 
 class NameserversJob(_NameserverSet, _RegistrarJob):
@@ -145,7 +166,8 @@ Job = Annotated[
     | TransferJob
     | LockJob
     | ContactsJob
-    | GlueJob,
+    | GlueJob
+    | OwnerChangeJob,
     Field(discriminator="kind"),
 ]
 _JOB = TypeAdapter(Job)
@@ -198,7 +220,9 @@ def derive_key(job: AnyJob, current_expiry: date | None = None) -> str:
     """The job's idempotency key: the producer's, else derived from what makes the job unique."""
     if job.idempotency_key:
         return job.idempotency_key
-    if isinstance(job, NameserversJob | SyncJob | TransferJob | LockJob | ContactsJob | GlueJob):
+    if isinstance(
+        job, NameserversJob | SyncJob | TransferJob | LockJob | ContactsJob | GlueJob | OwnerChangeJob
+    ):
         return job.derive_key()
     if isinstance(job, RegisterJob):
         if job.dry_run:
@@ -207,11 +231,9 @@ def derive_key(job: AnyJob, current_expiry: date | None = None) -> str:
     if isinstance(job, RenewJob):
         expiry = job.current_expiry or current_expiry
         if expiry is None:
-            raise JobValidationError(
-                [FieldProblem("idempotency_key", "required for a renew whose current expiry is unknown")]
-            )
+            raise JobValidationError([FieldProblem("current_expiry", RENEW_NEEDS_EXPIRY.format(job.domain))])
         return f"renew:{job.domain}:{expiry.isoformat()}"
-    return f"lookup:{job.domain}:{uuid.uuid4().hex}"
+    return job.derive_key()
 
 
 class JobOutcome(BaseModel):
@@ -226,6 +248,6 @@ class JobOutcome(BaseModel):
     result: dict[str, Any] | None = None
     error_code: str | None = None
     error_message: str | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp  # RFC 3339 UTC, milliseconds, "Z" (shared/timestamps.py)
+    updated_at: Timestamp
     duplicate: bool = Field(False, description="True when this submission matched an existing job")

@@ -1,7 +1,8 @@
-"""The job models' foundations: kinds, statuses, the base of every job, and the nameserver set with its glue.
+"""The job models' foundations: the base of every job, and the nameserver set with its glue.
 
 :mod:`shared.jobs` (register, renew, lookup, nameservers, sync) and :mod:`shared.jobs_day2` (transfer, lock,
 contacts, glue) build on these; :mod:`shared.jobs` re-exports them, so importing from it keeps working.
+Kinds and statuses are :mod:`shared.job_status`'s (no pydantic there: ``regq status`` reads them alone).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from enum import StrEnum
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -29,6 +29,10 @@ from shared.script_policy import name_problem
 from shared.tlds import catalogue_in, registrar_for
 
 MAX_KEY_LENGTH = 200
+#: Why a key is refused, in the body (``idempotency_key``) and the header (``Idempotency-Key``) alike.
+KEY_CHARACTERS = (
+    "must be printable ASCII characters only (U+0020-U+007E), as the Idempotency-Key header carries it"
+)
 MAX_NAMESERVERS = 13
 #: How many nameservers each registry takes: ROTLD 6 (its REST API's domain-reset-ns schema:
 #: https://github.com/alinchican/rotld-rest-client schema/domain-reset-ns.schema.js), Gandi 13.
@@ -59,38 +63,6 @@ def check_callback_url(value: str) -> str:
     return value
 
 
-class JobKind(StrEnum):
-    REGISTER = "register"
-    RENEW = "renew"
-    LOOKUP = "lookup"
-    NAMESERVERS = "nameservers"
-    SYNC = "sync"
-    TRANSFER = "transfer"
-    LOCK = "lock"
-    CONTACTS = "contacts"
-    GLUE = "glue"
-
-
-KINDS = ", ".join(k.value for k in JobKind)
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    WAITING = "waiting"
-    PARTIAL = "partial"  # a lookup that answered part of its data; it runs again for the rest
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    REJECTED = "rejected"
-
-    @property
-    def final(self) -> bool:
-        return self in FINAL_STATUSES
-
-
-FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.REJECTED})
-
-
 class _JobBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -116,8 +88,11 @@ class _JobBase(BaseModel):
     @field_validator("idempotency_key")
     @classmethod
     def _key(cls, value: str | None) -> str | None:
-        if value is not None and not value.isprintable():
-            raise ValueError("must contain printable characters only")
+        # ASCII: the same key must be sendable as the Idempotency-Key header (HTTP header values are
+        # ASCII; the header's draft makes it a Structured Field String, printable ASCII only:
+        # https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/ , RFC 8941 3.3.3).
+        if value is not None and not (value.isascii() and value.isprintable()):
+            raise ValueError(KEY_CHARACTERS)
         return value
 
     @field_validator("callback_url")

@@ -1,6 +1,7 @@
-"""Day-2 job kinds (issue 20): transfer a domain in, lock or unlock it, change its contacts, manage the glue
-of hosts under it. Validated at submit like every job (:func:`shared.jobs.parse_job`); re-exported by
-:mod:`shared.jobs`, whose union :data:`shared.jobs.Job` holds them.
+"""Day-2 job kinds (issue 20): transfer a domain in, lock or unlock it, change its contacts, manage the
+glue of hosts under it, change its owner (registrant). Validated at submit like every job
+(:func:`shared.jobs.parse_job`); re-exported by :mod:`shared.jobs`, whose union :data:`shared.jobs.Job`
+holds them.
 
 A transfer's auth code is a secret: a :class:`pydantic.SecretStr` (``repr``, ``str`` and the JSON dump show
 ``**********``), hashed into :meth:`TransferJob.params` (same code = same job, another = IdempotencyConflict),
@@ -37,6 +38,22 @@ ROTLD_MAX_GLUE_ADDRESSES = 2
 #: The contact roles besides the registrant (Gandi's admin, bill, tech).
 OTHER_ROLES = ("admin", "bill", "tech")
 _ROTLD_ONE_CONTACT = "rotld keeps only the registrant contact (owner)"
+_TRANSFER_ROLE = "gandi only: sent with the transfer; rotld's domain-transfer takes no contacts (refused)"
+
+
+def clean_auth_code(value: object) -> SecretStr:
+    """An auth code as a SecretStr, or ValueError saying why (never showing the value)."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(raw, str):
+        raise ValueError("must be a string")
+    code = raw.strip()
+    if not code:
+        raise ValueError("must not be empty")
+    if len(code) > MAX_AUTH_CODE_LENGTH:
+        raise ValueError(f"at most {MAX_AUTH_CODE_LENGTH} characters")
+    if not code.isprintable() or any(c.isspace() for c in code):
+        raise ValueError("must be printable characters without spaces")
+    return SecretStr(code)
 
 
 def _rotld_refuses_roles(job: Any) -> None:
@@ -61,25 +78,15 @@ class TransferJob(_RegistrarJob):
         json_schema_extra={"minLength": 1, "maxLength": MAX_AUTH_CODE_LENGTH, "writeOnly": True},
     )
     owner: Contact | None = Field(None, description="The registrant (required for gandi; rotld ignores it)")
-    admin: Contact | None = Field(None, description="gandi only")
-    bill: Contact | None = Field(None, description="gandi only")
-    tech: Contact | None = Field(None, description="gandi only")
+    admin: Contact | None = Field(None, description=_TRANSFER_ROLE)
+    bill: Contact | None = Field(None, description=_TRANSFER_ROLE)
+    tech: Contact | None = Field(None, description=_TRANSFER_ROLE)
     nameservers: list[str] = Field(default_factory=list, max_length=MAX_NAMESERVERS)
 
     @field_validator("auth_code", mode="before")
     @classmethod
     def _auth_code(cls, value: object) -> object:
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if not isinstance(raw, str):
-            raise ValueError("must be a string")
-        code = raw.strip()
-        if not code:
-            raise ValueError("must not be empty")
-        if len(code) > MAX_AUTH_CODE_LENGTH:
-            raise ValueError(f"at most {MAX_AUTH_CODE_LENGTH} characters")
-        if not code.isprintable() or any(c.isspace() for c in code):
-            raise ValueError("must be printable characters without spaces")
-        return SecretStr(code)
+        return clean_auth_code(value)
 
     @field_validator("nameservers")
     @classmethod
@@ -100,6 +107,11 @@ class TransferJob(_RegistrarJob):
                     "set it with a nameservers job once the transfer completes"
                 )
         return self
+
+    @property
+    def other_contacts(self) -> dict[str, Contact]:
+        """The roles besides the owner that were given (``admin``, ``bill``, ``tech``), each its contact."""
+        return {role: c for role in OTHER_ROLES if (c := getattr(self, role)) is not None}
 
     @property
     def scrubbed(self) -> bool:
@@ -222,4 +234,70 @@ class GlueJob(_RegistrarDomainJob):
         return f"glue:{self.domain}:{self.params_hash()[:12]}"
 
 
-Day2Job = TransferJob | LockJob | ContactsJob | GlueJob
+class OwnerChangeJob(_RegistrarJob):
+    """Give ``domain`` a new registrant (``owner``): Gandi's changeowner (not always free; the old and the
+    new owner confirm by e-mail), ROTLD's domain-trade (paid: ``years`` is its ``domain_period``; the
+    current registrant's ``auth_code`` authorizes it). Started once, then followed like a transfer; the
+    auth code is a secret like a transfer's (hashed into :meth:`params`, scrubbed once sent)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    kind: Literal["owner_change"] = "owner_change"
+    owner: Contact = Field(description="The new registrant (rotld: checked like a register's owner)")
+    auth_code: SecretStr | None = Field(
+        None,
+        description="rotld: required, the authorization key the current registrant reads in the registry's "
+        "panel (domain-trade's authorization_key). gandi: refused (its owner change takes no code: the old "
+        f"and new owners confirm by e-mail). 1 to {MAX_AUTH_CODE_LENGTH} printable characters, no spaces. "
+        "Never shown back.",
+        json_schema_extra={"minLength": 1, "maxLength": MAX_AUTH_CODE_LENGTH, "writeOnly": True},
+    )
+
+    @field_validator("auth_code", mode="before")
+    @classmethod
+    def _auth_code(cls, value: object) -> object:
+        return None if value is None else clean_auth_code(value)
+
+    @model_validator(mode="after")
+    def _per_registrar(self) -> OwnerChangeJob:
+        if self.registrar is Registrar.ROTLD:
+            if self.auth_code is None:
+                raise ValueError("auth_code: required for a rotld owner change (domain-trade's key)")
+            problems = self.owner.romanian_problems()
+            if problems:
+                field, reason = problems[0]
+                raise ValueError(f"owner.{field}: {reason}")
+        else:
+            if self.auth_code is not None:
+                raise ValueError(
+                    "auth_code: gandi's owner change takes no auth code (the owners confirm by e-mail)"
+                )
+            if self.years != 1:
+                raise ValueError("years: gandi's owner change takes no period")
+        return self
+
+    @property
+    def scrubbed(self) -> bool:
+        return self.auth_code is not None and self.auth_code.get_secret_value() == SCRUBBED
+
+    def params(self) -> dict[str, Any]:
+        """The parameters the hash covers: the auth code (if any) as its SHA-256, never the code."""
+        dumped = super().params()
+        dumped.pop("auth_code", None)
+        if self.auth_code is not None:
+            code = self.auth_code.get_secret_value().encode()
+            dumped["auth_code_sha256"] = hashlib.sha256(code).hexdigest()
+        return dumped
+
+    def stored_params(self) -> dict[str, Any]:
+        """What ``jobs.params`` holds: the code itself until the worker sends it and scrubs it."""
+        stored = super().params()
+        if self.auth_code is not None:
+            stored["auth_code"] = self.auth_code.get_secret_value()
+        return stored
+
+    def derive_key(self) -> str:
+        return f"owner_change:{self.domain}:{self.params_hash()[:12]}"
+
+
+Day2Job = TransferJob | LockJob | ContactsJob | GlueJob | OwnerChangeJob

@@ -10,9 +10,12 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import idna
-import tldextract
+
+if TYPE_CHECKING:
+    import tldextract
 
 MAX_NAME_LENGTH = 253
 MAX_LABEL_LENGTH = 63
@@ -26,6 +29,10 @@ class Registrar(StrEnum):
 
 @lru_cache(maxsize=1)
 def _extractor() -> tldextract.TLDExtract:
+    # Imported on first use: tldextract pulls in requests (about 100 ms), which a CLI command that
+    # parses no name (``regq --help``, ``regq status KEY``) should not pay.
+    import tldextract
+
     # suffix_list_urls=() keeps tldextract on its bundled snapshot: never the network.
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 

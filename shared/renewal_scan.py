@@ -43,6 +43,7 @@ from shared.services import Services
 from shared.store.inventory import DomainRecord
 from shared.store.renewals import ScanCounts
 from shared.store.schema import utcnow
+from shared.timestamps import rfc3339, rfc3339_or_none
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,8 @@ class ScanResult:
             "scan_id": self.scan_id,
             "horizon": self.horizon.isoformat(),
             **asdict(self.counts),
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "started_at": rfc3339(self.started_at),
+            "finished_at": rfc3339_or_none(self.finished_at),
             "seconds": round(self.seconds, 3),
         }
         if self.status == DRY_RUN:

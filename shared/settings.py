@@ -1,4 +1,6 @@
-"""Runtime settings from ``REGQ_*`` environment variables (pydantic-settings).
+"""Runtime settings from ``REGQ_*`` environment variables (pydantic-settings), and below them from the
+settings file of an embedded stack running in the current directory (``var/stack.env``, which ``make up``
+writes and removes: :func:`stack_file`), so a second terminal's ``regq`` reaches that stack.
 
 A bad value fails at start-up with :class:`~shared.errors.ConfigError` naming the variable and what is
 expected. Defaults live in :mod:`shared.defaults`.
@@ -9,10 +11,17 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from pydantic_settings.exceptions import SettingsError
 
 from shared import defaults
@@ -21,6 +30,46 @@ from shared.names import Registrar, normalise_tld, special_use
 from shared.ratelimit.rate import Rate
 
 ENV_PREFIX = "REGQ_"
+#: Names the running embedded stack's settings file (:func:`stack_file`); empty: read none.
+STACK_FILE_VARIABLE = f"{ENV_PREFIX}STACK_FILE"
+#: The line of the stack file naming the process that wrote it (a file whose writer is gone is stale).
+STACK_PID_VARIABLE = f"{ENV_PREFIX}STACK_PID"
+
+
+def stack_file(path: Path | None = None) -> Path | None:
+    """The settings file of an embedded stack running now (``make up``; written by
+    ``workers/embedded/stack_file.py``), or None.
+
+    The file is ``path``, else REGQ_STACK_FILE, else ``var/stack.env`` under the current directory (where
+    ``make up`` runs); REGQ_STACK_FILE set but empty means none. A file whose writer (its REGQ_STACK_PID
+    line) is no longer running is the leftover of a killed stack, and is ignored: its ports are gone.
+    """
+    named = os.environ.get(STACK_FILE_VARIABLE)
+    if path is None and named == "":
+        return None
+    path = path or Path(named or defaults.STACK_FILE)
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    pids = [
+        line.partition("=")[2].strip().strip("'\"")
+        for line in text.splitlines()
+        if line.startswith(f"{STACK_PID_VARIABLE}=")
+    ]
+    if not pids or not pids[0].isdigit() or not _running(int(pids[0])):
+        return None
+    return path
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
 
 
 def _rate(value: Any) -> Rate:
@@ -98,6 +147,22 @@ class Settings(BaseSettings):
     """All of regq's configuration. Field ``x`` is read from ``REGQ_X``."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Where values come from, first wins: arguments, the environment, then the file of an embedded
+        stack running here (:func:`stack_file`: what a second terminal's ``regq`` needs to reach
+        ``make up``'s Redis, database and sandbox upstreams), then the defaults."""
+        path = stack_file()
+        stack = (DotEnvSettingsSource(settings_cls, env_file=path),) if path is not None else ()
+        return (init_settings, env_settings, *stack, dotenv_settings, file_secret_settings)
 
     redis_url: str | None = Field(None, description="Redis for limiter, breaker, caches; unset = embedded")
     broker_url: str | None = Field(None, description="Celery broker; default: the Redis URL; amqp:// works")
@@ -283,21 +348,36 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def get_settings() -> Settings:
-    """The settings the environment names now, parsed again only when a ``REGQ_*`` variable changed.
+    """The settings the environment names now, parsed again only when a ``REGQ_*`` variable or the
+    running stack's file changed.
 
     Cheap enough to call on every use (``tasks.runtime.get()`` does), so nothing needs reading at import
     and nothing needs resetting: a bad value fails the command or process that uses it, as a ConfigError
     naming the variable.
     """
-    return _settings_for(_regq_environment())
+    return _settings_for(_regq_environment(), _stack_file_identity())
 
 
 def _regq_environment() -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)))
 
 
+def _stack_file_identity() -> tuple[str, int, int] | None:
+    """The stack file in use as (path, mtime, size): a stack that starts, stops or restarts changes it."""
+    path = stack_file()
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
+
+
 @lru_cache(maxsize=8)
-def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
-    # ``environment`` is the cache key only: Settings reads os.environ itself. A bad value raises and so
-    # is never cached.
+def _settings_for(
+    environment: tuple[tuple[str, str], ...], stack: tuple[str, int, int] | None = None
+) -> Settings:
+    # The arguments are the cache key only: Settings reads os.environ and the stack file itself. A bad
+    # value raises and so is never cached.
     return load_settings()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import beat_init, worker_init
 
 from celeryconfig import celery_config
 from shared.errors import ConfigError
@@ -31,6 +31,14 @@ app.add_defaults(_configuration)  # a promise: evaluated once, on first use of a
 def _check_broker(**_: object) -> None:
     if not app.conf.broker_url:
         raise ConfigError("REGQ_REDIS_URL", "workers need a broker: set REGQ_REDIS_URL or REGQ_BROKER_URL")
+
+
+@beat_init.connect
+def _no_sent_events_from_beat(**_: object) -> None:
+    """Beat publishes housekeeping only (sweeps every few seconds, nightly and weekly refreshes): no
+    ``task-sent`` event for it, else each sweep would sit in Flower's task list as PENDING. The sweeps send
+    no worker events either (``send_events=False``); the daily tasks still appear once a worker takes them."""
+    app.conf.task_send_sent_event = False
 
 
 import tasks.lookup  # noqa: E402 - registers the tasks on the app

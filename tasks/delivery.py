@@ -2,8 +2,11 @@
 
 :func:`deliver` runs the job (:class:`shared.execution.runner.JobRunner`), then publishes what the delivery
 recorded: a follow-up job the outcome names, and one ``regq.webhook_deliver`` per outbox row (completion
-webhook) recorded with the outcome, whose ids come back with it. It imports no task module (the task
-modules import it), so it can be imported, and tested, on its own.
+webhook) recorded with the outcome, whose ids come back with it. What Celery (and Flower) then records is
+the job's truth: SUCCESS for a job that succeeded (or has nothing left to do here), FAILURE
+(:class:`shared.errors.JobUnsuccessful`, raised last) for one that ended failed or rejected, RETRY with
+the runner's reason (:class:`shared.errors.JobDeferred`) for one that waits. It imports no task module
+(the task modules import it), so it can be imported, and tested, on its own.
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ from typing import NoReturn
 from celery import Task
 from celery.exceptions import Reject
 
+from shared.errors import JobDeferred, JobUnsuccessful
 from shared.execution import Defer, Done
-from shared.jobs import MAX_KEY_LENGTH, JobOutcome
+from shared.jobs import MAX_KEY_LENGTH, JobOutcome, JobStatus
 from shared.store.database import unreachable
 from tasks import runtime
 from tasks.publish import publish_record
 
 log = logging.getLogger(__name__)
+#: The job tasks' ``throws``: a job that ended failed or rejected is an expected FAILURE (logged at INFO,
+#: no traceback, no error log), not a crash of the task.
+ENDED = (JobUnsuccessful,)
 _HOST = socket.gethostname()
 
 
@@ -53,10 +60,13 @@ def deliver(task: Task, key: str) -> dict[str, object] | None:
     if isinstance(step, Defer):
         log.info("job %s deferred %.1f s: %s", key, step.countdown, step.reason)
         _publish_webhooks(key, step.webhooks)  # a lookup's partial answer
-        raise task.retry(countdown=step.countdown, max_retries=None)
+        # the reason rides on the retry: Flower's RETRY row (and the row while the job waits) says why
+        why = JobDeferred(key, step.countdown, step.reason)
+        raise task.retry(countdown=step.countdown, max_retries=None, exc=why)
     assert isinstance(step, Done)
     _publish_follow_up(step.outcome)
     _publish_webhooks(key, step.webhooks)
+    _raise_if_unsuccessful(step.outcome)
     return _summary(step.outcome)
 
 
@@ -98,6 +108,14 @@ def _publish_webhooks(key: str, delivery_ids: tuple[int, ...]) -> None:
             producer.send_task("regq.webhook_deliver", kwargs={"delivery_id": delivery_id})
     except Exception:
         log.warning("could not send the webhook of job %s now; the sweep will", key, exc_info=True)
+
+
+def _raise_if_unsuccessful(outcome: JobOutcome | None) -> None:
+    """A job that ended failed or rejected ends its task in FAILURE (Celery, Flower), not SUCCESS: raised
+    last, once the outcome is stored and its follow-up and webhooks are published. The job tasks list
+    :class:`JobUnsuccessful` in ``throws``: the worker acks, never retries, logs one INFO line."""
+    if outcome is not None and outcome.status in (JobStatus.FAILED, JobStatus.REJECTED):
+        raise JobUnsuccessful(outcome.key, outcome.status.value, outcome.error_code, outcome.duplicate)
 
 
 def _summary(outcome: JobOutcome | None) -> dict[str, object] | None:

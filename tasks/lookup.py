@@ -6,10 +6,10 @@ from __future__ import annotations
 from celery import Task
 
 from tasks.app import app
-from tasks.delivery import deliver
+from tasks.delivery import ENDED, deliver
 
 
-@app.task(name="regq.lookup", bind=True, acks_late=True, max_retries=None)
+@app.task(name="regq.lookup", bind=True, acks_late=True, max_retries=None, throws=ENDED)
 def lookup(self: Task, key: str, domain: str, registrar: str | None = None) -> dict[str, object] | None:
     return deliver(self, key)
 

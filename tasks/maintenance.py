@@ -27,7 +27,8 @@ def republish_wait(overdue: timedelta, grace: timedelta, ceiling: timedelta) -> 
     return min(max(overdue, grace), ceiling)
 
 
-@app.task(name="regq.sweep", acks_late=True, ignore_result=True)
+# Housekeeping every few seconds: no task events (Flower's list is the operator's jobs, not the sweeps).
+@app.task(name="regq.sweep", acks_late=True, ignore_result=True, send_events=False)
 def sweep() -> dict[str, int]:
     """Republish jobs whose message may be gone: a lost publish, a retry (ETA message) that died with its
     worker, a dead worker's lease.

@@ -52,7 +52,8 @@ def publish_record(app: Celery, record: JobRecord, producer: Any = None) -> None
     The queue is the app's router's decision (:func:`tasks.routing.route_task`), from kind and registrar.
     ``producer`` (a kombu producer from ``app.producer_or_acquire()``) reuses its broker connection.
     """
-    kwargs = {"key": record.key, "domain": record.domain, "registrar": record.registrar}
+    registrar = getattr(record.registrar, "value", record.registrar)  # a fresh row holds the enum
+    kwargs = {"key": record.key, "domain": record.domain, "registrar": registrar}
     app.send_task(
         f"regq.{record.kind}",
         kwargs=kwargs,

@@ -24,6 +24,7 @@ class Api:
     env: dict[str, str]
     store: Store
     log: Path
+    pid: int | None = None  # the uvicorn process (a profiler attaches to it)
 
     def token(self, scopes: str = "submit,read") -> str:
         _record, secret = self.store.api_tokens.create(f"t-{uuid.uuid4().hex[:10]}", scopes.split(","))
@@ -64,7 +65,7 @@ def running_api(
     store = Store(env["REGQ_DATABASE_URL"])
     try:
         wait_for(up, 30, "regq api to answer /v1/health")
-        yield Api(url, env, store, log)
+        yield Api(url, env, store, log, proc.pid)
     finally:
         proc.terminate()
         try:

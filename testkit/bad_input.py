@@ -182,7 +182,8 @@ def bad_payloads(draw: st.DrawFn) -> Bad:
     if choice == 5:
         key = draw(
             st.one_of(
-                _inserted("order-17", st.sampled_from(["\x00", "\n", "\x7f"]), interior=True),
+                # not printable ASCII: control characters, non-ASCII (the Idempotency-Key header's rule)
+                _inserted("order-17", st.sampled_from(["\x00", "\n", "\x7f", "ă", "\u00a0"]), interior=True),
                 HUGE.map(lambda n: "k" * n),
                 st.just(""),
             )

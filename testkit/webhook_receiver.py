@@ -1,13 +1,15 @@
 """A real HTTP receiver for completion webhooks: stdlib ``http.server`` on a free loopback port, in a thread.
 
-Every POST is kept (path, headers, raw body, the status answered). ``fail_next(n, status)`` makes the
-next ``n`` requests answer ``status`` (a receiver that is down), then it answers 200 again.
+Every POST is kept (path, headers, raw body, the status answered, when it arrived: ``time.monotonic()``).
+``fail_next(n, status)`` makes the next ``n`` requests answer ``status`` (a receiver that is down), then it
+answers 200 again.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int
+    #: time.monotonic() when the request was read: gaps between attempts are measured on it
+    at: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
         return json.loads(self.body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,10 @@ from shared.store import Store
 from testkit import clock, services, tiers
 from testkit.stacks import delete_prefixed
 from workers.cli import app as cli_app
+
+# A stack someone runs from this checkout (make up: var/stack.env) is no test's settings: each test (and
+# every process it starts) reads its environment only; tests/test_stack_file.py sets its own.
+os.environ["REGQ_STACK_FILE"] = ""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

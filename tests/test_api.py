@@ -61,6 +61,7 @@ def test_health_is_open_and_openapi_describes_the_job_models(api: Api) -> None:
         "LockJob",
         "ContactsJob",
         "GlueJob",
+        "OwnerChangeJob",
     }
     body = document["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/Job"}
@@ -112,12 +113,14 @@ def test_submit_duplicate_and_conflict(api: Api) -> None:
         "POST", "/v1/jobs", token, json={**job, "availability": True}, headers={"Idempotency-Key": key}
     )
     assert other.status_code == 409
-    assert other.json()["detail"]["key"] == key and key in other.json()["detail"]["msg"]
+    assert other.headers["Content-Type"] == "application/problem+json"
+    assert other.json()["type"] == "urn:regq:problem:idempotency-conflict"
+    assert other.json()["key"] == key and key in other.json()["detail"]
     mismatch = api.call(
         "POST", "/v1/jobs", token, json={**job, "idempotency_key": "a"}, headers={"Idempotency-Key": "b"}
     )
     assert mismatch.status_code == 422
-    assert mismatch.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert mismatch.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
     got = api.call("GET", f"/v1/jobs/{key}", token)
     assert got.status_code == 200 and got.json()["key"] == key
     assert api.call("GET", "/v1/jobs/no-such-key", token).status_code == 404
@@ -129,21 +132,22 @@ def test_bad_bodies_name_each_field(api: Api) -> None:
     bad["owner"]["email"] = "not-an-address"
     answer = api.call("POST", "/v1/jobs", token, json=bad)
     assert answer.status_code == 422, answer.text
-    locs = {tuple(entry["loc"]) for entry in answer.json()["detail"]}
+    locs = {tuple(entry["loc"]) for entry in answer.json()["errors"]}
     assert ("body", "years") in locs and ("body", "owner", "email") in locs, locs
-    assert all(entry["msg"] for entry in answer.json()["detail"])
+    assert all(entry["msg"] for entry in answer.json()["errors"])
     unknown = api.call("POST", "/v1/jobs", token, json={"kind": "teleport", "domain": "x.com"})
-    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "kind"]
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["loc"] == ["body", "kind"]
     garbage = api.call("POST", "/v1/jobs", token, data=b"{nope", headers={"Content-Type": "application/json"})
-    assert garbage.status_code == 422 and garbage.json()["detail"] == [
+    assert garbage.status_code == 422 and garbage.json()["errors"] == [
         {"loc": ["body"], "msg": "not valid JSON"}
     ]
     deep = b"[" * 30_000 + b"]" * 30_000  # within the size cap, deeper than the JSON parser goes
     nested = api.call("POST", "/v1/jobs", token, data=deep, headers={"Content-Type": "application/json"})
-    assert nested.status_code == 422 and nested.json()["detail"][0]["msg"] == "not valid JSON"
+    assert nested.status_code == 422 and nested.json()["errors"][0]["msg"] == "not valid JSON"
     huge = {"kind": "lookup", "domain": "api-huge.com", "idempotency_key": "x" * 100_000}
     assert api.call("POST", "/v1/jobs", token, json=huge).status_code == 413
-    chunked = api.call("POST", "/v1/jobs", token, data=iter([b'{"kind": "lookup", ', b" " * 70_000, b"}"]))
+    chunks = iter([b'{"kind": "lookup", ', b" " * 70_000, b"}"])
+    chunked = api.call("POST", "/v1/jobs", token, data=chunks, headers={"Content-Type": "application/json"})
     assert chunked.status_code == 413  # no Content-Length: counted while it streams
     assert api.store.jobs.get("register:api-bad.com") is None
 
@@ -186,7 +190,8 @@ def test_batch_keeps_good_lines_and_reports_bad_ones(api: Api) -> None:
     assert api.store.jobs.get(f"b-{tag}-1") is not None and api.store.jobs.get(f"b-{tag}-3") is not None
     assert api.store.jobs.get(f"b-{tag}-2") is None
     too_many = "\n".join(['{"kind": "lookup", "domain": "x.com"}'] * 10_001)
-    assert api.call("POST", "/v1/jobs:batch", token, data=too_many).status_code == 413
+    ndjson = {"Content-Type": "application/x-ndjson"}
+    assert api.call("POST", "/v1/jobs:batch", token, data=too_many, headers=ndjson).status_code == 413
     # a JSON array works the same; the same lines again are duplicates
     again = api.call("POST", "/v1/jobs:batch", token, json=[json.loads(lines[0])]).json()
     assert again["accepted"] == 1 and again["results"][0]["duplicate"]
@@ -235,7 +240,7 @@ def test_domain_and_lookup_input(api: Api) -> None:
     assert api.call("GET", "/v1/domains/not..valid", token).status_code == 422
     assert api.call("GET", "/v1/domains/api-never-held.com", token).status_code == 404
     answer = api.call("GET", "/v1/lookup/not..valid", token)
-    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["path", "domain"]
+    assert answer.status_code == 422 and answer.json()["errors"][0]["loc"] == ["path", "domain"]
 
 
 def test_lookup_runs_through_the_fleet_and_says_partial(api: Api, stack: Stack) -> None:

@@ -64,13 +64,13 @@ def test_hostile_parameters_are_422_before_sql(api: Api) -> None:
     for value in HOSTILE:
         answer = api.call("GET", "/v1/jobs?cursor=" + quote(value, safe=""), token)
         assert answer.status_code == 422, (value, answer.text)
-        assert answer.json()["detail"][0]["loc"] == ["query", "cursor"], answer.text
+        assert answer.json()["errors"][0]["loc"] == ["query", "cursor"], answer.text
     assert api.call("GET", "/v1/jobs?cursor=2147483647", token).json()["jobs"] == []  # the largest is fine
     assert api.call("GET", "/v1/jobs/a%0Ab", token).status_code == 404  # no route matches a line break
     for path in ("%00", "a%00b", "%00%00", "a%01b", "x" * 201):
         answer = api.call("GET", f"/v1/jobs/{path}", token)
         assert answer.status_code == 422, (path, answer.text)
-        assert answer.json()["detail"][0]["loc"] == ["path", "key"]
+        assert answer.json()["errors"][0]["loc"] == ["path", "key"]
     for path in ("%00", "a%00b.com", "%00example.com", "a%01b.com"):
         assert api.call("GET", f"/v1/domains/{path}", token).status_code == 422, path
         assert api.call("GET", f"/v1/jobs?domain={path}", token).status_code == 422, path
@@ -135,7 +135,13 @@ def test_reads_see_only_the_owners_jobs_and_domains(api: Api) -> None:
     assert (
         same.json()
         == other.json()
-        == {"detail": {"key": key, "msg": f"idempotency key {key!r} is already in use: choose another key"}}
+        == {
+            "type": "urn:regq:problem:idempotency-conflict",
+            "title": "The idempotency key is already in use",
+            "status": 409,
+            "detail": f"idempotency key {key!r} is already in use: choose another key",
+            "key": key,
+        }
     )
     batch = api.call("POST", "/v1/jobs:batch", b, json=[job]).json()
     assert batch["accepted"] == 0 and "status" not in batch["results"][0]
@@ -148,7 +154,7 @@ def test_a_private_callback_is_refused_at_submit(api: Api) -> None:
         job = {"kind": "lookup", "domain": "cb-private.com", "callback_url": url, "idempotency_key": url}
         answer = api.call("POST", "/v1/jobs", token, json=job)
         assert answer.status_code == 422, (url, answer.text)
-        assert answer.json()["detail"][0]["loc"] == ["body", "callback_url"]
+        assert answer.json()["errors"][0]["loc"] == ["body", "callback_url"]
         assert api.store.jobs.get(url) is None
     plain = {"kind": "lookup", "domain": "cb-private.com", "callback_url": "http://example.com/x"}
     assert api.call("POST", "/v1/jobs", token, json=plain).status_code == 422
@@ -235,11 +241,11 @@ def test_failed_authentications_are_counted_logged_and_throttled(api: Api, stack
         if codes[-1] == 429:
             break
     assert codes[-1] == 429 and set(codes[:-1]) == {401} and len(codes) == AUTH_BURST + 1, codes
-    blocked = api.call("GET", "/v1/jobs", good)  # the address is blocked: no token is looked up
+    blocked = api.call("GET", "/v1/jobs", good)  # the address is blocked: 429 whatever the token
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
     assert api.call("GET", "/v1/jobs", None).status_code == 401  # nothing presented, nothing counted
     log = api.log.read_text()
-    assert "API authentication failed from 127.0.0.1: unknown or revoked token" in log
+    assert "API authentication failed from 127.0.0.1: unknown, revoked or expired token" in log
     assert wrong not in log and good not in log
     services = Services(stack.settings())
     try:

@@ -168,7 +168,7 @@ def test_bad_payloads_reach_no_store_and_no_broker_and_the_good_ones_around_them
     assert [a.ok for a in answers] == [True, True, True, False]
     assert accepted[:2] == ["register:first-good.com", "register:second-good.ro"]
     assert isinstance(answers[3].error, JobValidationError)
-    assert answers[3].error.problems[0].field == "idempotency_key"
+    assert answers[3].error.problems[0].field == "current_expiry"  # what the caller can send
     with pytest.raises(JobValidationError):
         submit(jobs[3], store=sqlite_store, app=app)
     # Rows and messages: exactly the accepted jobs, nothing for any refused one.

@@ -73,7 +73,7 @@ def test_submit_single_jobs_and_read_them_back(cli_env: dict[str, str], tmp_path
     assert outcome["key"] == "register:xn--exmple-cua.com" and outcome["status"] == "queued"
     bad = runner.invoke(app, ["submit", "renew", "unknown.com", "--json"])
     assert bad.exit_code == 2
-    assert json.loads(bad.output)["errors"][0]["field"] == "idempotency_key"
+    assert json.loads(bad.output)["errors"][0]["field"] == "current_expiry"
     listed = json.loads(runner.invoke(app, ["jobs", "--json"]).output)
     assert [j["domain"] for j in listed] == ["xn--exmple-cua.com"]
     status = json.loads(runner.invoke(app, ["status", "register:xn--exmple-cua.com", "--json"]).output)

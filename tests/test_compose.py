@@ -130,7 +130,7 @@ def _regq_command(argv: list[str]) -> Any:
     cmd: Any = typer.main.get_command(regq_app)
     rest = list(argv)
     while hasattr(cmd, "commands") and rest and not rest[0].startswith("-"):
-        sub = cmd.commands.get(rest.pop(0))
+        sub = cmd.get_command(typer.Context(cmd), rest.pop(0))  # regq's group imports a command lazily
         assert sub is not None, f"regq has no command {' '.join(argv)!r}"
         cmd = sub
     known = {opt for param in cmd.params for opt in getattr(param, "opts", [])}

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from shared.errors import JobValidationError
-from shared.jobs import RegisterJob, derive_key, job_schema, parse_job
+from shared.jobs import LookupJob, RegisterJob, derive_key, job_schema, parse_job
 from testkit.factories import company_ro, person, register
 
 
@@ -88,13 +88,20 @@ def test_keys_are_derived_and_renew_needs_an_expiry_or_a_key() -> None:
     assert derive_key(renew) == "renew:example.com:2027-03-01"
     bare = parse_job({"kind": "renew", "domain": "example.com"})
     assert derive_key(bare, current_expiry=date(2028, 1, 2)) == "renew:example.com:2028-01-02"
-    with pytest.raises(JobValidationError, match="idempotency_key"):
+    with pytest.raises(JobValidationError) as refused:
         derive_key(bare)
+    (problem,) = refused.value.problems  # names the field the caller can send (the CLI's --current-expiry)
+    assert problem.field == "current_expiry" and "example.com" in problem.reason
     keyed = parse_job({"kind": "renew", "domain": "example.com", "idempotency_key": "order-17"})
     assert derive_key(keyed) == "order-17"
     lookup_a = derive_key(parse_job({"kind": "lookup", "domain": "example.com"}))
-    lookup_b = derive_key(parse_job({"kind": "lookup", "domain": "example.com"}))
-    assert lookup_a != lookup_b  # lookups are not deduplicated by default
+    lookup_b = derive_key(parse_job({"kind": "lookup", "domain": "Example.com"}))
+    assert lookup_a == lookup_b and lookup_a.startswith("lookup:example.com:")  # a retry is the same job
+    availability = derive_key(parse_job({"kind": "lookup", "domain": "example.com", "availability": True}))
+    assert availability != lookup_a  # other parameters, another job
+    lookup = parse_job({"kind": "lookup", "domain": "example.com"})
+    assert isinstance(lookup, LookupJob)
+    assert lookup.derive_key(date(2027, 1, 2)) != lookup.derive_key(date(2027, 1, 3))  # a new day, anew
 
 
 def test_params_hash_ignores_the_key_but_not_the_parameters() -> None:

@@ -1,9 +1,12 @@
 """Lookups through real worker processes: a stampede shares one upstream fetch; a throttled sub-step
-gives a partial result that completes later with only the missing requests."""
+(an IP holder's 429, a thin registry's registrar WHOIS answering its quota text) gives a partial result
+that completes later with only the missing requests."""
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,11 @@ GROUPS = (
     WorkerGroup("lookup-a", ("lookup",), 3),
     WorkerGroup("lookup-b", ("lookup",), 3),
 )
+#: shazow.net's registrar WHOIS (the .net hop) answers its first query with a throttling text (EURid's
+#: wording, "wait 7 seconds": long enough to see the partial job); no other lookup here asks it.
+WHOIS_FAULTS = [
+    {"server": "whois.dreamhost.com", "domain": "shazow.net", "kind": "throttle", "text": "eu", "count": 1}
+]
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +34,13 @@ def stack(redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFa
     store = Store(postgres_url)
     store.upgrade()
     store.dispose()
-    with running_stack(redis_url, postgres_url, Path(tmp_path_factory.mktemp("lookup")), GROUPS) as s:
+    with running_stack(
+        redis_url,
+        postgres_url,
+        Path(tmp_path_factory.mktemp("lookup")),
+        GROUPS,
+        sandbox_args=("--whois-faults", json.dumps(WHOIS_FAULTS)),
+    ) as s:
         yield s
 
 
@@ -80,10 +94,12 @@ def test_a_stampede_of_one_cold_domain_makes_one_registry_request(stack: Stack, 
     producer = stack.producer()
     before = rdap_ops(stack)
     try:
-        keys = [
-            submit(parse_job({"kind": "lookup", "domain": "norway.no"}), store=store, app=producer).key
-            for _ in range(100)
+        tag = uuid.uuid4().hex[:8]  # 100 jobs: a lookup without a key is one job per domain and day
+        jobs = [
+            {"kind": "lookup", "domain": "norway.no", "idempotency_key": f"stampede-{tag}-{n}"}
+            for n in range(100)
         ]
+        keys = [submit(parse_job(job), store=store, app=producer).key for job in jobs]
     finally:
         producer.close()
     outcomes = [wait_final(store, key, timeout=120) for key in keys]
@@ -108,3 +124,29 @@ def test_status_shows_the_stored_lookup(stack: Stack, store: Store) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert record.status is JobStatus.SUCCEEDED and record.result["registration"]["source"] == "whois"
+
+
+def test_a_throttled_registrar_hop_is_partial_then_completes(stack: Stack, store: Store) -> None:
+    """The thin registry's answer is kept, the lookup is partial naming the registrar part, and the rerun
+    after the wait fills the registrant (that only the registrar query is sent again is counted over TCP
+    in tests/test_whois_client.py and tests/test_lookup_pipeline.py)."""
+    producer = stack.producer()
+    try:
+        key = submit(parse_job({"kind": "lookup", "domain": "shazow.net"}), store=store, app=producer).key
+    finally:
+        producer.close()
+
+    def partial() -> object:
+        record = store.jobs.get(key)
+        return record if record and record.status is JobStatus.PARTIAL else None
+
+    record = wait_for(partial, 60, "the lookup to be stored as partial")
+    result = record.result  # type: ignore[attr-defined]
+    assert result["partial"] is True and result["registered"] is True and result["retry_after"] >= 7
+    assert "registrar WHOIS whois.dreamhost.com" in result["reason"]
+    assert result["registration"]["registrar"] == "NEW DREAM NETWORK, LLC"
+    assert result["registration"]["registrant"] is None
+    done = wait_final(store, key, timeout=60)
+    assert done.status is JobStatus.SUCCEEDED and done.result["partial"] is False
+    assert done.result["registration"]["registrant"] == "shazow.net Private Registrant"
+    assert done.attempts <= 1  # the partial run did not use an attempt

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from shared.errors import JobValidationError, RateLimited, Throttled, TransientError
 from shared.registrydata.cache import CacheTTLs, MemoryLookupCache
-from shared.registrydata.model import DomainAnswer, NameserverAddresses, Registration
+from shared.registrydata.model import DomainAnswer, MissingPart, NameserverAddresses, Registration
 from shared.registrydata.pipeline import Pipeline
 
 
@@ -191,6 +192,9 @@ def test_a_cached_snapshot_is_served_whole_and_only_when_complete(pipeline: Pipe
     complete = pipeline.lookup_domain("cache-me.com")
     cached = pipeline.cached_domain("www.cache-me.com")
     assert cached is not None and cached.to_dict() == {**complete.to_dict(), "domain": "www.cache-me.com"}
+    # the cache-hot job's result: the same JSON, taken as decoded (no DomainLookup in between)
+    assert pipeline.cached_answer("www.cache-me.com") == cached.to_dict()
+    assert pipeline.cached_answer("never-looked-up.com") is None
 
 
 def test_the_runner_answers_a_cached_lookup_without_a_lease(
@@ -231,3 +235,169 @@ def test_the_runner_answers_a_cached_lookup_without_a_lease(
     again = runner.run(key, "w", "lookup", "www.rapid.com")  # a redelivery: the recorded outcome
     assert isinstance(again, Done) and again.outcome is not None and again.outcome.duplicate
     store.dispose()
+
+
+# --- a thin registry's throttled registrar hop ------------------------------------------------------------
+class ThinWhois:
+    """A WHOIS source for a thin registry whose registrar hop is throttled ``throttled`` times."""
+
+    def __init__(self, src: Sources, throttled: int) -> None:
+        self.src = src
+        self.throttled = throttled
+
+    def _hop(self, registry: Registration) -> DomainAnswer:
+        self.src.calls["whois:registrar"] += 1
+        if self.throttled > 0:
+            self.throttled -= 1
+            reason = "registrar WHOIS whois.registrar.example rate limited: quota exceeded"
+            return DomainAnswer(
+                True, registry, MissingPart("registrar", "whois.registrar.example", reason, 7.0)
+            )
+        return DomainAnswer(True, replace(registry, registrant="Holder Ltd"))
+
+    def domain(self, apex: str) -> DomainAnswer:
+        self.src.calls["whois:registry"] += 1
+        registry = self.src._registration("whois", apex).registration
+        assert registry is not None
+        return self._hop(registry)
+
+    def complete(self, apex: str, answer: DomainAnswer) -> DomainAnswer:
+        assert answer.missing is not None and answer.missing.server == "whois.registrar.example"
+        assert answer.registration is not None
+        return self._hop(answer.registration)
+
+
+def thin_pipeline(src: Sources, throttled: int) -> Pipeline:
+    src.rdap_error = lambda: NoRdap("no RDAP for this TLD")
+    return Pipeline(
+        rdap=Fn(src.rdap_domain),  # type: ignore[arg-type]
+        whois=ThinWhois(src, throttled),
+        dns=src,
+        ip_registrants=src,
+        cache=MemoryLookupCache(CacheTTLs()),
+        fallback=(NoRdap, TransientError),
+    )
+
+
+def test_a_throttled_registrar_hop_is_partial_then_only_the_hop_is_asked(src: Sources) -> None:
+    pipeline = thin_pipeline(src, throttled=1)
+    first = pipeline.lookup_domain("thin.com")
+    assert first.partial is True and first.retry_after == 7.0
+    assert first.reason is not None and "registrar WHOIS whois.registrar.example" in first.reason
+    assert first.registered is True and first.registration is not None
+    assert first.registration.registrar == "Example Registrar" and first.registration.registrant is None
+    assert [n.host for n in first.nameservers] == ["ns1.thin.com", "ns.shared.net"]  # the rest was done
+    before = Counter(src.calls)
+
+    second = pipeline.lookup_domain("thin.com")
+    assert second.partial is False and second.registration is not None
+    assert second.registration.registrant == "Holder Ltd"
+    assert Counter(src.calls) - before == Counter({"whois:registrar": 1})  # only the missing request
+    assert pipeline.lookup_domain("thin.com").to_dict() == second.to_dict()  # the complete snapshot
+    assert Counter(src.calls) - before == Counter({"whois:registrar": 1})
+
+
+def test_a_registrar_hop_still_throttled_stays_partial_without_asking_the_registry(src: Sources) -> None:
+    pipeline = thin_pipeline(src, throttled=2)
+    assert pipeline.lookup_domain("thin.com").partial is True
+    again = pipeline.lookup_domain("thin.com")
+    assert again.partial is True and again.retry_after == 7.0
+    assert src.calls["whois:registry"] == 1 and src.calls["whois:registrar"] == 2
+    assert pipeline.lookup_domain("thin.com").partial is False
+    assert src.calls["whois:registry"] == 1 and src.calls["whois:registrar"] == 3
+
+
+def test_the_real_whois_client_completes_a_throttled_hop_over_tcp(src: Sources) -> None:
+    from sandbox.whois import WhoisSandbox
+    from shared.registrydata.whois import WhoisClient
+    from shared.settings import load_settings
+
+    sandbox = WhoisSandbox().start()
+    try:
+        sandbox.set_faults([{"server": "whois.dreamhost.com", "kind": "throttle", "text": "nl", "count": 1}])
+        settings = load_settings(
+            whois_iana_server=sandbox.iana_address,
+            whois_servers=sandbox.servers_setting,
+            outbound_allow_private=True,
+        )
+        src.rdap_error = lambda: NoRdap("no RDAP for this TLD")
+        pipeline = Pipeline(
+            rdap=Fn(src.rdap_domain),  # type: ignore[arg-type]
+            whois=WhoisClient(settings, read_deadline=3.0),
+            dns=src,
+            ip_registrants=src,
+            cache=MemoryLookupCache(CacheTTLs()),
+            fallback=(NoRdap, TransientError),
+        )
+        first = pipeline.lookup_domain("shazow.net")
+        assert first.partial is True and first.retry_after == 1.0  # "only 1 request per second allowed"
+        assert first.registration is not None and first.registration.registrant is None
+        before = dict(sandbox.stats()["queries"])
+        done = pipeline.lookup_domain("shazow.net")
+        assert done.partial is False and done.registration is not None
+        assert done.registration.registrant == "shazow.net Private Registrant"
+        after = sandbox.stats()["queries"]
+        assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {"whois.dreamhost.com": 1}
+    finally:
+        sandbox.stop()
+
+
+def test_the_real_rdap_client_completes_a_throttled_hop_over_http(src: Sources) -> None:
+    """A 429 from the registrar's RDAP server (sandbox fault rule, Retry-After: 2) makes the lookup
+    partial; asked again inside the block window nothing is sent; after it, only the registrar GET."""
+    import time
+
+    from sandbox import Sandbox
+    from shared.audit import MemoryAudit
+    from shared.ratelimit.memory import MemoryLimiter
+    from shared.registrydata.rdap import NoRdapService, RdapClient
+    from shared.settings import load_settings
+    from shared.upstream import CallPolicy, LimiterGuard
+
+    now = [time.time()]  # the limiter's clock, moved by hand past the block window
+    with Sandbox() as sb:
+        settings = load_settings(
+            outbound_allow_private=True,
+            rdap_bootstrap_url=sb.rdap_bootstrap_dir,
+            http_tries=1,
+            max_inline_wait_ms=0,
+        )
+        guard = LimiterGuard(MemoryLimiter(lambda: now[0]), settings)
+        rdap = RdapClient(settings, MemoryAudit(), CallPolicy(guard), sleep=lambda _s: None)
+        pipeline = Pipeline(
+            rdap=rdap,
+            whois=Fn(src.whois_domain),  # type: ignore[arg-type]
+            dns=src,
+            ip_registrants=src,
+            cache=MemoryLookupCache(CacheTTLs()),
+            fallback=(NoRdapService, TransientError),
+        )
+
+        def sent() -> Counter[str]:
+            return Counter({k: v for k, v in sb.stats("rdap")["by_operation"].items() if v})
+
+        try:
+            rule = {"operation": "registrar_domain", "kind": "status", "status": 429, "retry_after": 2}
+            sb.set_faults("rdap", [{**rule, "count": 1}])
+            first = pipeline.lookup_domain("google.com")
+            assert first.partial is True and first.retry_after == 2.0
+            assert first.reason is not None and "registrar RDAP 127.0.0.1: rate limited" in first.reason
+            assert first.registration is not None and first.registration.registrant is None
+            assert first.registration.registrar == "MarkMonitor Inc."
+            assert len(first.nameservers) == 4  # the rest of the lookup was done
+            assert sent() == Counter({"registry_domain": 1, "registrar_domain": 1})
+            calls = Counter(src.calls)
+
+            held = pipeline.lookup_domain("google.com")  # inside the block window: our limiter says wait
+            assert held.partial is True and held.reason is not None and "not asked" in held.reason
+            assert sent() == Counter({"registry_domain": 1, "registrar_domain": 1})  # nothing sent
+
+            now[0] += 3
+            done = pipeline.lookup_domain("google.com")
+            assert done.partial is False and done.registration is not None
+            assert done.registration.registrant == "Joe User"
+            assert sent() == Counter({"registry_domain": 1, "registrar_domain": 2})  # only the hop
+            assert pipeline.lookup_domain("google.com").to_dict() == done.to_dict()  # the snapshot
+            assert sent()["registrar_domain"] == 2 and Counter(src.calls) == calls  # DNS, IPs: cached
+        finally:
+            rdap.close()

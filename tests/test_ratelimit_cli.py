@@ -9,6 +9,10 @@ import typer
 from typer.testing import CliRunner
 
 from shared.ratelimit import MemoryLimiter, Rate
+from shared.services import Services
+from shared.settings import load_settings
+from testkit.stacks import wait_for
+from workers.cli import app as regq_app
 from workers.commands import limits
 
 runner = CliRunner()
@@ -79,3 +83,33 @@ def test_bad_key_is_an_error(root: typer.Typer) -> None:
         result = runner.invoke(root, args)
         assert result.exit_code == 2
         assert "limiter key" in result.output and "pw" not in result.output
+
+
+# --- real traffic, then the command (issue 21: "no buckets" just after traffic) -------------------------
+def test_keys_with_traffic_are_listed_after_their_bucket_expired(cli_env: dict[str, str]) -> None:
+    """Three calls through the process's LimiterGuard (what every upstream request takes) on the test
+    Redis; the rotld bucket (5/s) is refilled, so its key expires, within a second. ``regq limits`` still
+    lists rotld: full, with the three tokens it granted (the counters never expire)."""
+    services = Services(load_settings())
+    try:
+        for _ in range(3):
+            services.guard.before_request("rotld", "domain-info")
+        limiter = services.limiter
+        assert "rotld" in limiter.keys()  # the bucket is stored while it refills
+        wait_for(lambda: "rotld" not in limiter.keys(), 10, "the refilled rotld bucket to expire")
+        # What the command listed before: stored buckets only, so none here.
+        assert limiter.keys() == []
+    finally:
+        services.close()
+
+    listed = runner.invoke(regq_app, ["limits", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = {row["key"]: row for row in json.loads(listed.output)}
+    assert set(rows) == {"rotld"}
+    assert rows["rotld"]["tokens"] is None  # full: no bucket stored
+    assert (rows["rotld"]["granted_tokens"], rows["rotld"]["denied"], rows["rotld"]["blocks"]) == (3, 0, 0)
+    table = runner.invoke(regq_app, ["limits"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "no buckets" not in table.output
+    row = next(line for line in table.output.splitlines() if "rotld" in line)
+    assert "full" in row and "3 / 0 / 0" in row

@@ -8,7 +8,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +75,8 @@ def settings_for(sb: Sandbox, **overrides: Any) -> Settings:
 
 
 class Harness:
-    def __init__(self, settings: Settings, **kwargs: Any) -> None:
-        self.limiter = MemoryLimiter()
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
+        self.limiter = MemoryLimiter(clock)  # ``clock``: the limiter's (its block windows and refills)
         self.guard = LimiterGuard(self.limiter, settings)
         self.audit = MemoryAudit()
         self.client = RdapClient(
@@ -176,11 +176,90 @@ def test_related_hop_to_a_private_address_is_refused_and_the_registry_answer_sta
     assert ops(sb)["registrar_domain"] == 0  # never sent
 
 
-def test_failed_hop_keeps_the_registry_answer(sb: Sandbox, h: Harness) -> None:
-    sb.set_faults("rdap", [{"operation": "registrar_domain", "kind": "status", "status": 500}])
-    reg = h.client.domain("google.com").registration
+@pytest.mark.parametrize("status", [500, 400])
+def test_failed_hop_keeps_the_registry_answer(sb: Sandbox, h: Harness, status: int) -> None:
+    sb.set_faults("rdap", [{"operation": "registrar_domain", "kind": "status", "status": status}])
+    answer = h.client.domain("google.com")
+    reg = answer.registration
     assert reg is not None and reg.registrar == "MarkMonitor Inc." and reg.registrant is None
+    assert answer.missing is None  # not a wait: the registry answer is the whole answer
     assert ops(sb)["registrar_domain"] == 1
+
+
+class Clock:
+    """A clock moved by hand (the limiter's, the bootstrap refresh's): a block window, an empty bucket or
+    a max-age ends without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def hop_url(sb: Sandbox, name: str) -> str:
+    return f"{sb.rdap_url}/registrar/domain/{name}"
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "form", "low", "high"),
+    [(5, "seconds", 5, 5), (5, "date", 4, 6), (None, "seconds", 300, 300)],  # none: RDAP_RATE_LIMIT_WAIT
+)
+def test_a_429_on_the_hop_is_a_missing_part_completed_by_one_request(
+    sb: Sandbox, retry_after: int | None, form: str, low: float, high: float
+) -> None:
+    rule: dict[str, Any] = {"operation": "registrar_domain", "kind": "status", "status": 429, "count": 1}
+    if retry_after is not None:
+        rule.update(retry_after=retry_after, retry_after_form=form)
+    sb.set_faults("rdap", [rule])
+    clock = Clock()
+    h = Harness(settings_for(sb), clock)
+    answer = h.client.domain("google.com")
+    assert answer.registered is True and answer.registration is not None
+    assert answer.registration.registrar == "MarkMonitor Inc." and answer.registration.registrant is None
+    missing = answer.missing
+    assert missing is not None and missing.part == "registrar" and missing.server == hop_url(sb, "google.com")
+    assert low <= missing.retry_after <= high
+    assert missing.reason.startswith("registrar RDAP 127.0.0.1: rate limited (HTTP 429")
+    assert (ops(sb)["registry_domain"], ops(sb)["registrar_domain"]) == (1, 1)
+
+    # Asked again inside the block window the 429 opened: our limiter holds it back, nothing is sent.
+    early = h.client.complete("google.com", answer)
+    assert early.missing is not None and early.missing.server == missing.server
+    assert early.missing.reason == "registrar RDAP 127.0.0.1 not asked: throttled by HTTP 429 from 127.0.0.1"
+    assert 0 < early.missing.retry_after <= high
+    assert ops(sb)["registrar_domain"] == 1
+
+    clock.now += high + 1  # the wait is over
+    done = h.client.complete("google.com", answer)
+    assert done.missing is None and done.registration is not None
+    assert done.registration.registrant == "Joe User" and done.registration.registrar == "MarkMonitor Inc."
+    assert (ops(sb)["registry_domain"], ops(sb)["registrar_domain"]) == (1, 2)  # only the hop again
+
+
+def test_our_limiter_holding_the_hop_back_is_a_missing_part(sb: Sandbox) -> None:
+    clock = Clock()
+    # one token an hour for the host: the registry's GET takes it, the hop's finds the bucket empty
+    h = Harness(settings_for(sb, rdap_rate="1/h", rdap_burst=1), clock)
+    answer = h.client.domain("google.com")
+    missing = answer.missing
+    assert missing is not None and missing.server == hop_url(sb, "google.com")
+    assert missing.reason == "registrar RDAP 127.0.0.1 not asked: throttled by rate limit"
+    assert missing.retry_after == pytest.approx(3600, abs=1)  # the bucket refills in an hour
+    assert (ops(sb)["registry_domain"], ops(sb)["registrar_domain"]) == (1, 0)  # the hop was never sent
+
+    clock.now += missing.retry_after
+    done = h.client.complete("google.com", answer)
+    assert done.missing is None and done.registration is not None
+    assert done.registration.registrant == "Joe User"
+    assert (ops(sb)["registry_domain"], ops(sb)["registrar_domain"]) == (1, 1)  # only the hop
+
+
+def test_complete_of_a_whole_answer_sends_nothing(sb: Sandbox, h: Harness) -> None:
+    answer = h.client.domain("google.com")
+    assert answer.missing is None
+    assert h.client.complete("google.com", answer) is answer
+    assert sb.stats("rdap")["requests"] == 2
 
 
 def test_not_registered_is_a_404(sb: Sandbox, h: Harness) -> None:
@@ -399,14 +478,6 @@ def test_cache_control_values() -> None:
     assert max_age("no-cache") == 0.0
     assert max_age(None, default=5) == 5
     assert max_age("private", default=5) == 5
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_refresh_honours_cache_control_and_feeds_the_source(sb: Sandbox, tmp_path: Path) -> None:

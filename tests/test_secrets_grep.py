@@ -109,7 +109,9 @@ def _run(stack: Stack, store: Store, batch: Batch) -> Workload:
     work.keys |= {o.key for o in outcomes}
     codes = []
     for line in batch.lines[-tail:]:
-        answer = _api(stack, "POST", "/v1/jobs", data=line.encode())
+        answer = _api(
+            stack, "POST", "/v1/jobs", data=line.encode(), headers={"Content-Type": "application/json"}
+        )
         codes.append(answer.status_code)
         work.answers.append(answer.text)
         if answer.status_code in (200, 201):

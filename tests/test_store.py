@@ -186,7 +186,36 @@ def test_breaker_journal_round_trip(store: Store) -> None:
 
 
 def test_migrations_are_at_head(store: Store) -> None:
-    assert store.db.current_revision() == "0008"
+    assert store.db.current_revision() == "0011"
+
+
+def test_migration_0010_leaves_existing_tokens_unexpired_and_goes_back(store_url: str) -> None:
+    old = Store(store_url)
+    try:
+        old.db.upgrade("0009")
+        with old.db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "insert into api_tokens (name, token_hash, scopes, created_at, owner, webhook_secret)"
+                    " values ('legacy', 'h', 'read', :now, 'legacy', 'whsec_old')"
+                ),
+                {"now": utcnow()},
+            )
+        old.db.upgrade()
+        (token,) = old.api_tokens.all()
+        assert token.expires_at is None and token.active and token.previous_secret_until is None
+        assert old.api_tokens.signing_secrets("legacy") == ["whsec_old"]
+        from alembic import command
+
+        from shared.store.database import alembic_config
+
+        with old.db.engine.begin() as connection:  # the downgrade works too (regq itself never runs one)
+            config = alembic_config(old.db.url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0009")
+        assert old.db.current_revision() == "0009"
+    finally:
+        old.dispose()
 
 
 def test_migration_0008_gives_existing_tokens_their_name_as_owner(store_url: str) -> None:

@@ -82,7 +82,7 @@ def test_each_job_gets_what_submit_would_answer_in_order(
     assert answers[9].key is not None and answers[9].key.startswith("lookup:example.org:")
     assert [a.ok for a in answers] == [True, True, True, False, True, False, True, False, True, True]
     assert isinstance(answers[3].error, JobValidationError)
-    assert answers[3].error.problems[0].field == "idempotency_key"
+    assert answers[3].error.problems[0].field == "current_expiry"
     assert isinstance(answers[5].error, IdempotencyConflict) and isinstance(
         answers[7].error, IdempotencyConflict
     )

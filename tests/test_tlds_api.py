@@ -53,7 +53,7 @@ def unique(name: str) -> str:
 def test_a_tld_nobody_sells_is_refused_naming_domain(api: Api, domain: str, says: str) -> None:
     answer = api.call("POST", "/v1/jobs", api.token(), json=register(domain))
     assert answer.status_code == 422, answer.text
-    (problem,) = answer.json()["detail"]
+    (problem,) = answer.json()["errors"]
     assert problem["loc"] == ["body", "domain"] and "is not supported" in problem["msg"]
     assert says in problem["msg"]
     assert api.store.jobs.get(f"register:{domain}") is None
@@ -78,7 +78,9 @@ def test_a_sold_tld_is_accepted_and_routed(api: Api, domain: str, registrar: str
 def test_a_batch_line_with_an_unsold_tld_is_not_ok_and_the_others_go_through(api: Api) -> None:
     good = unique("batch.com")
     lines = [register(good), register("hidden.onion"), {"kind": "lookup", "domain": "hidden.onion"}]
-    answer = api.call("POST", "/v1/jobs:batch", api.token(), data="\n".join(json.dumps(x) for x in lines))
+    ndjson = {"Content-Type": "application/x-ndjson"}
+    body = "\n".join(json.dumps(x) for x in lines)
+    answer = api.call("POST", "/v1/jobs:batch", api.token(), data=body, headers=ndjson)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["accepted"], body["refused"]) == (2, 1)

@@ -2,7 +2,8 @@
 Gandi (a completing transfer and a refused one, :mod:`sandbox.gandi_transfers`), a maintenance worker and
 beat delivering signed webhooks to a real receiver, a curl client submitting and polling. Then every log
 file, every table and every webhook body is grepped for the auth codes used: nowhere. An auth code read
-through the API shows in that answer only. And ``regq transfers list|resend-foa|replace-code`` in-process
+through the API shows in that answer only. A .ro owner change (a trade: its key is an auth code too) goes
+the same way and is grepped the same. And ``regq transfers list|resend-foa|replace-code`` in-process
 against the same stack.
 """
 
@@ -28,7 +29,7 @@ from testkit.stacks import running_stack, wait_for
 from testkit.webhook_receiver import Receiver, running_receiver
 from workers.embedded.stack import Stack, WorkerGroup
 
-GROUPS = (WorkerGroup("all", ("registrar.gandi", "maintenance"), 2),)
+GROUPS = (WorkerGroup("all", ("registrar.gandi", "registrar.rotld", "maintenance"), 2),)
 ENV = {
     "REGQ_WEBHOOK_ALLOW_PRIVATE": "true",
     "REGQ_WEBHOOK_RETRY_BASE_SECONDS": "0.1",
@@ -243,4 +244,43 @@ def test_the_transfers_commands_list_resend_and_replace(
     produced = everything(stack, var)
     produced["CLI output"] = "".join(r.output for r in (listed, table, resent, swapped, in_argv))
     found = leaks(produced, {"the replaced auth codes": [code, replaced]})
+    assert not found, "\n".join(found)
+
+
+def test_a_ro_owner_change_from_curl_leaves_its_key_nowhere(
+    api: Api, stack: Stack, receiver: Receiver, var: Path, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    name = f"trader-{tag}"
+    token = api.store.api_tokens.create(name, ["submit", "read"])[1]
+    signing = api.store.api_tokens.webhook_secret(name)
+    assert signing is not None and stack.sandbox is not None
+    domain, code = f"vand-{tag}.ro", f"Trade{tag}Key"
+    stack.sandbox.seed_domains("rotld", [{"fqdn": domain, "owner": "us"}])
+    stack.sandbox.configure("rotld", transfer_keys={domain: code}, trade_mode="sync")
+    curl = Curl(api, token, tmp_path)
+    body = {
+        "kind": "owner_change",
+        "domain": domain,
+        "owner": person("RO"),
+        "auth_code": code,
+        "years": 1,
+        "callback_url": receiver.url,
+    }
+    status, answer = curl.post("/v1/jobs", body)
+    assert status == 201, answer
+    curl.answers.append(json.dumps(answer))
+    done = curl.final(answer["key"])
+    assert done["status"] == "succeeded", done
+    assert done["result"]["owner_changed"] is True and done["result"]["registrar"] == "rotld"
+    hit = receiver.wait_for_key(answer["key"], 20)
+    assert verify(hit.body, hit.headers["Regq-Signature"], signing)
+    assert hit.json()["event"] == "job.succeeded"
+    assert stack.sandbox.stats("rotld")["effects"][domain] == {"trade": 1}  # traded once
+
+    produced = everything(stack, var)
+    produced["webhook bodies"] = "\n".join(r.body.decode() for r in receiver.received)
+    produced["API answers"] = "\n".join(curl.answers)
+    assert any(domain in text for where, text in produced.items() if where.endswith(".log"))
+    found = leaks(produced, {"the trade's authorization key": [code]})
     assert not found, "\n".join(found)

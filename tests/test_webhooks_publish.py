@@ -32,8 +32,8 @@ class Retry(Exception):
 def _task() -> Any:
     request = SimpleNamespace(id="task-1", kwargs={"domain": "example.com"})
 
-    def retry(countdown: float, max_retries: int | None) -> Retry:
-        return Retry(countdown)
+    def retry(countdown: float, max_retries: int | None, exc: Exception | None = None) -> Retry:
+        return Retry(countdown, exc)
 
     return SimpleNamespace(name="regq.register", request=request, retry=retry)
 

@@ -132,12 +132,47 @@ def test_failed_registrar_hop_leaves_the_registry_answer(whois: WhoisSandbox) ->
     assert whois.stats()["queries"]["whois.dynadot.com"] == 1
 
 
-def test_throttled_registrar_hop_leaves_the_registry_answer(whois: WhoisSandbox) -> None:
-    whois.set_faults([{"server": "whois.dreamhost.com", "kind": "throttle"}])
+@pytest.mark.parametrize(("text", "wait"), [("namecom", 60.0), ("uk", 50.0), ("nl", 1.0)])
+def test_throttled_registrar_hop_is_partial_then_completes_with_only_that_query(
+    whois: WhoisSandbox, text: str, wait: float
+) -> None:
+    """The issue's third case: the registrar's quota answer is no complete result but a missing part."""
+    whois.set_faults([{"server": "whois.dreamhost.com", "kind": "throttle", "text": text, "count": 1}])
     guard = RecordingGuard()
+    c = client(whois, guard)
+    answer = c.domain("shazow.net")
+    assert answer.registered is True and answer.registration is not None
+    assert answer.registration.registrar == "NEW DREAM NETWORK, LLC"  # the registry's part is kept
+    assert answer.registration.registrant is None  # only the registrar has it
+    missing = answer.missing
+    assert missing is not None and missing.part == "registrar" and missing.server == "whois.dreamhost.com"
+    assert missing.retry_after == wait and "whois.dreamhost.com rate limited" in missing.reason
+    assert ("after", "whois.dreamhost.com", "429", str(wait)) in guard.calls
+    before = whois.stats()["queries"]
+
+    done = c.complete("shazow.net", answer)
+    assert done.missing is None and done.registration is not None
+    assert done.registration.registrant == "shazow.net Private Registrant"
+    after = whois.stats()["queries"]
+    assert {role: after[role] - before[role] for role in after if after[role] != before[role]} == {
+        "whois.dreamhost.com": 1  # only the missing request: no IANA, no registry query
+    }
+
+
+def test_registrar_hop_held_back_by_our_limiter_is_partial(whois: WhoisSandbox) -> None:
+    guard = RecordingGuard(refuse={"whois.dreamhost.com"})
     answer = client(whois, guard).domain("shazow.net")
-    assert answer.registration is not None and answer.registration.registrant is None
-    assert ("after", "whois.dreamhost.com", "429", "60.0") in guard.calls
+    assert answer.missing is not None and answer.missing.retry_after == 12.0
+    assert "not asked" in answer.missing.reason
+    assert whois.stats()["queries"]["whois.dreamhost.com"] == 0
+
+
+def test_completing_a_whole_answer_asks_nothing(whois: WhoisSandbox) -> None:
+    c = client(whois)
+    answer = c.domain("shazow.net")
+    before = sum(whois.stats()["queries"].values())
+    assert c.complete("shazow.net", answer) == answer and answer.missing is None
+    assert sum(whois.stats()["queries"].values()) == before
 
 
 def test_thick_registry_is_not_followed(whois: WhoisSandbox) -> None:

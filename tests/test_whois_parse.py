@@ -1,4 +1,5 @@
-"""The WHOIS parser over every real sample: fields, "not found", rate-limit texts, unreadable answers."""
+"""The WHOIS parser over every real sample: fields, "not found", unreadable answers (rate-limit texts:
+test_whois_throttle.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from shared.errors import ProtocolError, RateLimited
+from shared.errors import ProtocolError
 from shared.registrydata.model import Registration
-from shared.registrydata.whois import find_throttle, parse_whois, read_record
+from shared.registrydata.whois import parse_whois, read_record
 from shared.registrydata.whois.dates import parse_date
 from shared.registrydata.whois.servers import referral
 from testkit.samples import sample, samples
@@ -255,58 +256,6 @@ def test_agrees_with_the_second_opinion(path: Path) -> None:
 def test_lookalike_objects_before_the_record_are_skipped_without_the_domain_too() -> None:
     registration = parse_whois(_text(SAMPLES["google.com"]), "x").registration
     assert registration is not None and registration.registrar == "MARKMONITOR INC."
-
-
-# --- rate-limit texts ------------------------------------------------------------------------------------
-THROTTLED = {
-    "whois.pir.org__org__response_throttled.txt": 60.0,  # no figure: the default
-    "whois.nic.cz__cz__response_throttled.txt": 60.0,
-    "whois.nic.uk__uk__response_throttled.txt": 50.0,  # "replenished in 50 seconds"
-    "whois.denic.de__de__response_throttled.txt": 60.0,
-}
-
-
-@pytest.mark.parametrize("name", sorted(THROTTLED))
-def test_throttled_fixture_is_rate_limited_with_its_wait(name: str) -> None:
-    text = _text(sample("whois", f"throttled/{name}"))
-    with pytest.raises(RateLimited) as caught:
-        parse_whois(text, "whois.example", domain="example.cz")
-    assert caught.value.retry_after == THROTTLED[name]
-    assert caught.value.provider == "whois.example"
-
-
-def test_every_throttled_fixture_is_covered() -> None:
-    """Every throttled sample (kept once, in sandbox/data/whois/: testkit.samples) has its expected wait."""
-    covered = {sample("whois", f"throttled/{name}") for name in THROTTLED}
-    assert set(samples("whois", "throttled/*")) == covered
-
-
-def test_cz_limit_text_is_never_not_found() -> None:
-    """python-whois reports this text as "not found"; here it is a rate limit."""
-    text = _text(sample("whois", "throttled/whois.nic.cz__cz__response_throttled.txt"))
-    with pytest.raises(RateLimited):
-        parse_whois(text, "whois.nic.cz")
-
-
-def test_eurid_grace_period_wait_is_parsed() -> None:
-    # constructed around EURid's reported wording (no public capture or document found)
-    with pytest.raises(RateLimited) as caught:
-        parse_whois("-6: Still in grace period, wait 7 seconds\n", "whois.eu")
-    assert caught.value.retry_after == 7.0
-
-
-def test_fractional_wait_is_rounded_up() -> None:
-    found = find_throttle(
-        "The WHOIS query quota for x has been exceeded and will be replenished in 2.2 seconds."
-    )
-    assert found is not None and found.wait == 3.0 and found.wait_given
-
-
-def test_generic_wording_only_counts_without_a_record() -> None:
-    with pytest.raises(RateLimited):
-        parse_whois("Too many queries from your IP, please try again later.\n", "whois.example")
-    # Nominet's footer speaks of "exceeding query rate or volume limits": the record still stands
-    assert parse_whois(_text(SAMPLES["amazon.co.uk"]), "whois.nic.uk").registered is True
 
 
 # --- not found -------------------------------------------------------------------------------------------

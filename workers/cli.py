@@ -13,57 +13,119 @@ import typer.main
 from rich.markup import escape
 
 from shared.errors import ConfigError
-from shared.jobs import job_schema
-from shared.names import Registrar
-from workers import context
-from workers.api import commands as api_commands
-from workers.commands import breaker as breaker_commands
-from workers.commands import domains as domains_commands
-from workers.commands import exporter as exporter_commands
-from workers.commands import jobs as jobs_commands
-from workers.commands import limits as limits_commands
-from workers.commands import lookup as lookup_commands
-from workers.commands import renewals as renewals_commands
-from workers.commands import replay as replay_commands
-from workers.commands import stack as stack_commands
-from workers.commands import transfers as transfers_commands
-from workers.commands import webhooks as webhooks_commands
-from workers.commands.submit_day2 import app as submit_app  # submit's app, with the day-2 commands
+from workers.commands.lazy import Lazy, LazyGroup
 from workers.console import errors
 
-app = typer.Typer(
-    help="regq: register, renew and look up domain names through registrar APIs.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(submit_app, name="submit")
-app.add_typer(domains_commands.app, name="domains")
-app.add_typer(renewals_commands.app, name="renewals")
-app.add_typer(transfers_commands.app, name="transfers")
-app.command("jobs")(jobs_commands.jobs)
-app.command("status")(jobs_commands.status)
-app.command("lookup")(lookup_commands.lookup)
-app.command("demo")(stack_commands.demo)
-app.command("up")(stack_commands.up)
-app.command("exporter")(exporter_commands.exporter)
-app.command("replay")(replay_commands.replay)
-app.command("replays")(replay_commands.replays)
-app.command("api")(api_commands.api)
-app.add_typer(api_commands.tokens_app, name="api-token")
-app.add_typer(webhooks_commands.app, name="webhooks")
 
-limits_commands.register(app, lambda: _runtime().limiter)
-breaker_commands.register(app, lambda: _runtime().breaker, lambda: [r.value for r in Registrar])
+def limits_app() -> typer.Typer:
+    """``regq limits`` over this process's shared limiter."""
+    from workers.commands import limits
+
+    return limits.build_app(lambda: _runtime().limiter)
 
 
-def _runtime():
+def breaker_app() -> typer.Typer:
+    """``regq breaker`` over this process's shared breaker, for the known registrars."""
+    from shared.names import Registrar
+    from workers.commands import breaker
+
+    return breaker.build_app(lambda: _runtime().breaker, lambda: [r.value for r in Registrar])
+
+
+def _runtime() -> Any:
     from tasks import runtime
 
     return runtime.get()
 
 
+class RegqGroup(LazyGroup):
+    """``regq``'s commands, each imported when it runs (``workers/commands/lazy.py`` says how): ``regq
+    --help`` imports none of them, ``regq status KEY`` only ``workers.commands.jobs``."""
+
+    lazy = {
+        "jobs": Lazy("workers.commands.jobs:jobs", "List the newest jobs."),
+        "status": Lazy("workers.commands.jobs:status", "Show one job's outcome."),
+        "lookup": Lazy(
+            "workers.commands.lookup:lookup",
+            "Look DOMAIN up: registrar, dates, statuses, nameservers, their addresses and who holds those.",
+        ),
+        "demo": Lazy(
+            "workers.commands.stack:demo",
+            "Start the embedded stack, publish a mixed batch, wait for every job, print a summary, stop.",
+        ),
+        "up": Lazy("workers.commands.stack:up", "Run the embedded stack until Ctrl-C."),
+        "stack": Lazy(
+            "workers.commands.stack_env:app",
+            "The running embedded stack: print its settings as export lines to eval.",
+            group=True,
+        ),
+        "exporter": Lazy(
+            "workers.commands.exporter:exporter",
+            "Serve the fleet's metrics (jobs, queues, breakers, limiter, upstream calls, renewals)"
+            " at /metrics.",
+        ),
+        "replay": Lazy(
+            "workers.commands.replay:replay",
+            "Reset a failed job to queued and republish it under the same key"
+            " (the effect stays exactly-once).",
+        ),
+        "replays": Lazy("workers.commands.replay:replays", "List recorded replays, newest first."),
+        "api": Lazy(
+            "workers.api.commands:api",
+            "Serve the HTTP API (POST /v1/jobs, GET /v1/jobs/{key}, ...; /openapi.json describes it).",
+        ),
+        "submit": Lazy(
+            "workers.commands.submit_day2:app",  # submit's app, with the day-2 commands
+            "Submit jobs (validated here, before anything reaches a broker or a registrar).",
+            group=True,
+        ),
+        "domains": Lazy(
+            "workers.commands.domains:app",
+            "The inventory of held domains: import, list, show, sync with the registrars.",
+            group=True,
+        ),
+        "renewals": Lazy(
+            "workers.commands.renewals:app",
+            "Nightly renewals: run the scan now, see renewals that failed for good.",
+            group=True,
+        ),
+        "transfers": Lazy(
+            "workers.commands.transfers:app",
+            "Transfer-ins under way: list them, resend the FOA e-mail, replace the auth code.",
+            group=True,
+        ),
+        "api-token": Lazy(
+            "workers.api.commands:tokens_app",
+            "HTTP API tokens: create (shown once), list, revoke, rotate-secret.",
+            group=True,
+        ),
+        "webhooks": Lazy(
+            "workers.commands.webhooks:app",
+            "Completion webhooks: list the outbox, replay deliveries.",
+            group=True,
+        ),
+        "limits": Lazy(
+            "workers.cli:limits_app", "Shared rate-limit buckets and active block windows.", group=True
+        ),
+        "breaker": Lazy("workers.cli:breaker_app", "Shared circuit breakers per registrar.", group=True),
+    }
+
+
+app = typer.Typer(
+    cls=RegqGroup,
+    help="regq: register, renew and look up domain names through registrar APIs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
 db_app = typer.Typer(help="Database migrations.")
 app.add_typer(db_app, name="db")
+
+
+def job_schema() -> dict[str, Any]:
+    from shared.jobs import job_schema as schema_of_jobs
+
+    return schema_of_jobs()
 
 
 @app.command()
@@ -75,6 +137,8 @@ def schema() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration to REGQ_DATABASE_URL."""
+    from workers import context
+
     store = context.store()
     store.upgrade()
     typer.echo(f"database at revision {store.db.current_revision()}")
@@ -110,8 +174,9 @@ def command_path(argv: list[str]) -> str:
     names = ["regq"]
     command: Any = typer.main.get_command(app)
     for arg in argv:
-        subcommands = getattr(command, "commands", None)  # a group's (typer vendors its own click)
-        command = subcommands.get(arg) if isinstance(subcommands, dict) else None
+        if not hasattr(command, "get_command"):  # a command, not a group (typer vendors its own click)
+            break
+        command = command.get_command(typer.Context(command), arg)  # a lazy group imports it here
         if command is None:
             break
         names.append(arg)

@@ -100,11 +100,14 @@ def add_day2(batch: Batch, rng: random.Random, run: int, today: date) -> None:
     batch.auth_code_domain = f"keep{run}.com"
 
 
-def build_batch(total: int, seed: int = 7, day2: bool = False) -> Batch:
-    """``day2``: add :func:`add_day2`'s jobs (a stack that follows transfers every few seconds only)."""
+def build_batch(total: int, seed: int = 7, day2: bool = False, run: int | None = None) -> Batch:
+    """``day2``: add :func:`add_day2`'s jobs (a stack that follows transfers every few seconds only).
+    ``run``: the tag in every generated name (default: drawn from ``seed``); ``regq demo`` gives each run
+    its own, so a rerun against the same database submits new jobs rather than the last run's names."""
     rng = random.Random(seed)
     batch = Batch()
-    run = rng.randint(1000, 9999)
+    drawn = rng.randint(1000, 9999)  # drawn either way: the rest of the batch is the same for a seed
+    run = drawn if run is None else run
     today = date.today()
     n_invalid, n_dupes, n_taken, n_dry = 5, 6, 3, 2
     n_rest = max(0, total - n_invalid - n_dupes - n_taken - n_dry - (4 if day2 else 0))

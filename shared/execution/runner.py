@@ -50,6 +50,7 @@ from shared.execution.lease import LeaseKeeper
 from shared.execution.lock import run_lock
 from shared.execution.lookup import run_lookup
 from shared.execution.nameservers import run_nameservers
+from shared.execution.owner_change import run_owner_change
 from shared.execution.register import SENDING, reconcile_register, run_register
 from shared.execution.renew import run_renew
 from shared.execution.steps import Defer, Done, Step
@@ -76,6 +77,7 @@ from shared.tlds import registrar_for
 from shared.upstream.guard import Guard
 from shared.upstream.policy import CallPolicy
 from shared.upstream.reporter import CallReporter
+from shared.wait_reasons import WaitReason, wait_reason_of
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ HANDLERS: dict[str, Callable[[Execution], dict[str, Any]]] = {
     "contacts": run_contacts,
     "glue": run_glue,
     "transfer": run_transfer,
+    "owner_change": run_owner_change,
 }
 
 
@@ -140,7 +143,9 @@ class JobRunner:
                 return self._run_locked(record, owner)
         except BackendUnavailable as exc:  # Redis went away under the delivery: give the job back
             log.warning("%s: %s", key, exc)
-            return self._defer(record, owner, REDIS_RETRY_SECONDS, str(exc), counted=False)
+            return self._defer(
+                record, owner, REDIS_RETRY_SECONDS, str(exc), counted=False, code=WaitReason.BACKEND
+            )
 
     def _run_locked(self, record: JobRecord, owner: str) -> Step:
         """The claimed delivery under its lease keeper and, for a registrar job, the domain lock."""
@@ -151,7 +156,12 @@ class JobRunner:
         # One registrar-changing job per domain at a time, fleet-wide.
         if not self.locks.acquire(record.domain, owner, lease):
             return self._defer(
-                record, owner, lease / 2, f"another job for {record.domain} is running", counted=False
+                record,
+                owner,
+                lease / 2,
+                f"another job for {record.domain} is running",
+                counted=False,
+                code=WaitReason.IN_USE,
             )
         try:
             renew_lock = lambda: self.locks.renew(record.domain, owner, lease)  # noqa: E731
@@ -165,13 +175,13 @@ class JobRunner:
         deliveries may both answer it: the first UPDATE wins, the second finds it final)."""
         try:
             with backend_errors():
-                snapshot = self._pipeline().cached_domain(domain)
+                snapshot = self._pipeline().cached_answer(domain)
         except (RegqError, ValueError):
             return None  # bad input or no cache: the ordinary path says why
         if snapshot is None:
             return None
         # Missing, final (a duplicate) or an availability lookup: None, and the ordinary path answers.
-        finished = self.store.jobs.finish_unleased(key, snapshot.to_dict())
+        finished = self.store.jobs.finish_unleased(key, snapshot)
         return Done(finished.outcome(), finished.webhooks) if finished is not None else None
 
     # --- a claimed job ---------------------------------------------------------------------------------
@@ -195,7 +205,9 @@ class JobRunner:
         permit = call_policy.admit()  # the breaker's permission, before anything of the job runs
         if not permit.allowed:
             reason = f"circuit breaker for {provider} is {permit.state}; retry in {permit.retry_after:.0f} s"
-            return self._defer(record, owner, permit.retry_after, reason, counted=False)
+            return self._defer(
+                record, owner, permit.retry_after, reason, counted=False, code=WaitReason.BREAKER
+            )
         if provider == REGISTRY_DATA:
             # RDAP/WHOIS/DNS hosts are many: each has its own limiter key and block windows (the
             # pipeline's clients hold their own policy); the registrar breakers are not theirs to trip.
@@ -242,7 +254,8 @@ class JobRunner:
         if decision.disposition == "wait":
             wait = retry_after if retry_after is not None else self._default_wait(exc)
             partial = exc.result if isinstance(exc, PartialLookup) else None
-            return self._defer(record, owner, wait, str(exc), counted=False, partial=partial)
+            code = wait_reason_of(exc)
+            return self._defer(record, owner, wait, str(exc), counted=False, partial=partial, code=code)
         if decision.disposition == "retry":
             if not policy.may_retry(record.attempts, self.settings.max_attempts):
                 return self._give_up(record, owner, job, provider, keeper, f"{_code(exc)}: {exc}")
@@ -253,7 +266,7 @@ class JobRunner:
                 retry_after,
             )
             reason = f"attempt {record.attempts} failed: {_code(exc)}: {exc}"
-            return self._defer(record, owner, backoff, reason, counted=True)
+            return self._defer(record, owner, backoff, reason, counted=True, code=WaitReason.RETRY)
         status = JobStatus(decision.final_status)
         return self._finish(record, owner, status, code=_code(exc), message=str(exc))
 
@@ -320,14 +333,17 @@ class JobRunner:
         reason: str,
         counted: bool,
         partial: dict[str, Any] | None = None,
+        code: WaitReason | None = None,
     ) -> Step:
+        """Give the job back until ``seconds`` from now: ``reason`` the text, ``code`` its label."""
         countdown = min(backoff.jitter(max(seconds, 0.05)), float(self.settings.max_countdown_seconds))
         due = utcnow() + timedelta(seconds=countdown)
+        label = code.value if code is not None else None
         if partial is None:
-            if not self.store.jobs.defer(record.key, owner, due, reason, count_attempt=counted):
+            if not self.store.jobs.defer(record.key, owner, due, reason, count_attempt=counted, code=label):
                 return Done(None)
             return Defer(countdown, reason, counted)
-        deferred = self.store.jobs.defer_partial(record.key, owner, due, reason, partial, counted)
+        deferred = self.store.jobs.defer_partial(record.key, owner, due, reason, partial, counted, label)
         return Defer(countdown, reason, counted, deferred.webhooks) if deferred is not None else Done(None)
 
     def _give_up(
@@ -341,7 +357,9 @@ class JobRunner:
             permit = call_policy.admit()
             if not permit.allowed:
                 reason = f"final reconciliation waits for the {provider} breaker ({permit.state})"
-                return self._defer(record, owner, permit.retry_after, reason, counted=False)
+                return self._defer(
+                    record, owner, permit.retry_after, reason, counted=False, code=WaitReason.BREAKER
+                )
             ex = Execution(self.store, self.settings, self.gateways(provider), fresh, job, owner, call_policy)
             try:
                 found = reconcile_register(ex, job, settle=True)
@@ -353,7 +371,7 @@ class JobRunner:
                 call_policy.settle(decision.breaker)
                 if decision.disposition == "wait":
                     wait = getattr(exc, "retry_after", None) or 1.0
-                    return self._defer(record, owner, wait, str(exc), counted=False)
+                    return self._defer(record, owner, wait, str(exc), counted=False, code=wait_reason_of(exc))
                 last = f"{last}; the last send is unconfirmed ({exc}): check the registrar"
             else:
                 call_policy.settle("success")

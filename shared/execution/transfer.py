@@ -30,111 +30,33 @@ import logging
 from datetime import datetime
 from typing import Any, cast
 
-from shared import defaults
 from shared.contact import Contact
-from shared.errors import (
-    AwaitingRegistry,
-    Inconsistent,
-    NeedsOperator,
-    NotTransferable,
-    RegqError,
-    TransferFailed,
-    TransferPending,
-)
+from shared.errors import Inconsistent, NotTransferable, RegqError, TransferFailed, TransferPending
 from shared.execution.autorenew import autorenew_off
 from shared.execution.context import Execution, LeaseLost
 from shared.execution.day2_ops import day2
+from shared.execution.follow import (
+    COMPLETED,
+    SENDING,
+    STARTED,
+    Followed,
+    age_text,
+    deadline,
+    read_again,
+    reconciled,
+    scrub_code,
+    since,
+    start_failed,
+)
 from shared.gateways.day2 import Day2Operations, Secret, TransferState, TransferStatus
-from shared.jobs import SCRUBBED, TransferJob
+from shared.jobs import TransferJob
 from shared.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 
-SENDING = "sending"
-STARTED = "started"
-COMPLETED = "completed"
-SECRET_FIELDS = ("auth_code",)
 
-
-def age_text(seconds: float) -> str:
-    """``45 s``, ``12 min``, ``3 h``, ``2 d 4 h``: how long ago, for a human reading ``regq status``."""
-    s = max(0, int(seconds))
-    if s < 120:
-        return f"{s} s"
-    if s < 7200:
-        return f"{s // 60} min"
-    if s < 172800:
-        return f"{s // 3600} h"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
-
-
-def _since(data: dict[str, Any], field: str) -> float:
-    return (utcnow() - datetime.fromisoformat(data[field])).total_seconds()
-
-
-def _settle_seconds(ex: Execution) -> float:
-    """How long a just-started transfer may take to show (the registrar's read-after-create window)."""
-    if ex.registrar.name == "gandi":
-        return float(ex.settings.gandi_visibility_wait_seconds)
-    return float(defaults.REGISTRY_READBACK_SECONDS)
-
-
-def _scrub(ex: Execution) -> None:
-    """The registry has the code now (or may have it): it leaves jobs.params; the hash keeps its SHA-256."""
-    if ex.store.jobs.scrub_params(ex.key, SECRET_FIELDS, SCRUBBED):
-        log.info("%s: auth code scrubbed from the stored params", ex.key)
-
-
-def _deadline(ex: Execution, job: TransferJob, data: dict[str, Any], why: str) -> None:
-    """Past REGQ_TRANSFER_MAX_DAYS since the start: the job fails (the registrar may still finish it)."""
-    waited = _since(data, "sent_at")
-    if waited > ex.settings.transfer_max_days * 86400:
-        raise TransferFailed(
-            f"no answer from the registry: the transfer of {job.domain} at {ex.registrar.name} is still "
-            f"{why} {age_text(waited)} after its start (limit REGQ_TRANSFER_MAX_DAYS="
-            f"{ex.settings.transfer_max_days:g})",
-            code="transfer_timeout",
-        )
-
-
-def _read(ex: Execution, gw: Day2Operations, job: TransferJob, data: dict[str, Any]) -> TransferStatus | None:
-    """transfer_status once; a failed read is a wait (the transfer may be running), never a failure."""
-    name = ex.registrar.name
-    try:
-        return gw.transfer_status(job.domain, ex.policy)
-    except LeaseLost:
-        raise
-    except RegqError as exc:
-        if exc.disposition == "wait":
-            raise
-        _deadline(ex, job, data, "unread")
-        if exc.disposition == "retry":
-            reason = f"reading the transfer of {job.domain} failed ({exc}); reading again"
-            raise AwaitingRegistry(name, float(ex.settings.transfer_follow_seconds), reason) from None
-        raise NeedsOperator(
-            name,
-            float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
-            f"reading the transfer of {job.domain} was refused ({exc}); it may be running: never restarted",
-        ) from None
-
-
-def _unseen(ex: Execution, job: TransferJob, data: dict[str, Any]) -> None:
-    """After an unanswered start, the registrar shows no transfer: wait out its read-after-create window
-    and read once more; still nothing: a human decides (a second start is paid again: never blind)."""
-    name, settle = ex.registrar.name, _settle_seconds(ex)
-    waited = _since(data, "sent_at")
-    if waited < settle or "unseen_at" not in data:
-        ex.set_phase(SENDING, {**data, "unseen_at": utcnow().isoformat()})
-        retry = max(settle - waited if waited < settle else settle, 1.0)
-        reason = f"the transfer start of {job.domain} went unanswered and {name} shows no transfer yet"
-        raise AwaitingRegistry(name, retry, reason)
-    raise NeedsOperator(
-        name,
-        float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
-        f"the transfer start of {job.domain} went unanswered and {name} shows no transfer "
-        f"{age_text(waited)} later: it may never have reached {name}; regq never starts a transfer twice "
-        "(check at the registrar, then resubmit under a new key if nothing started)",
-    )
+def _followed(job: TransferJob) -> Followed:
+    return Followed("transfer", job.domain, "transfer_timeout", "nor the domain in our account")
 
 
 def _follow(ex: Execution, job: TransferJob, data: dict[str, Any], status: TransferStatus) -> dict[str, Any]:
@@ -149,11 +71,11 @@ def _follow(ex: Execution, job: TransferJob, data: dict[str, Any], status: Trans
         ex.set_phase(COMPLETED, {**data, "expires_at": status.expires_at.isoformat()})
         log.info("transfer of %s completed at %s; expires %s", job.domain, name, status.expires_at)
         return _finish(ex, job, status.expires_at.isoformat())
-    _deadline(ex, job, data, f"pending (step {status.step or 'unknown'})")
+    deadline(ex, _followed(job), data, f"pending (step {status.step or 'unknown'})")
     if status.step != data.get("step"):
         ex.set_phase(STARTED, {**data, "step": status.step})
     step = status.step or "unknown"
-    reason = f"transfer pending at {name}: step {step}, started {age_text(_since(data, 'sent_at'))} ago"
+    reason = f"transfer pending at {name}: step {step}, started {age_text(since(data, 'sent_at'))} ago"
     raise TransferPending(name, float(ex.settings.transfer_follow_seconds), reason)
 
 
@@ -197,20 +119,15 @@ def _start(ex: Execution, gw: Day2Operations, job: TransferJob) -> dict[str, Any
     ex.record_before_effect(SENDING, data)
     owner = cast(Contact, job.owner)  # required for gandi by the job; rotld's domain-transfer ignores it
     try:
-        status = gw.transfer_start(job.domain, code, owner, job.years, ex.policy)
+        status = gw.transfer_start(job.domain, code, owner, job.years, ex.policy, contacts=job.other_contacts)
     except LeaseLost:
         raise
     except RegqError as exc:
         if exc.disposition == "final":
-            _scrub(ex)  # refused: the registrar had the code; the job ends here
-            raise
-        # Sent, no clear answer (a 429 too: it may have come from the read-back after the start): the
-        # next delivery reads the registrar before anything else.
-        if exc.disposition == "retry":
-            reason = f"the transfer start of {job.domain} got no clear answer ({exc}); reading it next"
-            raise AwaitingRegistry(ex.registrar.name, max(_settle_seconds(ex), 1.0), reason) from None
+            scrub_code(ex)  # refused: the registrar had the code; the job ends here
+        start_failed(ex, _followed(job), exc)
         raise
-    _scrub(ex)
+    scrub_code(ex)
     data = {**data, "step": status.step}
     ex.set_phase(STARTED, data)
     log.info("transfer of %s started at %s: %s", job.domain, ex.registrar.name, status.state.value)
@@ -227,20 +144,8 @@ def run_transfer(ex: Execution) -> dict[str, Any]:
         return _finish(ex, job, data["expires_at"])
     if ex.record.phase not in (SENDING, STARTED):
         return _start(ex, gw, job)
-    _scrub(ex)  # the registry has the code, or may have it: either way it is never sent again
-    status = _read(ex, gw, job, data)
-    if status is None:
-        if ex.record.phase == SENDING:
-            _unseen(ex, job, data)
-        _deadline(ex, job, data, "unseen")
-        raise NeedsOperator(
-            ex.registrar.name,
-            float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
-            f"{ex.registrar.name} no longer shows the started transfer of {job.domain}, nor the domain "
-            "in our account",
-        )
+    scrub_code(ex)  # the registry has the code, or may have it: either way it is never sent again
+    status = read_again(ex, _followed(job), data, lambda: gw.transfer_status(job.domain, ex.policy))
     if ex.record.phase == SENDING:
-        log.info("transfer of %s: the unanswered start is known at %s", job.domain, ex.registrar.name)
-        data = {**data, "step": status.step, "reconciled": True}
-        ex.set_phase(STARTED, data)
+        data = reconciled(ex, _followed(job), {**data, "step": status.step})
     return _follow(ex, job, data, status)

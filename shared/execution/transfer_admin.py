@@ -24,6 +24,7 @@ from shared.names import parse_domain
 from shared.store import Store
 from shared.store.job_record import JobRecord
 from shared.store.schema import JobRow, utcnow
+from shared.timestamps import rfc3339
 
 _FINAL = [s.value for s in FINAL_STATUSES]
 
@@ -40,25 +41,30 @@ class PendingTransfer:
     wait_reason: str | None
     created_at: datetime
     age_seconds: float
+    kind: str = JobKind.TRANSFER.value
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
+            "kind": self.kind,
             "domain": self.domain,
             "registrar": self.registrar,
             "status": self.status,
             "phase": self.phase,
             "wait_reason": self.wait_reason,
-            "created_at": self.created_at.isoformat(),
+            "created_at": rfc3339(self.created_at),
             "age_seconds": round(self.age_seconds, 1),
         }
 
 
-def pending_transfers(store: Store, limit: int = 1000) -> list[PendingTransfer]:
-    """Transfer jobs not final, oldest first (at most ``limit``)."""
+def pending_transfers(
+    store: Store, limit: int = 1000, kinds: tuple[JobKind, ...] = (JobKind.TRANSFER,)
+) -> list[PendingTransfer]:
+    """Jobs of ``kinds`` (transfers; with ``owner_change``, owner changes too) not final, oldest first
+    (at most ``limit``)."""
     query = (
         sa.select(JobRow)
-        .where(JobRow.kind == JobKind.TRANSFER.value, JobRow.status.not_in(_FINAL))
+        .where(JobRow.kind.in_([k.value for k in kinds]), JobRow.status.not_in(_FINAL))
         .order_by(JobRow.created_at, JobRow.id)
         .limit(limit)
     )
@@ -75,6 +81,7 @@ def pending_transfers(store: Store, limit: int = 1000) -> list[PendingTransfer]:
             r.wait_reason,
             r.created_at,
             max(0.0, (now - r.created_at).total_seconds()),
+            r.kind,
         )
         for r in records
     ]

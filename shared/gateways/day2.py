@@ -124,10 +124,18 @@ class Day2Operations(ABC):
 
     @abstractmethod
     def transfer_start(
-        self, domain: str, auth_code: Secret, owner: Contact, years: int, policy: CallPolicy
+        self,
+        domain: str,
+        auth_code: Secret,
+        owner: Contact,
+        years: int,
+        policy: CallPolicy,
+        *,
+        contacts: dict[str, Contact] | None = None,
     ) -> TransferStatus:
         """Start the transfer (the effect: ``effect=True`` on its request). Never called twice for one job:
-        a redelivery reconciles through :meth:`transfer_status` first."""
+        a redelivery reconciles through :meth:`transfer_status` first. ``contacts``: the other roles
+        (``admin``, ``bill``, ``tech``) where the registrar takes them with the transfer (Gandi)."""
 
     @abstractmethod
     def transfer_status(self, domain: str, policy: CallPolicy) -> TransferStatus | None:

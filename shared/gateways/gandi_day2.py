@@ -7,7 +7,8 @@ RobertGauld/gandi_v5, go-gandi/go-gandi, Gandi/whmcs_Gandi-module):
 
 * transfer_check: ``POST /domain/transferin/{fqdn}/available`` ``{}`` or ``{"authinfo"}`` -> ``available``,
   ``durations``, ``msg`` (gem ``lib/gandi_v5/domain/transfer_in/availability.rb``).
-* transfer_start: ``POST /domain/transferin`` with ``fqdn``, ``owner``, ``authinfo``, ``duration``
+* transfer_start: ``POST /domain/transferin`` with ``fqdn``, ``owner``, ``authinfo``, ``duration``, and
+  ``admin``/``bill``/``tech`` when given (inline contacts like ``owner``)
   (whmcs ``modules/registrars/gandiv5/lib/ApiClient.php`` transferDomain; gem
   ``lib/gandi_v5/domain/transfer_in.rb`` create).
 * transfer_status: ``GET /domain/transferin/{fqdn}`` -> ``step``, ``inner_step``, ``errortype``,
@@ -33,6 +34,7 @@ RobertGauld/gandi_v5, go-gandi/go-gandi, Gandi/whmcs_Gandi-module):
 * glue: ``GET|POST .../hosts`` ``{"name", "ips"}``, ``GET|PUT|DELETE .../hosts/{name}`` ``{"ips"}``
   (go-gandi ``domain/domain.go`` *GlueRecord; gem ``domain.rb`` glue_records); ``name`` is the label
   under the domain. A write is confirmed by reading the host until it shows the addresses.
+* the owner change (``/domain/changeowner``): :mod:`shared.gateways.gandi_owner`.
 """
 
 from __future__ import annotations
@@ -72,13 +74,14 @@ from shared.gateways.gandi_answers import (
     transferability,
     upstream_text,
 )
+from shared.gateways.gandi_owner import GandiOwnerChange
 from shared.http import HttpResponse, register_secret
 from shared.upstream.policy import CallPolicy
 
 GLUE_FIRST, GLUE_MAX = 0.2, 2.0
 
 
-class GandiDay2(Day2Operations):
+class GandiDay2(GandiOwnerChange, Day2Operations):
     """The day-2 operations for :class:`~shared.gateways.gandi.GandiGateway` (see the module)."""
 
     if TYPE_CHECKING:  # provided by GandiGateway
@@ -151,9 +154,24 @@ class GandiDay2(Day2Operations):
         return self._call("POST", path, policy, "transfer_check", verdict, idempotent=True, body=body)
 
     def transfer_start(
-        self, domain: str, auth_code: Secret, owner: Contact, years: int, policy: CallPolicy
+        self,
+        domain: str,
+        auth_code: Secret,
+        owner: Contact,
+        years: int,
+        policy: CallPolicy,
+        *,
+        contacts: dict[str, Contact] | None = None,
     ) -> TransferStatus:
         fqdn = ascii_domain(domain, PROVIDER)
+        roles = dict(contacts or {})
+        unknown = sorted(set(roles) - set(CONTACT_ROLES))
+        if unknown:
+            raise ValidationRejected(
+                f"transfer contacts must be among {', '.join(CONTACT_ROLES)}; not sent",
+                provider=PROVIDER,
+                fields=unknown,
+            )
         if isinstance(years, bool) or not isinstance(years, int) or not 1 <= years <= 10:
             raise ValidationRejected(
                 "duration must be 1..10 years, not sent", provider=PROVIDER, fields=["duration"]
@@ -163,6 +181,7 @@ class GandiDay2(Day2Operations):
             raise ValidationRejected("empty auth code, not sent", provider=PROVIDER, fields=["authinfo"])
         register_secret(code)
         body = {"fqdn": fqdn, "owner": contact_body(owner), "authinfo": code, "duration": years}
+        body.update({role: contact_body(roles[role]) for role in CONTACT_ROLES if role in roles})
         self._call(
             "POST",
             "/domain/transferin",

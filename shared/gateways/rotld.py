@@ -20,7 +20,8 @@ credentials is "the send" for the job's phase.
 * renew: ``domain-renew``, then ``domain-info`` until the expected new expiry shows (AwaitingRegistry
   when it does not within the read-back window). info: ``domain-info``.
 * find: ``domain-info``; the not-found codes of :data:`~shared.gateways.rotld_codes.NOT_FOUND_ON_INFO`
-  mean "not in our account" (None); any other registry error is NeedsOperator (never a re-send).
+  mean "not in our account" (None); any other registry error is NeedsOperator (never a re-send), 10002
+  (:data:`~shared.gateways.rotld_codes.AMBIGUOUS_CODE`) included, from every command on a domain of ours.
 * set_nameservers: ``nameserver-create`` for each in-zone host with its glue addresses, then
   ``domain-reset-ns``; an empty list (ROTLD would delete every nameserver) is refused before any request.
 * dry_run_register: ROTLD has no dry-run: ``check-availability`` only (the contact rules were already
@@ -79,7 +80,7 @@ from shared.gateways.base import (
     read_back,
 )
 from shared.gateways.dates import TOLERANCE
-from shared.gateways.rotld_codes import NOT_FOUND_ON_INFO, RESULT_CODES, SUCCESS
+from shared.gateways.rotld_codes import AMBIGUOUS_CODE, NOT_FOUND_ON_INFO, RESULT_CODES, SUCCESS
 from shared.gateways.rotld_day2 import RotldDay2, nameserver_hosts
 from shared.http import HttpResponse, OutboundClient, policy_for, register_secret
 from shared.http.digest import DigestState, MeteredDigestAuth, state_for
@@ -257,8 +258,13 @@ class RotldGateway(RotldDay2, Gateway):  # day-2 operations: shared/gateways/rot
         try:
             return self._send(command, form, policy, idempotent=idempotent, effect=effect)
         except (ValidationRejected, RegistryRefused) as exc:
+            code = exc.upstream_code or ""
+            if command in ON_OUR_DOMAIN and code == AMBIGUOUS_CODE:
+                reason = f"{command} answered {code} ({exc.message}), which public clients read two ways"
+                recheck = float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS)
+                raise NeedsOperator(PROVIDER, recheck, reason) from None
             # A command on a domain of ours answered "no such domain": NotFound, not a rejection.
-            if command in ON_OUR_DOMAIN and (exc.upstream_code or "") in NOT_FOUND_ON_INFO:
+            if command in ON_OUR_DOMAIN and code in NOT_FOUND_ON_INFO:
                 raise NotFound(
                     f"{params.get('domain', '')} is not in our account ({exc.upstream_code}: {exc.message})",
                     provider=PROVIDER,

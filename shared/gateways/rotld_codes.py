@@ -3,10 +3,10 @@
 Sources:
   [ref]     ROTLD's REST API 2.0 documentation (https://rest2-test.rotld.ro:6080/) and the public
             clients alinchican/rotld-rest-client and agilegeeks/rotld-sdk-php (codes seen there)
-  [clients] assumption, not confirmed by a public source: that 10002 from domain-info means "this
-            domain is no longer ours". The public clients (alinchican/rotld-rest-client,
-            agilegeeks/rotld-sdk-php, hangarhosting/whmcs-rotld) do not name 10002 at all: they pass any
-            code but 00200 up as an error with its message.
+  [clients] 10002 is read two ways by public code: "unknown command" in one module, "no longer ours"
+            in another; the clients alinchican/rotld-rest-client and agilegeeks/rotld-sdk-php pass any
+            code but 00200 up as an error with its message. So it is proof of nothing: see
+            :data:`AMBIGUOUS_CODE`.
   [ours]    our own sandbox's guess, kept for compatibility with it; no public source confirms it
 
 A code outside this table is a business error we do not know (insufficient balance, not renewable yet,
@@ -48,6 +48,10 @@ RESULT_CODES: dict[str, tuple[type[UpstreamError], str | None]] = {
 #: never as a rejection of the job.
 NOT_FOUND_ON_INFO: dict[str, str] = {
     "50002": "[ref] invalid domain: what the registry answers for a domain that does not exist",
-    "10002": "[clients] assumed 'no longer ours' (no public client names this code)",
     "50301": "[ours] not in our account",
 }
+
+#: [clients] Read as "unknown command" and as "no longer ours" by public code. On a command about a domain
+#: of ours it is NeedsOperator (the job waits for a human, re-reading now and then): reading it as "not
+#: found" would let a register's reconciliation send a second create, or sync call a domain of ours gone.
+AMBIGUOUS_CODE = "10002"

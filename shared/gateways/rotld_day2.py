@@ -33,6 +33,8 @@ it (``schema/domain-transfer.schema.js``, ``schema/nameserver-create.schema.js``
 * :func:`nameserver_hosts` guards ``domain-reset-ns``: "If nameservers parameter is empty, the current
   nameservers of the domain will be deleted": an empty list is refused before any request (at most 6).
 
+The owner change (domain-trade, trade-info, trade-confirm): :mod:`shared.gateways.rotld_trade`.
+
 Code 10002 is read two ways by public code ("unknown command", "no longer ours"): from every command here
 it is :class:`~shared.errors.NeedsOperator`, never proof either way.
 """
@@ -67,6 +69,7 @@ from shared.gateways.day2 import (
     TransferState,
     TransferStatus,
 )
+from shared.gateways.rotld_trade import RotldOwnerChange
 from shared.http.redact import get_logger, register_secret
 from shared.upstream.policy import CallPolicy
 
@@ -163,7 +166,7 @@ def ambiguous_10002(what: str) -> Iterator[None]:
         ) from None
 
 
-class RotldDay2(Day2Operations):
+class RotldDay2(RotldOwnerChange, Day2Operations):
     """The day-2 operations over the gateway's command path (see the module)."""
 
     unsupported: ClassVar[frozenset[str]] = frozenset(
@@ -219,10 +222,17 @@ class RotldDay2(Day2Operations):
         return Transferability(fqdn, True)
 
     def transfer_start(
-        self, domain: str, auth_code: Secret, owner: Contact, years: int, policy: CallPolicy
+        self,
+        domain: str,
+        auth_code: Secret,
+        owner: Contact,
+        years: int,
+        policy: CallPolicy,
+        *,
+        contacts: dict[str, Contact] | None = None,
     ) -> TransferStatus:
-        """``owner`` and ``years`` are not sent: domain-transfer takes neither (the registrant and the
-        expiry stay as the registry holds them)."""
+        """``owner``, ``contacts`` and ``years`` are not sent: domain-transfer takes none of them (the
+        registrant and the expiry stay as the registry holds them; the job refuses other roles for .ro)."""
         fqdn = ascii_domain(domain, PROVIDER)
         key = auth_code.reveal().strip()
         if not key:

@@ -2,8 +2,8 @@
 
 The collector builds its families from this table only, and the tests check that the dashboards and
 alert rules under ``deploy/`` name nothing else. Labels carry kinds, statuses, queue, registrar,
-provider (a limiter key: a registrar or an RDAP/WHOIS host name), operation and error code: never a
-domain, a job key, a contact or a credential.
+provider (a limiter key: a registrar or an RDAP/WHOIS host name), operation, error code and a waiting
+job's reason (a fixed set of labels): never a domain, a job key, a URL, a contact or a credential.
 """
 
 from __future__ import annotations
@@ -58,6 +58,22 @@ METRICS: dict[str, Spec] = {
     "regq_transfers_pending": Spec(
         "gauge", "Transfer jobs not final yet (queued, running, waiting: a transfer-in under way)."
     ),
+    "regq_jobs_waiting": Spec(
+        "gauge",
+        "Jobs in status waiting, by why they wait (operator, rate_limit, breaker, transfer, registry, "
+        "in_use, shared_fetch, backend, retry, other...: shared/wait_reasons.py).",
+        ("reason",),
+    ),
+    # completion webhooks (the outbox, webhook_deliveries)
+    "regq_webhook_deliveries": Spec(
+        "gauge",
+        "Completion-webhook deliveries by status (pending, sending, delivered, dead); delivered and dead "
+        "ones are kept REGQ_RETENTION_DAYS.",
+        ("status",),
+    ),
+    "regq_webhook_oldest_pending_seconds": Spec(
+        "gauge", "Age of the oldest delivery not delivered nor dead yet (pending or sending; 0: none)."
+    ),
     # broker
     "regq_queue_length": Spec("gauge", "Messages waiting in each broker queue (Redis broker).", ("queue",)),
     "regq_broker_unacked": Spec("gauge", "Messages delivered to a worker and not acked yet (Redis broker)."),
@@ -66,16 +82,24 @@ METRICS: dict[str, Spec] = {
         "gauge", "Circuit breaker state per registrar: 1 for the current state.", ("registrar", "state")
     ),
     "regq_breaker_failures": Spec(
-        "gauge", "Consecutive failed calls counted by the breaker.", ("registrar",)
+        "gauge",
+        "Failed calls in a row since the last success (while open: the streak it opened with).",
+        ("registrar",),
     ),
     "regq_breaker_window_calls": Spec(
-        "gauge", "Calls in the breaker's sliding window, whose failure rate it judges.", ("registrar",)
+        "gauge",
+        "Calls in the breaker's sliding window (emptied when it opens or closes), whose failure rate it "
+        "judges.",
+        ("registrar",),
     ),
     "regq_breaker_window_failed_calls": Spec(
         "gauge", "Failed calls in the breaker's sliding window.", ("registrar",)
     ),
     "regq_breaker_transitions": Spec(
-        "counter", "Breaker transitions recorded in the journal.", ("registrar", "to_state")
+        "counter",
+        "Breaker transitions recorded in the journal (Postgres table breaker_events, never purged), by the "
+        "state entered; 0 for each configured registrar until its first.",
+        ("registrar", "to_state"),
     ),
     # fleet-wide rate limiter
     "regq_ratelimit_granted_tokens": Spec("counter", "Tokens granted by the shared bucket.", ("provider",)),

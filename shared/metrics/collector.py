@@ -21,7 +21,7 @@ from shared.breaker import Breaker
 from shared.metrics.audit import AuditTally
 from shared.metrics.catalogue import METRICS, Families, new_family
 from shared.metrics.fleet import BrokerQueues, read_breakers, read_limiter
-from shared.metrics.tables import read_breaker_journal, read_jobs, read_renewals
+from shared.metrics.tables import read_breaker_journal, read_jobs, read_renewals, read_webhooks
 from shared.ratelimit import Limiter
 from shared.store import Store
 from shared.store.schema import utcnow
@@ -77,7 +77,8 @@ class FleetCollector(Collector):
         now = utcnow()
         read_jobs(self.store, families, now)
         read_renewals(self.store, families, now.date())
-        read_breaker_journal(self.store, families)
+        read_breaker_journal(self.store, families, self.registrars)
+        read_webhooks(self.store, families, now)
 
     def _read_audit(self, families: Families) -> None:
         self.audit.update(self.store, utcnow())

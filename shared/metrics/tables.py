@@ -1,19 +1,23 @@
 """What the exporter reads from the store on each scrape: a handful of bounded aggregate queries.
 
-Each query is one GROUP BY or MIN over an indexed column (jobs.status, jobs.due_at, domains.expires_at);
-none returns rows per job or per domain.
+Each query is one GROUP BY or MIN over an indexed column (jobs.status, jobs.due_at, domains.expires_at,
+webhook_deliveries.status, breaker_events.provider); none returns rows per job, domain or delivery.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from shared.breaker.base import CLOSED, HALF_OPEN, OPEN
 from shared.jobs import FINAL_STATUSES, JobKind, JobStatus
 from shared.metrics.catalogue import RENEWAL_HORIZONS, Families
 from shared.store import Store
-from shared.store.schema import BreakerEventRow, DomainRow, JobRow, ReplayRow
+from shared.store.schema import BreakerEventRow, DomainRow, JobRow, ReplayRow, WebhookDeliveryRow
+from shared.store.webhooks import DeliveryStatus
+from shared.wait_reasons import WaitReason, label
 
 #: The open statuses whose oldest job's age is exported.
 OPEN_STATUSES = (JobStatus.QUEUED, JobStatus.WAITING, JobStatus.PARTIAL)
@@ -30,9 +34,17 @@ def read_jobs(store: Store, families: Families, now: datetime) -> None:
     open_due = sa.select(sa.func.min(JobRow.due_at)).where(
         JobRow.status.in_([s.value for s in OPEN_STATUSES]), JobRow.due_at < now
     )
+    waiting = (
+        sa.select(JobRow.wait_code, sa.func.count())
+        .where(JobRow.status == JobStatus.WAITING.value)
+        .group_by(JobRow.wait_code)
+    )
+    reasons = {reason.value: 0 for reason in WaitReason}
     with store.db.session() as session:
         for kind, status, n in session.execute(query):
             counts[(kind, status)] = int(n)
+        for code, n in session.execute(waiting):
+            reasons[label(code)] += int(n)
         firsts = {status: first for status, first in session.execute(oldest)}
         due = session.scalar(open_due)
         replays = int(session.scalar(sa.select(sa.func.count()).select_from(ReplayRow)) or 0)
@@ -49,16 +61,45 @@ def read_jobs(store: Store, families: Families, now: datetime) -> None:
     transfer, final = JobKind.TRANSFER.value, {s.value for s in FINAL_STATUSES}
     pending = sum(n for (kind, status), n in counts.items() if kind == transfer and status not in final)
     families["regq_transfers_pending"].add_metric([], pending)
+    for reason, n in reasons.items():
+        families["regq_jobs_waiting"].add_metric([reason], n)
 
 
-def read_breaker_journal(store: Store, families: Families) -> None:
+def read_webhooks(store: Store, families: Families, now: datetime) -> None:
+    """Deliveries by status (every row kept: delivered and dead ones until the retention purge) and the
+    age of the oldest one still to deliver (pending, or sending on a claim)."""
+    open_statuses = (DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)
+    by_status = sa.select(WebhookDeliveryRow.status, sa.func.count()).group_by(WebhookDeliveryRow.status)
+    oldest = sa.select(sa.func.min(WebhookDeliveryRow.created_at)).where(
+        WebhookDeliveryRow.status.in_(open_statuses)
+    )
+    counts = {status.value: 0 for status in DeliveryStatus}
+    with store.db.session() as session:
+        for status, n in session.execute(by_status):
+            counts[status] = int(n)
+        first = _utc(session.scalar(oldest))
+    for status, n in counts.items():
+        families["regq_webhook_deliveries"].add_metric([status], n)
+    age = max(0.0, (now - first).total_seconds()) if first else 0.0
+    families["regq_webhook_oldest_pending_seconds"].add_metric([], age)
+
+
+_TO_STATES = (OPEN, HALF_OPEN, CLOSED)
+
+
+def read_breaker_journal(store: Store, families: Families, registrars: Iterable[str] = ()) -> None:
+    """Transitions per registrar and state entered: a count of the journal's rows, which are never
+    purged, so the value only grows (a counter). Known registrars start at 0 so ``increase()`` sees the
+    first transition too."""
     query = sa.select(BreakerEventRow.provider, BreakerEventRow.to_state, sa.func.count()).group_by(
         BreakerEventRow.provider, BreakerEventRow.to_state
     )
+    counts = {(name, state): 0 for name in registrars for state in _TO_STATES}
     with store.db.session() as session:
-        rows = sorted(session.execute(query))
-    for provider, to_state, n in rows:
-        families["regq_breaker_transitions"].add_metric([provider, to_state], int(n))
+        for provider, to_state, n in session.execute(query):
+            counts[(provider, to_state)] = int(n)
+    for (provider, to_state), n in sorted(counts.items()):
+        families["regq_breaker_transitions"].add_metric([provider, to_state], n)
 
 
 def read_renewals(store: Store, families: Families, today: date) -> None:

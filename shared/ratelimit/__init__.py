@@ -7,7 +7,9 @@ Pick the store by URL (:mod:`shared.backends`): ``redis://``, ``rediss://`` and 
 
 from __future__ import annotations
 
-from shared.backends import Family
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from shared.ratelimit.base import (
     MAX_WAIT_TRIES,
     BucketStatus,
@@ -16,9 +18,14 @@ from shared.ratelimit.base import (
     LimiterCounters,
     check_key,
 )
-from shared.ratelimit.memory import MemoryLimiter
 from shared.ratelimit.rate import Rate
-from shared.ratelimit.redis import RedisLimiter
+
+if TYPE_CHECKING:
+    from shared.backends import Family
+    from shared.ratelimit.memory import MemoryLimiter
+    from shared.ratelimit.redis import RedisLimiter
+
+    LIMITERS: Family[Limiter]
 
 __all__ = [
     "LIMITERS",
@@ -34,9 +41,26 @@ __all__ = [
     "limiter_from_url",
 ]
 
-LIMITERS: Family[Limiter] = Family("limiter", redis=RedisLimiter, memory=MemoryLimiter)
+#: The backends, imported on first use: ``shared.settings`` imports :class:`Rate` from here, and a
+#: process that reads its settings but never limits (``regq status KEY``) should not import redis.
+_LAZY = {"MemoryLimiter": "shared.ratelimit.memory", "RedisLimiter": "shared.ratelimit.redis"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    if name == "LIMITERS":
+        if "LIMITERS" not in globals():  # built once per process, as when it was built at import
+            from shared.backends import Family
+            from shared.ratelimit.memory import MemoryLimiter
+            from shared.ratelimit.redis import RedisLimiter
+
+            globals()["LIMITERS"] = Family("limiter", redis=RedisLimiter, memory=MemoryLimiter)
+        return globals()["LIMITERS"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def limiter_from_url(url: str, prefix: str) -> Limiter:
     """A limiter for ``url``; Redis keys start with ``{prefix}:rl:``. Unknown schemes raise ConfigError."""
-    return LIMITERS.from_url(url, prefix)
+    limiters: Family[Limiter] = __getattr__("LIMITERS")
+    return limiters.from_url(url, prefix)

@@ -1,12 +1,16 @@
 -- KEYS: [1] the bucket hash "{prefix}:rl:{key}" (fields: tokens, ts, r, b, and bu/br while blocked),
---       [2] optional: the counters hash "{prefix}:rlstats" (fields "granted:{key}", "denied:{key}")
+--       [2] optional: the counters hash "{prefix}:rlstats" (fields "granted:{key}", "denied:{key}"),
+--       [3] optional (with [2]): a guard, another bucket hash whose active block window refuses this
+--       acquire too (the API's token bucket guarded by its caller's failed-authentication block)
 -- ARGV: [1] refill rate in tokens per millisecond, [2] burst = capacity, [3] cost (tokens to take),
 --       [4] "now" in milliseconds: TEST ONLY; production passes "" and the server's TIME is used,
 --       [5] the limiter key (the counters' field suffix; with KEYS[2])
--- Returns: {allowed 0|1, wait_ms, blocked 0|1, block reason or "", tokens left (string)}
+-- Returns: {allowed 0|1, wait_ms, blocked 0|1|2, block reason or "", tokens left (string)}
+--          (blocked 2: the guard's window; nothing was read, taken or counted: tokens "0")
 --
--- One round trip does everything, in this order: (a) an active block window wins, (b) the bucket is
--- refilled by the time elapsed since it was last written, (c) `cost` tokens are taken if they exist.
+-- One round trip does everything, in this order: (0) the guard's active block window refuses,
+-- (a) the bucket's own active block window wins, (b) the bucket is refilled by the time elapsed since
+-- it was last written, (c) `cost` tokens are taken if they exist.
 -- A bucket nobody has written is full. The key expires when it would be full again, so idle buckets
 -- cost nothing; a block window keeps the key alive until it ends.
 if redis.replicate_commands then
@@ -33,6 +37,14 @@ if ARGV[4] ~= nil and ARGV[4] ~= '' then
 else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+
+if KEYS[3] then
+  local guard = redis.call('HMGET', KEYS[3], 'bu', 'br')
+  local until_ms = tonumber(guard[1]) or 0
+  if until_ms > now then
+    return {0, math.ceil(until_ms - now), 2, guard[2] or '', '0'}
+  end
 end
 
 local h = redis.call('HMGET', KEYS[1], 'tokens', 'ts', 'bu', 'br')

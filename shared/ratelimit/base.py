@@ -10,6 +10,7 @@ looks like a URL or carries credentials.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -31,6 +32,8 @@ class Decision:
 
     ``wait_ms`` is 0 when allowed; otherwise the exact time until ``cost`` tokens exist, or until the
     block window ends (whichever is later). ``tokens`` is what the bucket holds after the decision.
+    ``guarded``: refused by the guard's block window (:meth:`Limiter.acquire_unless_blocked`; ``blocked``
+    too, ``reason`` and ``wait_ms`` the guard's, ``tokens`` 0: the key's bucket was not read).
     """
 
     allowed: bool
@@ -38,6 +41,7 @@ class Decision:
     blocked: bool
     reason: str | None
     tokens: float
+    guarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,16 @@ class Limiter(ABC):
     @abstractmethod
     def reset(self, key: str) -> None:
         """Forget ``key``'s bucket and block window: it is full and unblocked again."""
+
+    def acquire_unless_blocked(self, key: str, rate: Rate, burst: int, guard: str, cost: int = 1) -> Decision:
+        """:meth:`acquire` on ``key``, unless the bucket ``guard`` has an active block window: then nothing
+        is taken or counted and the Decision is ``guarded`` (the API's token bucket behind its caller's
+        failed-authentication block). Here a status and an acquire; one round trip on Redis."""
+        found = self.status(guard)
+        if found.blocked_until is not None:
+            wait_ms = max(1, math.ceil((found.blocked_until - time.time()) * 1000))
+            return Decision(False, wait_ms, True, found.block_reason, 0.0, guarded=True)
+        return self.acquire(key, rate, burst, cost)
 
     def acquire_or_wait(self, key: str, rate: Rate, burst: int, max_wait_ms: int, cost: int = 1) -> Decision:
         """Acquire, sleeping in place for short waits.

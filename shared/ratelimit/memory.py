@@ -93,6 +93,17 @@ class MemoryLimiter(Limiter):
             self._tally(key, "granted", cost)
             return Decision(True, 0, False, None, tokens)
 
+    def acquire_unless_blocked(self, key: str, rate: Rate, burst: int, guard: str, cost: int = 1) -> Decision:
+        check_key(guard)
+        with self._lock:
+            now = self._now()
+            held = self._get(guard, now)
+            if held is not None and held.block_until > now:
+                self._count()
+                wait = math.ceil(held.block_until - now)
+                return Decision(False, wait, True, held.block_reason or None, 0.0, guarded=True)
+        return self.acquire(key, rate, burst, cost)
+
     def block(self, key: str, seconds: float, reason: str) -> None:
         check_key(key)
         if seconds <= 0:

@@ -66,10 +66,13 @@ class RedisLimiter(Limiter):
         return "" if self._clock is None else repr(self._clock() * 1000.0)
 
     def acquire(self, key: str, rate: Rate, burst: int, cost: int = 1) -> Decision:
+        return self._acquire(key, rate, burst, cost, [])
+
+    def _acquire(self, key: str, rate: Rate, burst: int, cost: int, guard: list[str]) -> Decision:
         check_request(rate, burst, cost)
         self._count()
         allowed, wait_ms, blocked, reason, tokens = self.acquire_script(
-            keys=[self.redis_key(key), self.counters_key],
+            keys=[self.redis_key(key), self.counters_key, *guard],
             args=[repr(rate.per_second / 1000.0), int(burst), int(cost), self._now_arg(), key],
         )
         return Decision(
@@ -78,7 +81,12 @@ class RedisLimiter(Limiter):
             blocked=bool(blocked),
             reason=text(reason) or None,
             tokens=float(text(tokens)),
+            guarded=int(blocked) == 2,
         )
+
+    def acquire_unless_blocked(self, key: str, rate: Rate, burst: int, guard: str, cost: int = 1) -> Decision:
+        """One round trip: acquire.lua with ``guard``'s bucket as its KEYS[3]."""
+        return self._acquire(key, rate, burst, cost, [self.redis_key(guard)])
 
     def block(self, key: str, seconds: float, reason: str) -> None:
         redis_key = self.redis_key(key)

@@ -7,7 +7,8 @@
      "nameservers": [{"host", "ips": []}], "ip_registrants": {"<ip>": "<name>"},
      "partial": false, "reason": null, "retry_after": null}
 
-Dates are ISO 8601 (``YYYY-MM-DD`` when the source gives a day, else the UTC instant), host names lower
+Dates are RFC 3339 (``YYYY-MM-DD`` when the source gives a day, else the UTC instant as
+``shared.timestamps.rfc3339`` writes it: ``2026-12-08T00:13:04.000Z``), host names lower
 case without a trailing dot, unknown values ``None``.
 """
 
@@ -18,11 +19,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
+from shared.timestamps import day_or_instant
+
 Source = Literal["rdap", "whois"]
 
 
 def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return day_or_instant(value)
 
 
 def host_name(raw: str) -> str:
@@ -93,13 +96,42 @@ class Registration:
 
 
 @dataclass(frozen=True)
+class MissingPart:
+    """A part of a domain's registration data a source could not fetch now, though it knows where: the
+    registrar's view behind a thin registry's referral, when that registrar's WHOIS or RDAP server
+    throttled us (or our limiter held the request back). ``server`` is where to ask: the registrar's
+    WHOIS host, or the RDAP ``related`` URL; after ``retry_after`` seconds only that request is sent
+    (:meth:`shared.registrydata.whois.WhoisClient.complete`,
+    :meth:`shared.registrydata.rdap.RdapClient.complete`, by the answer's ``registration.source``)."""
+
+    part: Literal["registrar"]
+    server: str
+    reason: str
+    retry_after: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "server": self.server,
+            "reason": self.reason,
+            "retry_after": self.retry_after,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MissingPart:
+        return cls("registrar", str(data["server"]), str(data["reason"]), float(data["retry_after"]))
+
+
+@dataclass(frozen=True)
 class DomainAnswer:
     """What a registration-data source says of one domain: registered with its data, or not registered.
 
-    ``registered`` is None only when the source could not tell (then ``registration`` is None too)."""
+    ``registered`` is None only when the source could not tell (then ``registration`` is None too).
+    ``missing``: a part the source could not fetch now (the answer is then partial: see MissingPart)."""
 
     registered: bool | None
     registration: Registration | None = None
+    missing: MissingPart | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@
 Every sub-result is cached as soon as it is known, the whole snapshot only when complete. A sub-step that
 is throttled (our shared limiter, a 429, a WHOIS throttle text) or transiently down does not fail the
 lookup: it answers what it has, ``partial: true`` with the reason and ``retry_after``; asking again later
-reuses the cached sub-results, so only the missing requests reach the upstreams.
+reuses the cached sub-results, so only the missing requests reach the upstreams. A thin registry's
+registrar hop is such a sub-step: when it is throttled the registry's answer is cached with the missing
+part named (``DomainAnswer.missing``: the registrar's WHOIS server or RDAP URL), the lookup is
+partial, and the next try sends only that registrar request (``CompletingSource.complete``).
 
 A lookup that cannot start at all (bad input) raises JobValidationError; a registration source that
 refuses for good (OutboundRefused, a protocol error at every source) raises its error.
@@ -25,7 +28,7 @@ import functools
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from shared import defaults
 from shared.errors import (
@@ -40,7 +43,13 @@ from shared.errors import (
 )
 from shared.names import parse_domain, parse_hostname
 from shared.registrydata.cache import LookupCache
-from shared.registrydata.model import DomainAnswer, DomainLookup, NameserverAddresses, Registration
+from shared.registrydata.model import (
+    DomainAnswer,
+    DomainLookup,
+    MissingPart,
+    NameserverAddresses,
+    Registration,
+)
 from shared.registrydata.rdap.bootstrap import NoRdapService
 from shared.registrydata.singleflight import MemorySingleflight, Singleflight
 
@@ -49,6 +58,13 @@ T = TypeVar("T")
 
 class RegistrationSource(Protocol):
     def domain(self, apex: str) -> DomainAnswer: ...
+
+
+@runtime_checkable
+class CompletingSource(Protocol):
+    """A source whose answer may name a missing part (``DomainAnswer.missing``) it can fetch alone."""
+
+    def complete(self, apex: str, answer: DomainAnswer) -> DomainAnswer: ...
 
 
 class AddressSource(Protocol):
@@ -126,6 +142,8 @@ class Pipeline:
             return _partial(result, waits)
         result.registered = answer.registered
         result.registration = answer.registration
+        if answer.missing is not None:  # a throttled registrar hop: what the registry said, and a retry
+            waits.append(Wait(answer.missing.reason, answer.missing.retry_after))
         for host in answer.registration.nameservers if answer.registration else []:
             addresses = _step(waits, functools.partial(self.lookup_nameserver, host))
             result.nameservers.append(addresses or NameserverAddresses(host, []))
@@ -144,27 +162,58 @@ class Pipeline:
         """The complete snapshot of ``name``'s apex if the cache holds one (no upstream, no wait)."""
         return self._cached(*apex_of(name))
 
+    def cached_answer(self, name: str) -> dict[str, Any] | None:
+        """:meth:`cached_domain` as the job result it is stored as (``DomainLookup.to_dict()``), for
+        ``name``: the cached JSON as decoded, not rebuilt into a DomainLookup and back (the cache-hot
+        lookup job's path, :meth:`shared.execution.runner.JobRunner.run`)."""
+        domain, apex = apex_of(name)
+        hit = self.cache.get("domain", apex)
+        if hit is None:
+            return None
+        # A snapshot is only ever a complete answer: the defaults of a field an older writer left out.
+        empty: dict[str, Any] = {"registered": None, "registration": None}
+        final = {"domain": domain, "partial": False, "reason": None, "retry_after": None}
+        return {**empty, "nameservers": [], "ip_registrants": {}, **hit.value, **final}
+
     def _cached(self, domain: str, apex: str) -> DomainLookup | None:
         hit = self.cache.get("domain", apex)
         return _snapshot(hit.value, domain) if hit is not None else None
 
     def registration(self, apex: str) -> DomainAnswer:
-        """The registration data of ``apex`` (RDAP, else WHOIS), through the ``reg:`` cache."""
+        """The registration data of ``apex`` (RDAP, else WHOIS), through the ``reg:`` cache. A cached
+        answer with a missing part (a throttled registrar hop) is completed by asking only for that part.
+        """
 
         def cached() -> dict[str, Any] | None:
             hit = self.cache.get("reg", apex)
             return dict(hit.value) if hit is not None else None
 
+        def complete() -> dict[str, Any] | None:  # only a whole answer ends a flight without a fetch
+            value = cached()
+            return value if value is not None and not value.get("missing") else None
+
         def fetch() -> dict[str, Any]:
-            answer = self._fetch_registration(apex)
+            known = cached()
+            if known is not None and known.get("missing"):
+                answer = self._complete_registration(apex, _answer(known))
+            else:
+                answer = self._fetch_registration(apex)
             value = _answer_dict(answer)
             if answer.registered is not None:
                 self.cache.put("reg", apex, value, negative=not answer.registered)
             return value
 
         # The cache first (one GET); a flight's leader looks again (a flight may have just ended).
-        value = cached() or self.flight.do(f"reg:{apex}", fetch, lookup=cached)
+        value = complete() or self.flight.do(f"reg:{apex}", fetch, lookup=complete)
         return _answer(value)
+
+    def _complete_registration(self, apex: str, answer: DomainAnswer) -> DomainAnswer:
+        """The missing part of a cached answer, asked of the source that named it (RDAP or WHOIS)."""
+        reg = answer.registration
+        source = (self.rdap if reg.source == "rdap" else self.whois) if reg is not None else None
+        if isinstance(source, CompletingSource):
+            return source.complete(apex, answer)
+        return self._fetch_registration(apex)  # a source that cannot complete: ask it all again
 
     def _fetch_registration(self, apex: str) -> DomainAnswer:
         try:
@@ -233,12 +282,20 @@ def _partial(result: DomainLookup, waits: list[Wait]) -> DomainLookup:
 
 def _answer_dict(answer: DomainAnswer) -> dict[str, Any]:
     reg = answer.registration.to_dict() if answer.registration else None
-    return {"registered": answer.registered, "registration": reg}
+    value: dict[str, Any] = {"registered": answer.registered, "registration": reg}
+    if answer.missing is not None:
+        value["missing"] = answer.missing.to_dict()
+    return value
 
 
 def _answer(value: dict[str, Any]) -> DomainAnswer:
     reg = value.get("registration")
-    return DomainAnswer(value.get("registered"), Registration.from_dict(reg) if reg else None)
+    missing = value.get("missing")
+    return DomainAnswer(
+        value.get("registered"),
+        Registration.from_dict(reg) if reg else None,
+        MissingPart.from_dict(missing) if missing else None,
+    )
 
 
 def _snapshot(value: dict[str, Any], domain: str) -> DomainLookup:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.store.database import Database, affected
 from shared.store.schema import DomainRow, utcnow
+from shared.timestamps import rfc3339_or_none
 
 #: Inventory statuses. ``active``: ours and current (the only status the renewal scan renews);
 #: ``expired``: past its expiry at the registrar; ``pending_delete``: in redemption or pending delete at
@@ -29,6 +30,8 @@ class DomainRecord:
     auto_renew: bool
     status: str
     updated_at: datetime | None = None
+    #: the registrar's own auto-renew: True/False once regq set or read it, None when unknown
+    registrar_autorenew: bool | None = None
 
     def to_dict(self, today: date | None = None) -> dict[str, object]:
         """JSON-ready, with ``days_left`` until expiry (negative once past, None when unknown)."""
@@ -40,7 +43,7 @@ class DomainRecord:
             "days_left": (self.expires_at - today).days if self.expires_at else None,
             "auto_renew": self.auto_renew,
             "status": self.status,
-            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "updated_at": rfc3339_or_none(self.updated_at),
         }
 
 
@@ -236,6 +239,39 @@ class Inventory:
         with self.db.session() as session:
             return int(session.scalar(query) or 0)
 
+    def touch(self, domain: str) -> bool:
+        """Only ``updated_at`` moves (an owner change: expiry and status stay); False when not held."""
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(DomainRow).where(DomainRow.domain == domain).values(updated_at=utcnow())
+            )
+            return bool(affected(result))
+
+    def set_registrar_autorenew(
+        self, domain: str, enabled: bool | None, registrar: str | None = None
+    ) -> bool:
+        """Remember whether the registrar's own auto-renew is on (None: unknown). One UPDATE, only when the
+        value differs (``updated_at`` moves with it); True when a row changed. With ``registrar``, a domain
+        not held yet gets its row (a register's step runs before the runner records the expiry, which the
+        runner's :meth:`upsert` then fills in, keeping this flag)."""
+        with self.db.session() as session:
+            result = session.execute(
+                sa.update(DomainRow)
+                .where(DomainRow.domain == domain, DomainRow.registrar_autorenew.is_distinct_from(enabled))
+                .values(registrar_autorenew=enabled, updated_at=utcnow())
+            )
+            if affected(result) or registrar is None:
+                return bool(affected(result))
+        try:
+            with self.db.session() as session:
+                row = DomainRow(
+                    domain=domain, registrar=registrar, expires_at=None, registrar_autorenew=enabled
+                )
+                session.add(row)
+        except IntegrityError:  # held already, with this value
+            return False
+        return True
+
     def set_status(self, domain: str, status: str) -> bool:
         """Change a held domain's status only (False when it is not held)."""
         with self.db.session() as session:
@@ -248,4 +284,12 @@ class Inventory:
 
 
 def _record(row: DomainRow) -> DomainRecord:
-    return DomainRecord(row.domain, row.registrar, row.expires_at, row.auto_renew, row.status, row.updated_at)
+    return DomainRecord(
+        row.domain,
+        row.registrar,
+        row.expires_at,
+        row.auto_renew,
+        row.status,
+        row.updated_at,
+        row.registrar_autorenew,
+    )

@@ -7,8 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.jobs import FINAL_STATUSES, JobKind, JobOutcome, JobStatus
+from shared.job_status import FINAL_STATUSES, JobKind, JobStatus, shown_result
+from shared.jobs import JobOutcome
 from shared.store.schema import JobRow
+from shared.wait_reasons import label
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class JobRecord:
     max_due_wait_seconds: float | None = None
     callback_url: str | None = None
     submitted_by: str | None = None
+    wait_code: str | None = None  # shared.wait_reasons.WaitReason, beside the text ``wait_reason``
 
     @classmethod
     def from_row(cls, row: JobRow) -> JobRecord:
@@ -49,10 +52,30 @@ class JobRecord:
     def final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def wait_label(self) -> str | None:
+        """Why an open job waits, as its label (``shared.wait_reasons``); None for a final or running job
+        and for a queued one nobody deferred."""
+        if self.final or self.status is JobStatus.RUNNING:
+            return None
+        if self.wait_code is None and self.wait_reason is None:
+            return None
+        return label(self.wait_code)
+
+    @property
+    def reason(self) -> str | None:
+        """The reason column of ``regq jobs``: an open job's wait (``label: text``), a final one's error
+        (``code: message``)."""
+        if self.final:
+            if self.error_code is None:
+                return None
+            return f"{self.error_code}: {self.error_message}" if self.error_message else self.error_code
+        wait = self.wait_label
+        if wait is None or self.wait_code is None:  # no label stored (a replay, an older row): the text
+            return self.wait_reason if wait is not None else None
+        return f"{wait}: {self.wait_reason}" if self.wait_reason else wait
+
     def outcome(self, duplicate: bool = False) -> JobOutcome:
-        result = self.result
-        if self.status in (JobStatus.WAITING, JobStatus.PARTIAL) and self.wait_reason:
-            result = {**(result or {}), "waiting_reason": self.wait_reason}
         return JobOutcome(
             key=self.key,
             kind=JobKind(self.kind),
@@ -60,7 +83,7 @@ class JobRecord:
             registrar=self.registrar,
             status=self.status,
             attempts=self.attempts,
-            result=result,
+            result=shown_result(self.status, self.result, self.wait_reason),
             error_code=self.error_code,
             error_message=self.error_message,
             created_at=self.created_at,

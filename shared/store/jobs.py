@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from shared.errors import IdempotencyConflict, JobNotFound
 from shared.jobs import (
@@ -20,10 +19,12 @@ from shared.jobs import (
     JobStatus,
 )
 from shared.store.database import Database, affected
-from shared.store.job_insert import insert_new, new_row
+from shared.store.job_insert import insert_new, insert_one, mark_published, new_row
 from shared.store.job_record import Claim, ClaimState, JobRecord, Written
+from shared.store.lookup_finish import finish_cached_lookup
 from shared.store.schema import JobRow, UTCDateTime, utcnow
 from shared.store.webhooks import record_event
+from shared.wait_reasons import WaitReason
 
 _OPEN = (JobStatus.QUEUED.value, JobStatus.WAITING.value, JobStatus.PARTIAL.value)
 
@@ -39,13 +40,8 @@ class JobStore:
         Raises IdempotencyConflict when the key exists with other parameters.
         """
         values = new_row(key, job, utcnow())
-        row = JobRow(**values)
-        try:
-            with self.db.session() as session:
-                session.add(row)
-            return JobRecord.from_row(row), True
-        except IntegrityError:
-            pass
+        if insert_one(self.db, values):  # one round trip: INSERT ... ON CONFLICT DO NOTHING RETURNING
+            return JobRecord.from_row(JobRow(**values)), True  # as inserted
         with self.db.session() as session:
             existing = session.scalars(sa.select(JobRow).where(JobRow.key == key)).one()
             if existing.params_hash != values["params_hash"]:
@@ -53,8 +49,8 @@ class JobStore:
             return JobRecord.from_row(existing), False
 
     def mark_published(self, key: str) -> None:
-        with self.db.session() as session:
-            session.execute(sa.update(JobRow).where(JobRow.key == key).values(published_at=utcnow()))
+        """One UPDATE, its commit not waiting for the WAL flush (:func:`.job_insert.mark_published`)."""
+        mark_published(self.db, key, utcnow())
 
     def create_many(
         self, entries: Sequence[tuple[str, AnyJob]]
@@ -164,6 +160,7 @@ class JobStore:
                     due_at=sa.case((running, JobRow.lease_until), else_=JobRow.due_at),
                     republish_at=None,  # a delivery came: the sweep's back-off starts over
                     wait_reason=None,
+                    wait_code=None,
                     updated_at=now,
                 )
                 .returning(JobRow)
@@ -260,8 +257,14 @@ class JobStore:
     def finish_unleased(self, key: str, result: dict[str, Any]) -> Written | None:
         """Record a registration-data lookup's success without a lease (answered from the cache): one
         UPDATE, only while the job is open and is such a lookup (not an availability one); the finished
-        record, or None (then the ordinary path takes the delivery)."""
+        record, or None (then the ordinary path takes the delivery).
+
+        One round trip for a job without a callback (:mod:`.lookup_finish`); one with a callback is
+        finished in a session, its completion webhook recorded in the same transaction."""
         now = utcnow()
+        done = finish_cached_lookup(self.db, key, result, now)
+        if done is not None:
+            return Written.of(done, ())
         availability = sa.func.coalesce(JobRow.params["availability"].as_boolean(), sa.false())
         with self.db.session() as session:
             row = session.scalars(
@@ -271,6 +274,7 @@ class JobStore:
                     JobRow.status.in_(_OPEN),
                     JobRow.kind == "lookup",
                     sa.not_(availability),
+                    JobRow.callback_url.is_not(None),  # the others: finish_cached_lookup's
                 )
                 .values(
                     status=JobStatus.SUCCEEDED.value,
@@ -278,6 +282,7 @@ class JobStore:
                     attempts=JobRow.attempts + 1,
                     due_at=None,
                     wait_reason=None,
+                    wait_code=None,
                     finished_at=now,
                     updated_at=now,
                 )
@@ -296,13 +301,16 @@ class JobStore:
         reason: str,
         count_attempt: bool = True,
         partial: dict[str, Any] | None = None,
+        code: str | None = None,
     ) -> bool:
         """Give the job back as ``waiting`` until ``due_at`` (``partial``: :meth:`defer_partial`); False when
-        ``owner`` no longer holds the lease. A limiter or breaker wait is not an attempt."""
+        ``owner`` no longer holds the lease. A limiter or breaker wait is not an attempt. ``reason`` is the
+        text, ``code`` its label (:class:`shared.wait_reasons.WaitReason`)."""
         if partial is not None:
-            return self.defer_partial(key, owner, due_at, reason, partial, count_attempt) is not None
+            return self.defer_partial(key, owner, due_at, reason, partial, count_attempt, code) is not None
+        deferral = self._deferral(key, owner, due_at, reason, count_attempt, code=code)
         with self.db.session() as session:
-            return affected(session.execute(self._deferral(key, owner, due_at, reason, count_attempt))) == 1
+            return affected(session.execute(deferral)) == 1
 
     def defer_partial(
         self,
@@ -312,11 +320,12 @@ class JobStore:
         reason: str,
         partial: dict[str, Any],
         count_attempt: bool = True,
+        code: str | None = None,
     ) -> Written | None:
         """Give a lookup back as ``partial`` until ``due_at``: ``partial`` (its incomplete answer) is its
         result until the next delivery completes it. A partial answer is a webhook event too, recorded in
         the same transaction. The record (with its new outbox ids), None when ``owner`` lost the lease."""
-        update = self._deferral(key, owner, due_at, reason, count_attempt, partial)
+        update = self._deferral(key, owner, due_at, reason, count_attempt, partial, code)
         with self.db.session() as session:
             row = session.scalars(update.returning(JobRow)).one_or_none()
             if row is None:
@@ -331,6 +340,7 @@ class JobStore:
         reason: str,
         count_attempt: bool,
         partial: dict[str, Any] | None = None,
+        code: str | None = None,
     ) -> sa.Update:
         """The UPDATE giving the job back (``waiting``, or ``partial`` with that answer) while owned."""
         values: dict[str, Any] = dict(
@@ -339,6 +349,7 @@ class JobStore:
             lease_until=None,
             due_at=due_at,
             wait_reason=reason,
+            wait_code=code,
             updated_at=utcnow(),
         )
         if not count_attempt:
@@ -376,6 +387,7 @@ class JobStore:
                     lease_until=None,
                     due_at=JobRow.lease_until,  # the old value: due since the lease ran out
                     wait_reason="taken over after the lease expired",
+                    wait_code=WaitReason.LEASE_EXPIRED.value,
                     updated_at=now,
                 )
                 .returning(JobRow)

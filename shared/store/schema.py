@@ -62,6 +62,8 @@ class JobRow(Base):
     lease_until: Mapped[datetime | None]
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     wait_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Why it waits as a stable label (shared.wait_reasons.WaitReason; NULL: none stored); migration 0011.
+    wait_code: Mapped[str | None] = mapped_column(sa.String(32))
     published_at: Mapped[datetime | None]
     # Sweep: no republish of this open job before this time (None: from due_at + the grace); a claim
     # clears it. How many times the sweep republished it.
@@ -86,6 +88,8 @@ class DomainRow(Base):
     registrar: Mapped[str] = mapped_column(sa.String(32))
     expires_at: Mapped[date | None] = mapped_column(index=True)
     auto_renew: Mapped[bool] = mapped_column(default=True)
+    # The registrar's own auto-renew (None = never read nor set by regq); see migration 0009.
+    registrar_autorenew: Mapped[bool | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(sa.String(32), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -191,6 +195,11 @@ class ApiTokenRow(Base):
     callback_url: Mapped[str | None] = mapped_column(sa.String(2048))
     # The producer (tenant) this token acts for: a read token sees the jobs of every token of its owner.
     owner: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # From then on the token is refused like an unknown one (None: it never expires).
+    expires_at: Mapped[datetime | None]
+    # The signing secret a rotation replaced: it still signs (beside the new one) until previous_secret_until.
+    previous_webhook_secret: Mapped[str | None] = mapped_column(sa.String(128))
+    previous_secret_until: Mapped[datetime | None]
 
 
 class WebhookDeliveryRow(Base):

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from shared.jobs import JobStatus
 from shared.store.database import Database, affected
 from shared.store.schema import JobRow, WebhookAttemptRow, WebhookDeliveryRow, utcnow
+from shared.timestamps import rfc3339
 
 EVENTS: dict[str, str] = {
     JobStatus.SUCCEEDED.value: "job.succeeded",
@@ -96,7 +97,7 @@ def event_payload(
         "result": result,
         "error_code": error_code,
         "error_message": error_message,
-        "occurred_at": occurred_at.isoformat(),
+        "occurred_at": rfc3339(occurred_at),
     }
 
 

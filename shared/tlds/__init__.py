@@ -12,6 +12,11 @@
   gateways import the jobs, which import this package).
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from shared.tlds.catalogue import CATEGORIES, NotSold, Overrides, TldCatalogue, TldList, build_catalogue
 from shared.tlds.source import (
     CONTEXT_KEY,
@@ -24,7 +29,22 @@ from shared.tlds.source import (
     source_for,
 )
 from shared.tlds.special import RESTRICTED, SPECIAL_USE, special_use
-from shared.tlds.store import TLD_STORES, MemoryTldStore, RedisTldStore, StoredList, TldStore, tld_store
+
+if TYPE_CHECKING:
+    from shared.tlds.store import TLD_STORES, MemoryTldStore, RedisTldStore, StoredList, TldStore, tld_store
+
+#: The fleet store's names, imported on first use: job validation imports this package, and a process
+#: that validates or reads a job without the fleet's list (``regq status KEY``) should not import redis.
+_STORE_NAMES = frozenset(
+    {"TLD_STORES", "MemoryTldStore", "RedisTldStore", "StoredList", "TldStore", "tld_store"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _STORE_NAMES:
+        return getattr(import_module("shared.tlds.store"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CATEGORIES",

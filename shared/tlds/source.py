@@ -26,13 +26,12 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from shared import defaults
-from shared.backends import UNAVAILABLE
 from shared.names import DomainName, Registrar
 from shared.tlds.catalogue import Overrides, TldCatalogue, TldList, build_catalogue
-from shared.tlds.store import TldStore, tld_store
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the fleet store (and redis with it) is imported where a source is built, not by jobs
     from shared.settings import Settings
+    from shared.tlds.store import TldStore
 
 log = logging.getLogger("regq.tlds")
 #: The validation-context key a caller's catalogue goes under.
@@ -91,6 +90,8 @@ class TldSource:
         or the snapshot, stays in use)."""
         if self.store is None:
             return None
+        from shared.backends import UNAVAILABLE
+
         try:
             stored = self.store.load(Registrar.GANDI.value)
         except UNAVAILABLE as exc:
@@ -105,6 +106,8 @@ class TldSource:
 
 def source_for(settings: Settings, **options: Any) -> TldSource:
     """A new source for ``settings``: the fleet store at REGQ_REDIS_URL and the REGQ_TLDS_* overrides."""
+    from shared.tlds.store import tld_store
+
     return TldSource(tld_store(settings), overrides_from(settings), **options)
 
 

@@ -27,6 +27,12 @@ settings), :mod:`~testkit.chaos_scenario.plan` (the planned jobs, the fault rule
 :mod:`~testkit.chaos_scenario.producers` (the submitting threads), :mod:`~testkit.chaos_scenario.killer`
 (the worker killer), :mod:`~testkit.chaos_scenario.report` (:class:`ChaosReport` and the checks) and
 :mod:`~testkit.chaos_scenario.run` (:func:`run_chaos`).
+
+The day-2 variant (``tests/test_chaos_day2.py``, ``bench/chaos_day2.py``: transfers, nameservers, locks,
+contacts, glue, owner changes, each effect counted once at the sandbox) reuses the config, the killer and
+the store reads: :mod:`~testkit.chaos_scenario.day2_plan` (:class:`Day2Config`, the jobs, seeding),
+:mod:`~testkit.chaos_scenario.day2_run` (:func:`run_day2`) and :mod:`~testkit.chaos_scenario.day2_check`
+(:class:`Day2Report` and the checks). They are imported from their modules, not from here.
 """
 
 from testkit.chaos_scenario.config import ChaosConfig, stack_env, worker_groups

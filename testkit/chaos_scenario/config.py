@@ -24,6 +24,7 @@ class ChaosConfig:
     submit_seconds: float = 8.0  # submissions are spread over this long
     kill_interval: tuple[float, float] = (2.0, 5.0)  # seconds between kills (uniform)
     min_kills: int = 3
+    max_kills: int = 0  # the killer stops after this many (0: it kills until the run ends)
     deadline_seconds: float = 150.0  # every job final within this long after the last submission
     settle_seconds: float = 2.0  # after the last job is final, before reading the sandbox's effects
     gandi_workers: int = 2

@@ -1,5 +1,5 @@
-"""The API's error bodies: 422 as ``{"detail": [{"loc", "msg"}, ...]}`` (one entry per bad field, FastAPI's
-shape without its ``type``), and the small helpers every router shares."""
+"""The small helpers every router shares: a bad field's ``loc``, 422 answers (problems of type
+``urn:regq:problem:validation``, built by :mod:`workers.api.problems`), a job's ``Location`` and JSON."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import HTTPException
-from fastapi.responses import JSONResponse
 
 from shared.errors import FieldProblem
 from shared.jobs import JobOutcome
+from workers.api.problems import invalid
+
+__all__ = ["Invalid", "invalid", "loc", "location", "outcome_json", "problems", "too_large"]
 
 
 def loc(field: str) -> list[str]:
@@ -27,12 +29,8 @@ def problems(found: list[FieldProblem]) -> list[dict[str, Any]]:
     return [{"loc": loc(p.field), "msg": p.reason} for p in found]
 
 
-def invalid(entries: list[dict[str, Any]]) -> JSONResponse:
-    return JSONResponse({"detail": entries}, status_code=422)
-
-
 class Invalid(Exception):
-    """Raised by a parameter check: answered 422 with its entries (``app.py`` installs the handler)."""
+    """Raised by a parameter check: answered 422 with its entries (:func:`workers.api.problems.install`)."""
 
     def __init__(self, where: str, name: str, msg: str) -> None:
         super().__init__(msg)

@@ -18,10 +18,13 @@ from pydantic import BaseModel, ConfigDict, StrictBool
 from shared.errors import NotFound, RegqError, Unsupported
 from shared.execution.auth_code import read_auth_code
 from shared.store.api_tokens import ApiToken
+from shared.timestamps import day_or_instant
 from workers.api import params
 from workers.api.auth import require, runtime_of
 from workers.api.jobs import MAX_DOMAIN_TEXT
+from workers.api.openapi import AUTHENTICATED, TOKEN_ERRORS, errors
 from workers.api.queries import visible_domain
+from workers.api.schemas import AuthCodeAnswer
 
 router = APIRouter()
 
@@ -42,7 +45,25 @@ def _fail(status: int, detail: str, retry_after: float | None = None) -> HTTPExc
     return HTTPException(status, detail, headers=headers)
 
 
-@router.post("/v1/domains/{domain}/auth-code", responses={400: {}, 404: {}, 409: {}, 502: {}, 503: {}})
+@router.post(
+    "/v1/domains/{domain}/auth-code",
+    operation_id="read_auth_code",
+    summary="Read a domain's transfer code from its registrar",
+    response_model=AuthCodeAnswer,
+    responses=errors(
+        *TOKEN_ERRORS,
+        404,
+        409,
+        415,
+        502,
+        said={
+            404: "not in the inventory (or not this producer's), or not in our account at its registrar",
+            409: "the domain's registrar has no auth codes",
+            503: "the registrar's breaker is open or our limiter says wait: retry after Retry-After",
+        },
+    ),
+    openapi_extra=AUTHENTICATED,
+)
 def auth_code(
     request: Request,
     domain: str = Path(max_length=MAX_DOMAIN_TEXT),
@@ -67,6 +88,6 @@ def auth_code(
             raise _fail(503, f"{exc}: retry later", getattr(exc, "retry_after", None) or 1.0) from None
         raise _fail(502, f"the registrar did not give the code: {type(exc).__name__}") from None
     answer = read.answer
-    expires = answer.expires_at.isoformat() if answer.expires_at else None
+    expires = day_or_instant(answer.expires_at)
     data = {"domain": answer.domain, "auth_code": answer.code.reveal(), "expires_at": expires}
     return JSONResponse(data, headers=NO_STORE)

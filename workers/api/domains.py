@@ -10,12 +10,23 @@ from shared.store.api_tokens import ApiToken
 from workers.api import params
 from workers.api.auth import require, runtime_of
 from workers.api.jobs import MAX_DOMAIN_TEXT
+from workers.api.openapi import AUTHENTICATED, TOKEN_ERRORS, errors
 from workers.api.queries import visible_domain
+from workers.api.schemas import DomainAnswer
 
 router = APIRouter()
 
 
-@router.get("/v1/domains/{domain}", responses={404: {}})
+@router.get(
+    "/v1/domains/{domain}",
+    operation_id="get_domain",
+    summary="Read a held domain",
+    response_model=DomainAnswer,
+    responses=errors(
+        *TOKEN_ERRORS, 404, said={404: "not in the inventory, or no job of this producer names it"}
+    ),
+    openapi_extra=AUTHENTICATED,
+)
 def get_domain(
     request: Request,
     domain: str = Path(max_length=MAX_DOMAIN_TEXT),

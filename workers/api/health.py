@@ -11,18 +11,36 @@ from fastapi.responses import JSONResponse
 
 from tasks.runtime import Runtime
 from workers.api.auth import runtime_of
+from workers.api.openapi import errors
+from workers.api.problems import problem
+from workers.api.schemas import HealthAnswer, HealthProblem
 
 router = APIRouter()
 
 
-@router.get("/v1/health")
+@router.get(
+    "/v1/health",
+    operation_id="health",
+    summary="Which of store, Redis and broker answer (no token)",
+    response_model=HealthAnswer,
+    responses=errors(
+        400,
+        503,
+        said={503: "one of them does not answer: checks says which"},
+        models={503: HealthProblem},
+        headers={},
+    ),
+)
 def health(request: Request) -> JSONResponse:
-    """Which of store, Redis and broker answer; 200 when all do, else 503. No token needed."""
+    """Which of store, Redis and broker answer; 200 when all do, else 503 (a problem that keeps ``ok``
+    and ``checks``). No token needed."""
     rt = runtime_of(request)
     checks = {"store": _check(lambda: _ping_store(rt)), "redis": _check(lambda: _ping_redis(rt))}
     checks["broker"] = _check(lambda: _ping_broker(rt))
-    ok = all(checks.values())
-    return JSONResponse({"ok": ok, "checks": checks}, status_code=200 if ok else 503)
+    if all(checks.values()):
+        return JSONResponse({"ok": True, "checks": checks})
+    down = ", ".join(name for name, up in checks.items() if not up)
+    return problem(503, f"not answering: {down}", ok=False, checks=checks)
 
 
 def _check(probe: Callable[[], object]) -> bool:

@@ -22,16 +22,25 @@ from shared.webhooks.inbound.events import SIGNATURE_HEADERS
 from shared.webhooks.inbound.receive import HookAnswer, receive, refuse_oversized
 from tasks.publish import submit
 from workers.api.auth import client_address, retry_seconds, runtime_of
+from workers.api.openapi import ALWAYS_RETRY_AFTER, RETRY_AFTER, errors
+from workers.api.problems import HOOK_REFUSED, RATE_LIMITED, problem
+from workers.api.schemas import HookReceipt, HookRefused
 
-_RESPONSES: dict[int | str, dict[str, str]] = {
-    200: {"description": "accepted, ignored (nothing to do) or replayed (no effect): see outcome"},
-    400: {"description": "malformed event"},
-    401: {"description": "bad signature or stale timestamp"},
-    404: {"description": "not a registrar regq takes webhooks from (nothing recorded)"},
-    413: {"description": "body past REGQ_API_MAX_BODY_BYTES"},
-    429: {"description": "too many requests from this address (nothing recorded); Retry-After"},
-    503: {"description": "this registrar's webhook secret is not configured"},
+#: What each refusal means here (a problem of type ``hook-refused`` keeping the receipt's members).
+_REFUSALS = {
+    400: "malformed event (or a token in the URL)",
+    401: "bad signature or stale timestamp",
+    404: "not a registrar regq takes webhooks from (nothing recorded)",
+    413: "body past REGQ_API_MAX_BODY_BYTES",
+    429: "too many requests from this address (nothing recorded); Retry-After",
+    503: "this registrar's webhook secret is not configured (or store/Redis unavailable)",
 }
+_RESPONSES = errors(
+    *_REFUSALS,
+    said=_REFUSALS,
+    models=dict.fromkeys(_REFUSALS, HookRefused),
+    headers={429: ALWAYS_RETRY_AFTER, 503: RETRY_AFTER},
+)
 
 
 async def read_capped(request: Request, cap: int) -> bytes | None:
@@ -51,14 +60,33 @@ async def read_capped(request: Request, cap: int) -> bytes | None:
 
 
 def _refused(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"outcome": UNKNOWN_REGISTRAR if status == 404 else "rate_limited", "detail": detail}
-    return JSONResponse({**body, "action": None, "event_id": None, "receipt": None}, status, headers)
+    outcome = UNKNOWN_REGISTRAR if status == 404 else "rate_limited"
+    kind = RATE_LIMITED if status == 429 else HOOK_REFUSED
+    return problem(
+        status, detail, type=kind, headers=headers, outcome=outcome, action=None, event_id=None, receipt=None
+    )
+
+
+def _answer(answer: HookAnswer) -> JSONResponse:
+    """200 as the receipt says; a refusal (4xx, 5xx) as a ``hook-refused`` problem keeping its members."""
+    body = answer.body()
+    if answer.status < 400:
+        return JSONResponse(body, status_code=answer.status)
+    detail = body.pop("detail")
+    return problem(answer.status, detail, type=HOOK_REFUSED, **body)
 
 
 router = APIRouter()
 
 
-@router.post("/v1/hooks/{registrar}", responses=_RESPONSES)
+@router.post(
+    "/v1/hooks/{registrar}",
+    operation_id="registrar_hook",
+    summary="One signed registrar event (no API token: the signature is the authentication)",
+    response_model=HookReceipt,
+    response_description="accepted, ignored (nothing to do) or replayed (no effect): see outcome",
+    responses=_RESPONSES,
+)
 async def registrar_hook(
     request: Request,
     registrar: str = Path(
@@ -98,4 +126,4 @@ async def registrar_hook(
                 submit_sync=submit_sync,
             )
         )
-    return JSONResponse(answer.body(), status_code=answer.status)
+    return _answer(answer)

@@ -15,9 +15,11 @@ from shared.jobs import MAX_KEY_LENGTH, JobKind, JobOutcome, JobStatus
 from shared.names import MAX_NAME_LENGTH
 from shared.store.api_tokens import ApiToken
 from workers.api import params
-from workers.api.answers import outcome_json
+from workers.api.answers import invalid, outcome_json
 from workers.api.auth import require, runtime_of
+from workers.api.openapi import AUTHENTICATED, TOKEN_ERRORS, errors
 from workers.api.queries import job_page, visible_job
+from workers.api.schemas import JobPage
 
 router = APIRouter()
 can_read = Depends(require("read"))
@@ -25,7 +27,14 @@ can_read = Depends(require("read"))
 MAX_DOMAIN_TEXT = 4 * MAX_NAME_LENGTH
 
 
-@router.get("/v1/jobs/{key:path}", response_model=JobOutcome, responses={404: {}})
+@router.get(
+    "/v1/jobs/{key:path}",
+    operation_id="get_job",
+    summary="Read a job",
+    response_model=JobOutcome,
+    responses=errors(*TOKEN_ERRORS, 404, said={404: "no job with this key (another producer's: the same)"}),
+    openapi_extra=AUTHENTICATED,
+)
 def get_job(
     request: Request,
     key: str = Path(
@@ -45,7 +54,14 @@ def get_job(
     return outcome_json(record.outcome())
 
 
-@router.get("/v1/jobs")
+@router.get(
+    "/v1/jobs",
+    operation_id="list_jobs",
+    summary="List jobs, a page at a time",
+    response_model=JobPage,
+    responses=errors(*TOKEN_ERRORS),
+    openapi_extra=AUTHENTICATED,
+)
 def list_jobs(
     request: Request,
     status: JobStatus | None = None,
@@ -74,7 +90,7 @@ def list_jobs(
         except params.Invalid as exc:
             problems += exc.entries
     if problems:
-        return JSONResponse({"detail": problems}, status_code=422)
+        return invalid(problems)
     page = job_page(
         runtime_of(request).store,
         token,

@@ -3,6 +3,12 @@
 Shape: ``regq breaker [REGISTRAR] [--json]`` (the ``show`` command; ``regq breaker show [REGISTRAR]`` is
 the same) shows state, failures and opened-until; ``regq breaker reset REGISTRAR [--reason TEXT]``
 closes a breaker now (journaled as a transition with the reason).
+
+Its two counts measure different things and are labelled so (shared/breaker/breaker.lua): "failures in
+a row" is the streak since the last success (a success resets it; while open it keeps the streak the
+breaker opened with, as no call is made); "window" is the sliding window of the last calls, EMPTIED when
+the breaker opens or closes. So an open breaker shows e.g. "15 (opened with)" beside "none since it
+opened" rather than "15" beside "0 / 0".
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import typer
 from rich.table import Table
 
 from shared.breaker import Breaker, BreakerState
+from shared.breaker.base import CLOSED
 from workers.commands import DefaultCommandGroup
 from workers.commands.limits import iso
 from workers.console import show_rows
@@ -23,9 +30,10 @@ HELP = "Shared circuit breakers per registrar."
 _STYLE = {"closed": "green", "open": "red", "half_open": "yellow"}
 
 
-def as_dict(state: BreakerState, now: float) -> dict[str, Any]:
+def as_dict(state: BreakerState, now: float, window_size: int | None = None) -> dict[str, Any]:
     remaining = None if state.opened_until is None else max(0.0, round(state.opened_until - now, 3))
     return {
+        "window_size": window_size,
         "registrar": state.provider,
         "state": state.state,
         "failures": state.failures,
@@ -39,20 +47,50 @@ def as_dict(state: BreakerState, now: float) -> dict[str, Any]:
     }
 
 
+def streak_text(row: dict[str, Any]) -> str:
+    """The "failures in a row" cell: while not closed, the streak the breaker opened with."""
+    if row["state"] != CLOSED and row["failures"]:
+        return f"{row['failures']} (opened with)"
+    return str(row["failures"])
+
+
+def window_text(row: dict[str, Any]) -> str:
+    """The window cell: failed / calls since the window was last emptied (opening or closing)."""
+    if row["window_size"] == 0:
+        return "off"
+    if row["state"] != CLOSED and not row["window_calls"]:
+        return "none since it opened"
+    text = f"{row['window_failed']} failed / {row['window_calls']} calls"
+    if row["failure_rate"] is not None:
+        text += f" ({row['failure_rate']:g} %)"
+    return text
+
+
 def _table(rows: list[dict[str, Any]]) -> Table:
+    sizes = {row["window_size"] for row in rows if row["window_size"]}
+    last = f"last {sizes.pop()} calls" if len(sizes) == 1 else "last calls"
     table = Table(title="Circuit breakers")
-    for column in ("registrar", "state", "in a row", "failed / last calls", "opened until", "probes"):
+    for column in (
+        "registrar",
+        "state",
+        "failures in a row (since last success)",
+        f"window: {last} (emptied on open/close)",
+        "opened until",
+        "probes",
+    ):
         table.add_column(column)
     for row in rows:
         until = row["opened_until_iso"] or ""
         if row["open_for_seconds"] is not None:
             until += f" (in {row['open_for_seconds']:.0f}s)"
         state = f"[{_STYLE.get(row['state'], 'white')}]{row['state']}[/]"
-        window = f"{row['window_failed']} / {row['window_calls']}"
-        if row["failure_rate"] is not None:
-            window += f" ({row['failure_rate']:g} %)"
         table.add_row(
-            row["registrar"], state, str(row["failures"]), window, until, str(row["probes_in_flight"])
+            row["registrar"],
+            state,
+            streak_text(row),
+            window_text(row),
+            until,
+            str(row["probes_in_flight"]),
         )
     return table
 
@@ -82,7 +120,8 @@ def build_app(get_breaker: Callable[[], Breaker], providers: Callable[[], list[s
             check(breaker, registrar)
         names = [registrar] if registrar else known(breaker)
         now = time.time()
-        rows = [as_dict(breaker.state(name), now) for name in names]
+        size = breaker.config.window_calls
+        rows = [as_dict(breaker.state(name), now, size) for name in names]
         show_rows(rows, as_json, "no registrars", _table)
 
     @app.command("reset")

@@ -20,23 +20,28 @@ from shared.errors import RegqError, Unsupported
 from shared.execution.auth_code import read_auth_code
 from shared.names import parse_domain
 from shared.store.inventory import ACTIVE, DomainRecord
+from shared.timestamps import day_or_instant
 from workers import context
 from workers.console import emit_json, errors
 
+#: What ``renewed_by`` says when regq renews and the registrar's auto-renew is on too.
+BOTH = "both (registrar auto-renew is on: the customer may pay twice)"
+
 
 def renewed_by(record: DomainRecord, registrar_autorenew: bool | None = None) -> str:
-    """Which side renews ``record``: regq's renewal scan (its ``auto_renew`` on and the domain active), the
-    registrar's own auto-renew (when known), both (paid twice: turn one off) or nobody."""
+    """Which side renews ``record``: ``regq`` (its renewal scan: ``auto_renew`` on, the domain active),
+    ``registrar`` (its own auto-renew, as the inventory's ``registrar_autorenew`` remembers it, or as given),
+    :data:`BOTH`, or nobody; "unknown" marks a registrar side never read nor set."""
+    theirs = record.registrar_autorenew if registrar_autorenew is None else registrar_autorenew
     ours = record.auto_renew and record.status == ACTIVE
-    theirs = f"{record.registrar}'s own auto-renew"
-    if registrar_autorenew is None:
-        side = "regq (renewal scan)" if ours else f"not regq (auto_renew off or status {record.status})"
-        return f"{side}; {theirs}: unknown"
-    if ours and registrar_autorenew:
-        return f"both: regq (renewal scan) and {theirs} (paid twice: turn one off)"
+    if theirs is None:
+        side = "regq" if ours else f"nobody known (regq's auto_renew is off or the status is {record.status})"
+        return f"{side} (registrar auto-renew: unknown)"
     if ours:
-        return "regq (renewal scan)"
-    return theirs if registrar_autorenew else "nobody (regq's auto_renew is off, the registrar's too)"
+        return BOTH if theirs else "regq"
+    if theirs:
+        return "registrar"
+    return f"nobody (regq's auto_renew is off or the status is {record.status}; registrar auto-renew is off)"
 
 
 T = TypeVar("T")
@@ -87,7 +92,7 @@ def auth_code(
         lambda exc: f"the registrar did not give the code ({type(exc).__name__})",
     )
     answer = read.answer
-    expires = answer.expires_at.isoformat() if answer.expires_at else None
+    expires = day_or_instant(answer.expires_at)
     if as_json:
         emit_json({"domain": answer.domain, "auth_code": answer.code.reveal(), "expires_at": expires})
         return

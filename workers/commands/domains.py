@@ -346,7 +346,11 @@ def show(domain: str, as_json: JsonFlag = False) -> None:
     record = context.store().inventory.get(name)
     if record is None:
         _missing(f"{name} is not in the inventory", as_json, code=1)
-    data = {**record.to_dict(), "renewed_by": renewed_by(record)}
+    data = {
+        **record.to_dict(),
+        "registrar_autorenew": record.registrar_autorenew,
+        "renewed_by": renewed_by(record),
+    }
     if as_json:
         emit_json(data)
         return

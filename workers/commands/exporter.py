@@ -1,7 +1,8 @@
 """``regq exporter [--port 9808] [--bind 127.0.0.1]``: the fleet's metrics for Prometheus at /metrics.
 
-Each scrape reads the store (jobs, inventory, audit table, breaker journal, replays) and Redis
-(breakers, the shared limiter, the broker's queues) with bounded queries; see :mod:`shared.metrics`.
+Each scrape reads the store (jobs, waiting reasons, webhook outbox, inventory, audit table, breaker
+journal, replays) and Redis (breakers, the shared limiter, the broker's queues) with bounded queries;
+see :mod:`shared.metrics`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from shared.jobs import JobStatus
+from shared.job_status import JobStatus
 from workers import context
 from workers.console import emit_json, errors, table
 
@@ -19,13 +19,14 @@ def jobs(
     as_json: JsonFlag = False,
 ) -> None:
     """List the newest jobs."""
-    records = context.store().jobs.recent(status=status, limit=limit)
+    with context.job_reader() as store:  # the jobs table only: no broker, Redis or gateways imported
+        records = store.recent(status=status, limit=limit)
     if as_json:
-        emit_json([r.outcome().model_dump(mode="json") for r in records])
+        emit_json([{**r.outcome().model_dump(mode="json"), "wait_code": r.wait_label} for r in records])
         return
     table(
         "jobs",
-        ["key", "kind", "domain", "registrar", "status", "attempts", "error", "updated"],
+        ["key", "kind", "domain", "registrar", "status", "attempts", "reason", "updated"],
         [
             (
                 r.key,
@@ -34,7 +35,7 @@ def jobs(
                 r.registrar,
                 r.status.value,
                 r.attempts,
-                r.error_code,
+                r.reason,  # why it waits (label: text), or the error it ended with
                 r.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
             )
             for r in records
@@ -44,16 +45,15 @@ def jobs(
 
 def status(key: str, as_json: JsonFlag = False) -> None:
     """Show one job's outcome."""
-    record = context.store().jobs.get(key)
-    if record is None:
+    outcome = context.job_outcome(key)  # one SELECT: no ORM, job models, broker, Redis or gateways imported
+    if outcome is None:
         if as_json:
             emit_json({"error": f"no job with key {key!r}"})
         else:
             errors.print(f"[red]no job with key {key!r}[/red]")
         raise typer.Exit(1)
-    outcome = record.outcome()
     if as_json:
-        emit_json(outcome.model_dump(mode="json"))
+        emit_json(outcome)
         return
-    rows = [(name, value) for name, value in outcome.model_dump(mode="json").items() if name != "duplicate"]
+    rows = [(name, value) for name, value in outcome.items() if name != "duplicate"]
     table(f"job {key}", ["field", "value"], rows)

@@ -20,6 +20,7 @@ from shared.errors import JobNotFound
 from shared.jobs import JobKind, JobStatus
 from shared.store.jobs import JobRecord
 from shared.store.replays import ReplayRecord, ReplayRefused
+from shared.timestamps import rfc3339, rfc3339_or_none
 from tasks.publish import publish_record
 from workers import context
 from workers.console import emit_json, errors, table
@@ -178,10 +179,10 @@ def replays(
             "previous_error": r.error_code,
             "previous_attempts": r.attempts,
             "phase": r.phase,
-            "failed_at": r.failed_at.isoformat() if r.failed_at else None,
+            "failed_at": rfc3339_or_none(r.failed_at),
             "replayed_by": r.replayed_by,
             "reason": r.reason,
-            "replayed_at": r.created_at.isoformat(),
+            "replayed_at": rfc3339(r.created_at),
         }
         for r in records
     ]

@@ -14,11 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shared import defaults
 from shared.errors import FieldProblem
-from shared.jobs import FINAL_STATUSES, JobOutcome
+from shared.jobs import JobOutcome
 from shared.store import Store
 from workers.commands.submit import submit_lines
 from workers.console import console, table
 from workers.demo import Batch, build_batch, busiest_window
+from workers.demo_tally import COLUMNS, RunTally, wait_for_run
 
 #: The demo's transfers end within its run: the sandbox settles them this soon, regq reads them this often.
 DEMO_TRANSFER_DELAY_SECONDS = 3.0
@@ -44,7 +45,7 @@ def _banner(stack: Stack) -> None:
     if stack.api_url:
         console.print(
             f"[bold]API[/bold] {stack.api_url}  token [cyan]{stack.api_token}[/cyan]  "
-            f"(Authorization: Bearer; {stack.api_url}/openapi.json)",
+            f"(Authorization: Bearer; revoked when the stack stops; {stack.api_url}/openapi.json)",
             soft_wrap=True,
         )
     if stack.exporter_url:
@@ -53,6 +54,14 @@ def _banner(stack: Stack) -> None:
         f"[bold]Redis[/bold] {stack.env['REGQ_REDIS_URL']}   [bold]database[/bold] "
         f"{stack.env['REGQ_DATABASE_URL']}   logs in {stack.var_dir / 'logs'}"
     )
+    if stack.stack_env_file is not None:  # how a second terminal's regq finds this stack
+        path = stack.stack_env_file.resolve()
+        found = path == Path(defaults.STACK_FILE).resolve()  # var/stack.env under this directory
+        where = f"regq run in {Path.cwd()} reads it" if found else f"REGQ_STACK_FILE={path} regq reads it"
+        console.print(
+            f'[bold]settings[/bold] {path}: {where}; or eval "$(.venv/bin/regq stack env --file {path})"',
+            soft_wrap=True,
+        )
 
 
 def up(var_dir: Annotated[Path, typer.Option(help="state and logs")] = Path(defaults.VAR_DIR)) -> None:
@@ -60,7 +69,7 @@ def up(var_dir: Annotated[Path, typer.Option(help="state and logs")] = Path(defa
     from workers.embedded.stack import Stack
 
     _terminate_as_interrupt()
-    stack = Stack(var_dir=var_dir, api=True, exporter=True, supervise=True)
+    stack = Stack(var_dir=var_dir, api=True, exporter=True, supervise=True, preferred_ports=True)
     try:
         with console.status("starting") as status:
             stack.start(on_step=lambda msg: status.update(msg))
@@ -85,13 +94,16 @@ def demo(
 
     _terminate_as_interrupt()
     follow = {"REGQ_TRANSFER_FOLLOW_SECONDS": f"{DEMO_TRANSFER_FOLLOW_SECONDS:g}"}
-    stack = Stack(var_dir=var_dir, api=True, exporter=True, supervise=True, extra_env=follow)
+    stack = Stack(
+        var_dir=var_dir, api=True, exporter=True, supervise=True, extra_env=follow, preferred_ports=True
+    )
     code = 1
     try:
         with console.status("starting") as status:
             stack.start(on_step=lambda msg: status.update(msg))
         _banner(stack)
-        code = _run_demo(stack, build_batch(jobs, day2=True), timeout)
+        # a tag of its own per run: a rerun against the same var/ database submits new names
+        code = _run_demo(stack, build_batch(jobs, day2=True, run=int(time.time())), timeout)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]")
         code = 130
@@ -148,66 +160,59 @@ def _run_demo(stack: Stack, batch: Batch, timeout: float) -> int:
     outcomes += _submit_via_api(stack, batch.api_jobs)
     accepted = {o.key for o in outcomes}
     duplicates = sum(1 for o in outcomes if o.duplicate)
-    done = _wait(store, accepted, timeout)
+    tally = _wait(store, accepted, timeout)
     elapsed = time.time() - started
-    _summary(stack, store, outcomes, problems, duplicates, elapsed)
+    _summary(stack, store, tally, outcomes, problems, duplicates, elapsed)
     read = _read_auth_code(stack, batch.auth_code_domain) if batch.auth_code_domain else True
     producer.close()
     store.dispose()
-    if done < len(accepted):
+    if tally.unfinished:  # the exit code is the demo's promise: this run's jobs, every one final
         console.print(
-            f"[red]{len(accepted) - done} accepted jobs did not finish within {timeout:.0f} s[/red]"
+            f"[red]{len(tally.unfinished)} of this run's {len(tally.records)} jobs did not finish "
+            f"within {timeout:.0f} s:[/red]"
         )
-        return 1
+        for line in tally.describe_unfinished():
+            console.print(f"  {line}", markup=False, highlight=False)
+        return tally.exit_code
     if not read:
         return 1
+    follow_ups = len(tally.records) - len(accepted)
     console.print(
-        f"[green]all {len(accepted)} accepted jobs reached a final state in {elapsed:.1f} s[/green]"
+        f"[green]all {len(tally.records)} jobs of this run (the {len(accepted)} keys it was answered, "
+        f"duplicates included, and {follow_ups} follow-ups) reached a final state in {elapsed:.1f} s[/green]"
     )
     return 0
 
 
-def _wait(store: Store, keys: set[str], timeout: float) -> int:
+def _wait(store: Store, keys: set[str], timeout: float) -> RunTally:
+    """This run's jobs (``keys`` and the follow-ups they name) until final or ``timeout``: never the
+    whole database, which holds earlier runs' jobs too (workers.demo_tally)."""
     columns = (TextColumn("jobs final"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    deadline = time.monotonic() + timeout
-    final = 0
     with Progress(*columns, console=console) as progress:
         bar = progress.add_task("wait", total=len(keys))
-        while time.monotonic() < deadline:
-            final = sum(n for (_kind, status), n in store.jobs.counts().items() if status in FINAL_STATUSES)
-            progress.update(bar, completed=min(final, len(keys)))
-            if final >= len(keys):
-                break
-            time.sleep(0.5)
-    return final
+
+        def show(tally: RunTally) -> None:
+            total = len(tally.records)
+            progress.update(bar, total=total, completed=total - len(tally.unfinished))
+
+        return wait_for_run(store.jobs.get, keys, timeout, show)
 
 
 def _summary(
     stack: Stack,
     store: Store,
+    tally: RunTally,
     outcomes: list[JobOutcome],
     problems: list[tuple[int, FieldProblem]],
     duplicates: int,
     elapsed: float,
 ) -> None:
-    counts = store.jobs.counts()
-    kinds = sorted({kind for kind, _ in counts})
-    rows = []
-    for kind in kinds:
-        row = [kind] + [counts.get((kind, s), 0) for s in ("succeeded", "failed", "rejected")]
-        rows.append(
-            row
-            + [
-                counts.get((kind, "queued"), 0)
-                + counts.get((kind, "running"), 0)
-                + counts.get((kind, "waiting"), 0)
-            ]
-        )
+    rows = tally.rows()  # this run's jobs only
     rows.append(["invalid at submit", "", "", len({n for n, _ in problems}), ""])
     table(
         f"demo: {len(outcomes) - duplicates} jobs accepted, {duplicates} duplicates suppressed, "
         f"{elapsed:.1f} s",
-        ["kind", "succeeded", "failed", "rejected", "unfinished"],
+        ["kind", *COLUMNS],
         rows,
     )
     settings = stack.settings()

@@ -299,12 +299,23 @@ def register(
 def renew(
     domain: str,
     years: int = 1,
-    expiry: Annotated[str | None, typer.Option(help="current expiry YYYY-MM-DD (default: inventory)")] = None,
+    current_expiry: Annotated[
+        str | None,
+        typer.Option(
+            "--current-expiry", help="the expiry YYYY-MM-DD the renewal starts from (default: inventory)"
+        ),
+    ] = None,
     registrar: str | None = None,
     key: Annotated[str | None, typer.Option(help="idempotency key (default renew:<domain>:<expiry>)")] = None,
     as_json: JsonFlag = False,
+    old_expiry: Annotated[
+        str | None, typer.Option("--expiry", hidden=True, help="deprecated: --current-expiry")
+    ] = None,
 ) -> None:
-    """Renew DOMAIN by YEARS, guarded by its current expiry."""
+    """Renew DOMAIN by YEARS, guarded by its current expiry (the job's field current_expiry)."""
+    if old_expiry is not None:
+        errors.print("--expiry is deprecated: use --current-expiry (the job's field current_expiry)")
+    expiry = current_expiry if current_expiry is not None else old_expiry
     if expiry is not None:
         try:
             date.fromisoformat(expiry)

@@ -1,8 +1,10 @@
-"""``regq submit transfer|nameservers|lock|contacts|glue ...``: the day-2 kinds (issue 20), on the same typer
-app as :mod:`workers.commands.submit` (``workers/cli.py`` imports the app from here, so they register).
+"""``regq submit transfer|nameservers|lock|contacts|glue|owner-change ...``: the day-2 kinds (issue 20),
+on the same typer app as :mod:`workers.commands.submit` (``workers/cli.py`` imports the app from here, so
+they register).
 
-A transfer's auth code is a secret: never an argv value (``ps`` shows argv to every user of the host). It is
-read from ``--auth-code-file F`` or from stdin (``--auth-code -``), and never printed back.
+A transfer's (or a .ro owner change's) auth code is a secret: never an argv value (``ps`` shows argv to
+every user of the host). It is read from ``--auth-code-file F`` or from stdin (``--auth-code -``), and
+never printed back.
 """
 
 from __future__ import annotations
@@ -180,6 +182,41 @@ def glue(
         domain=domain,
         hosts=_host_addresses("hosts", host or [], as_json),
         delete=delete or [],
+        registrar=registrar,
+        idempotency_key=key,
+    )
+
+
+@app.command("owner-change")
+def owner_change(
+    domain: str,
+    owner: Annotated[
+        str, typer.Option("--owner-file", "--owner", help="the new registrant: a file holding JSON, or JSON")
+    ],
+    auth_code_file: Annotated[
+        Path | None,
+        typer.Option("--auth-code-file", help="rotld: a file holding the registrant's authorization key"),
+    ] = None,
+    auth_code: Annotated[str | None, typer.Option("--auth-code", help=_AUTH_CODE_HELP)] = None,
+    years: Annotated[int | None, typer.Option(help="rotld: the trade's period (domain_period)")] = None,
+    registrar: Registrar = None,
+    key: Key = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Give DOMAIN a new owner (gandi: changeowner, confirmed by e-mail; rotld: a trade, paid, with the
+    registrant's authorization key read from a file or stdin, never shown)."""
+    code = (
+        None
+        if auth_code_file is None and auth_code is None
+        else _auth_code(auth_code_file, auth_code, as_json)
+    )
+    _submit(
+        as_json,
+        kind="owner_change",
+        domain=domain,
+        owner=_owner(owner, as_json),
+        auth_code=code,
+        years=years,
         registrar=registrar,
         idempotency_key=key,
     )

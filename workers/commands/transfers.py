@@ -1,6 +1,7 @@
 """``regq transfers list|resend-foa|replace-code``: operating the transfer-ins under way (issue 20).
 
-``list [--json]``: transfer jobs not final, oldest first, with their age and why they wait.
+``list [--json]``: transfer and owner-change jobs not final, oldest first, with their kind, age and why
+they wait.
 ``resend-foa DOMAIN``: the registrar sends the confirmation (FOA) e-mail again.
 ``replace-code DOMAIN --auth-code-file F | --auth-code -``: a new auth code for the running transfer; the
 code is read from the file or stdin (never argv: ``ps`` shows it) and never printed back.
@@ -27,6 +28,7 @@ from shared.execution.transfer_admin import (
     resend_confirmation,
 )
 from shared.gateways.day2 import Secret
+from shared.jobs import JobKind
 from workers import context
 from workers.commands.day2 import fail, on_registrar
 from workers.commands.submit_day2 import _AUTH_CODE_HELP, _auth_code
@@ -39,8 +41,8 @@ app = typer.Typer(help="Transfer-ins under way: list them, resend the FOA e-mail
 
 @app.command("list")
 def list_transfers(as_json: JsonFlag = False) -> None:
-    """Transfer jobs not final yet, oldest first: status, why they wait, age since submitted."""
-    rows = pending_transfers(context.store())
+    """Transfer and owner-change jobs not final yet, oldest first: status, why they wait, age."""
+    rows = pending_transfers(context.store(), kinds=(JobKind.TRANSFER, JobKind.OWNER_CHANGE))
     if as_json:
         emit_json([row.to_dict() for row in rows])
         return
@@ -49,8 +51,11 @@ def list_transfers(as_json: JsonFlag = False) -> None:
         return
     table(
         f"transfers under way ({len(rows)})",
-        ["key", "domain", "registrar", "status", "waiting for", "age"],
-        [(r.key, r.domain, r.registrar, r.status, r.wait_reason, age_text(r.age_seconds)) for r in rows],
+        ["key", "kind", "domain", "registrar", "status", "waiting for", "age"],
+        [
+            (r.key, r.kind, r.domain, r.registrar, r.status, r.wait_reason, age_text(r.age_seconds))
+            for r in rows
+        ],
     )
 
 

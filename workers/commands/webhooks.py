@@ -16,6 +16,7 @@ import kombu.exceptions
 import typer
 
 from shared.store.webhooks import Delivery, DeliveryStatus
+from shared.timestamps import rfc3339_or_none
 from workers import context
 from workers.console import emit_json, errors, table
 
@@ -35,7 +36,7 @@ def target(url: str) -> str:
 
 def _row(delivery: Delivery) -> dict[str, Any]:
     def when(moment: Any) -> str | None:
-        return moment.isoformat() if moment is not None else None
+        return rfc3339_or_none(moment)
 
     return {
         "id": delivery.id,

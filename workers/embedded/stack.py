@@ -1,7 +1,7 @@
 """The embedded stack: Redis (embedded unless REGQ_REDIS_URL), SQLite (unless REGQ_DATABASE_URL), the
 sandbox upstreams, real Celery workers per queue group, beat, Flower, and (``api``, ``exporter``) ``regq api``
-with a generated token and ``regq exporter``. Everything it starts it stops; everything it serves listens on
-127.0.0.1 only, and Flower never starts without basic auth (:func:`flower_command`).
+with a generated token and ``regq exporter``. Everything it starts it stops (the token: revoked); everything
+it serves listens on 127.0.0.1 only, and Flower never starts without basic auth (:func:`flower_command`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,15 @@ from typing import TYPE_CHECKING
 
 import requests
 from celery import Celery
+from sqlalchemy.exc import SQLAlchemyError
 
+from shared import defaults
 from shared.errors import ConfigError
-from shared.settings import Settings, load_settings
+from shared.settings import STACK_FILE_VARIABLE, Settings, load_settings
 from shared.store import Store
 from tasks.producer import producer_app
+from workers.embedded import stack_file
+from workers.embedded.ports import preferred_port
 from workers.embedded.processes import Child
 from workers.embedded.redis_server import EmbeddedRedis, free_port
 from workers.embedded.supervisor import Supervisor
@@ -49,6 +53,7 @@ def flower_command(port: int, basic_auth: str, address: str = LOOPBACK) -> tuple
     if not (user.strip() and sep and password.strip()):
         raise ConfigError("FLOWER_BASIC_AUTH", "Flower never starts without basic auth: give user:password")
     argv = ["flower", f"--address={address}", f"--port={port}", "--persistent=False"]
+    argv.append(f"--tasks_columns={defaults.FLOWER_TASKS_COLUMNS}")  # each row says which job and domain
     return argv, {"FLOWER_BASIC_AUTH": basic_auth}
 
 
@@ -82,6 +87,8 @@ class Stack:
     sandbox_args: tuple[str, ...] = ()
     #: restart workers and beat that exit on their own (regq up/demo; tests that kill on purpose don't)
     supervise: bool = False
+    #: the README's ports (API 8080, Flower 5555, exporter 9808) when free (regq up/demo); else any free
+    preferred_ports: bool = False
 
     env: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # holds credentials
     children: dict[str, Child] = field(default_factory=dict, init=False)
@@ -89,7 +96,11 @@ class Stack:
     flower_auth: tuple[str, str] | None = field(default=None, init=False, repr=False)
     api_url: str | None = field(default=None, init=False)
     api_token: str | None = field(default=None, init=False, repr=False)
+    #: the name of the token this start created: revoked by stop() (make up/demo leave no live token)
+    api_token_name: str | None = field(default=None, init=False)
     exporter_url: str | None = field(default=None, init=False)
+    #: the settings file a second terminal's regq reads (workers/embedded/stack_file.py), while running
+    stack_env_file: Path | None = field(default=None, init=False)
     sandbox: SandboxClient | None = field(default=None, init=False)
     supervisor: Supervisor | None = field(default=None, init=False, repr=False)
     _redis: EmbeddedRedis | None = field(default=None, init=False)
@@ -109,6 +120,7 @@ class Stack:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items()}
         env.update(self.extra_env)
+        env[STACK_FILE_VARIABLE] = ""  # the children's settings are this environment, never a stack file
         if not env.get("REGQ_REDIS_URL"):
             step("starting embedded Redis")
             self._redis = EmbeddedRedis().start()
@@ -138,9 +150,10 @@ class Stack:
         store = Store(env["REGQ_DATABASE_URL"])
         store.upgrade()
         if self.api:  # a fresh token per start (the name is never reused, the var dir's database stays)
-            _record, self.api_token = store.api_tokens.create(
+            record, self.api_token = store.api_tokens.create(
                 f"stack-{secrets.token_hex(4)}", ["submit", "read"]
             )
+            self.api_token_name = record.name
         store.dispose()
         for group in self.groups:
             step(f"starting worker {group.name}")
@@ -151,7 +164,7 @@ class Stack:
             self._spawn("beat", ["beat", "--schedule", str(schedule), "--loglevel", "INFO"])
         if self.flower:
             step("starting Flower")
-            port = free_port()
+            port = self._port(defaults.FLOWER_PORT)
             user, password = "regq", secrets.token_urlsafe(12)
             argv, flower_env = flower_command(port, f"{user}:{password}")
             # only our FLOWER_ settings: an inherited FLOWER_UNAUTHENTICATED_API or FLOWER_AUTH weakens it
@@ -160,12 +173,12 @@ class Stack:
             self.flower_url, self.flower_auth = f"http://{LOOPBACK}:{port}", (user, password)
         if self.api:
             step("starting the API")
-            port = free_port()
+            port = self._port(defaults.API_PORT)
             self._spawn("api", ["api", "--bind", LOOPBACK, "--port", str(port)], regq=True)
             self.api_url = f"http://{LOOPBACK}:{port}"
         if self.exporter:
             step("starting the exporter")
-            port = free_port()
+            port = self._port(defaults.EXPORTER_PORT)
             self._spawn("exporter", ["exporter", "--bind", LOOPBACK, "--port", str(port)], regq=True)
             self.exporter_url = f"http://{LOOPBACK}:{port}"
         step("waiting for workers")
@@ -179,6 +192,14 @@ class Stack:
         if self.supervise:
             names = [g.name for g in self.groups] + (["beat"] if self.beat else [])
             self.supervisor = Supervisor(self.children, names).start()
+        effective = self.settings()  # the defaults the children use, written out: the file says it all
+        served: dict[str, str | None] = {"REGQ_REDIS_PREFIX": effective.redis_prefix}
+        served.update(REGQ_BROKER_URL=effective.effective_broker_url, REGQ_API_URL=self.api_url)
+        served.update(REGQ_FLOWER_URL=self.flower_url, REGQ_EXPORTER_URL=self.exporter_url)
+        self.stack_env_file = stack_file.write(self.var_dir, self.env, served)
+
+    def _port(self, preferred: int) -> int:
+        return preferred_port(preferred, LOOPBACK) if self.preferred_ports else free_port()
 
     def _start_sandbox(self, env: dict[str, str]) -> dict[str, str]:
         from sandbox.stack import SandboxClient
@@ -283,6 +304,9 @@ class Stack:
         return producer_app(self.settings())
 
     def stop(self) -> None:
+        stack_file.remove(self.var_dir)  # first: a second terminal's regq no longer finds a stopping stack
+        self.stack_env_file = None
+        self._revoke_token()
         if self.supervisor is not None:
             self.supervisor.stop()
         # SIGTERM every child but the sandbox at once, so their warm shutdowns overlap; then reap each
@@ -299,6 +323,25 @@ class Stack:
         if self._redis is not None:
             self._redis.stop()
             self._redis = None
+
+    def _revoke_token(self) -> None:
+        """Revoke the token this start created, first (the API refuses it from now on, before the rest
+        stops). A store that does not answer leaves it active: said on stderr, with the command to run."""
+        name, self.api_token_name = self.api_token_name, None
+        if name is None:
+            return
+        try:
+            store = Store(self.env["REGQ_DATABASE_URL"])
+            try:
+                store.api_tokens.revoke(name)
+            finally:
+                store.dispose()
+        except (SQLAlchemyError, OSError) as exc:  # stopping goes on: the children stop regardless
+            print(
+                f"could not revoke the stack's API token {name} ({type(exc).__name__}): "
+                f"run `regq api-token revoke {name}`",
+                file=sys.stderr,
+            )
 
     def __enter__(self) -> Stack:
         return self.start()

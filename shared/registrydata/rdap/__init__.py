@@ -3,7 +3,9 @@
 Public interface (the pipeline builds one :class:`RdapClient` per thread)::
 
     RdapClient(settings, audit, policy, bootstrap=None, *, policies=None, sleep=time.sleep)
-        .domain(apex: str) -> DomainAnswer        # registered False on 404; registration.source "rdap"
+        .domain(apex: str) -> DomainAnswer        # registered False on 404; registration.source "rdap";
+                                                  # .missing: the registrar hop was throttled
+        .complete(apex, answer) -> DomainAnswer   # only the missing registrar GET (answer.missing.server)
         .ip_registrant(ip: str) -> str | None     # registrant fn, else the network name
         .fetch(url, operation) -> dict | None     # one GET (object, or None for 404)
         .close()

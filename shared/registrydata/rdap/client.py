@@ -14,10 +14,17 @@ Every request goes through :class:`~shared.http.client.OutboundClient`, one per 
 
 ``domain(apex)``: the registry's server first; a 404 is "not registered". A thin registry's answer
 (Verisign) carries a ``related`` link of type ``application/rdap+json`` to the registrar's server, which
-holds the registrant: that one hop is followed through the same policy, and when it fails or is refused
-(private address, rate limit, anything) the registry answer still stands. Listed base URLs are tried in
-order; the next one only after a transport failure or a 5xx (a rate limit or a malformed answer is the
-answer). One client per thread (each OutboundClient holds one ``requests.Session``).
+holds the registrant: that one hop is followed through the same policy. When the hop is throttled (the
+registrar answers 429, with or without ``Retry-After``, or another rate limit :mod:`.answers` reads as
+one; or our limiter holds the request back: Throttled) the answer is the registry's with ``missing``
+naming the registrar part, the ``related`` URL and the wait, as the WHOIS hop does: the lookup is
+partial, and :meth:`RdapClient.complete` later sends only that one GET. The wait is the ``Retry-After``
+(RFC 6585 section 4: a 429 MAY carry one; RFC 9110 section 10.2.3: seconds or an HTTP-date), else
+``RDAP_RATE_LIMIT_WAIT_SECONDS`` (RFC 9082/9083 define no rate limiting; RFC 7480 section 5.5 names
+429 for it). When the hop fails otherwise (refused address, 5xx, malformed, 404) the registry answer
+stands. Listed base URLs are tried in order; the next one only after a transport failure or a 5xx (a
+rate limit or a malformed answer is the answer). One client per thread (each OutboundClient holds one
+``requests.Session``).
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ from shared.errors import (
 )
 from shared.http.client import OutboundClient
 from shared.http.policy import OutboundPolicy, normalize_host
-from shared.registrydata.model import DomainAnswer, Registration
+from shared.registrydata.model import DomainAnswer, MissingPart, Registration
 from shared.registrydata.rdap.answers import interpret
 from shared.registrydata.rdap.bootstrap import Bootstrap, BootstrapSource, NoRdapService
 from shared.registrydata.rdap.ip import ip_registrant
@@ -116,10 +123,15 @@ class RdapClient:
         if str(obj.get("objectClassName", "domain")).lower() != "domain":
             raise ProtocolError(f"answer is a {obj.get('objectClassName')!r}, not a domain", provider=base)
         registry = parse_domain(obj, base)
-        registrar = self._registrar_view(obj, base + "domain/" + quote(name))
-        return DomainAnswer(
-            registered=True, registration=merge(registry, registrar) if registrar else registry
-        )
+        return _completed(registry, self._registrar_view(obj, base + "domain/" + quote(name)))
+
+    def complete(self, apex: str, answer: DomainAnswer) -> DomainAnswer:
+        """``answer`` (a thin registry's, its registrar part missing) completed by one GET of the
+        registrar's ``related`` URL it names; partial again when that server (or our limiter) still says
+        wait. ``apex`` is not asked again: the URL already names it."""
+        if answer.missing is None or answer.registration is None:
+            return answer
+        return _completed(answer.registration, self._hop(answer.missing.server))
 
     def ip_registrant(self, ip: str) -> str | None:
         """Who holds ``ip`` (the registrant's name, else the network's name); None when the RIR answers
@@ -202,22 +214,49 @@ class RdapClient:
         assert last is not None
         raise last
 
-    def _registrar_view(self, obj: dict[str, Any], asked: str) -> Registration | None:
-        """The registrar's answer behind the first ``related`` RDAP link; None when there is none or the
-        hop failed or was refused (the registry answer stands)."""
+    def _registrar_view(self, obj: dict[str, Any], asked: str) -> Registration | MissingPart | None:
+        """The hop behind the first ``related`` RDAP link (:meth:`_hop`); None when there is none."""
         for href in related_links(obj):
             if href.rstrip("/").lower() == asked.rstrip("/").lower():
                 continue  # a link back to the question: no second hop
-            try:
-                answer = self.fetch(href, "related")
-            except (UpstreamError, OutboundRefused, Throttled) as exc:
-                log.info("rdap related hop to %s not used: %s", urlsplit(href).hostname, exc)
-                return None
-            if answer is None or str(answer.get("objectClassName", "domain")).lower() != "domain":
-                return None
-            parts = urlsplit(href)
-            return parse_domain(answer, f"{parts.scheme}://{parts.netloc}/")
+            return self._hop(href)
         return None
+
+    def _hop(self, href: str) -> Registration | MissingPart | None:
+        """The registrar's answer at ``href``; the missing part when it (or our limiter) says wait; None
+        when the hop failed or was refused otherwise, or the registrar does not hold the name (the
+        registry answer stands)."""
+        parts = urlsplit(href)
+        try:
+            answer = self.fetch(href, "related")
+        except (RateLimited, Throttled) as exc:
+            log.info("rdap related hop to %s throttled: %s; the registrar part waits", parts.hostname, exc)
+            return _missing(href, exc)
+        except (UpstreamError, OutboundRefused) as exc:
+            log.info("rdap related hop to %s not used: %s", parts.hostname, exc)
+            return None
+        if answer is None or str(answer.get("objectClassName", "domain")).lower() != "domain":
+            return None
+        return parse_domain(answer, f"{parts.scheme}://{parts.netloc}/")
+
+
+def _completed(registry: Registration, hop: Registration | MissingPart | None) -> DomainAnswer:
+    """The registry's view with what the registrar hop brought: its view merged, or its part missing."""
+    if isinstance(hop, MissingPart):
+        return DomainAnswer(True, registry, missing=hop)
+    return DomainAnswer(True, merge(registry, hop) if hop is not None else registry)
+
+
+def _missing(href: str, exc: RateLimited | Throttled) -> MissingPart:
+    """The registrar part, missing because the server at ``href`` (or our limiter for it) said wait.
+    A RateLimited from :meth:`RdapClient.fetch` always carries a wait (the stated one, else the default)."""
+    host = urlsplit(href).hostname or href
+    if isinstance(exc, RateLimited):
+        wait = exc.retry_after if exc.retry_after is not None else defaults.RDAP_RATE_LIMIT_WAIT_SECONDS
+        return MissingPart("registrar", href, f"registrar RDAP {host}: {exc.message}", wait)
+    return MissingPart(
+        "registrar", href, f"registrar RDAP {host} not asked: throttled by {exc.reason}", exc.retry_after
+    )
 
 
 def _a_label(name: str) -> str:

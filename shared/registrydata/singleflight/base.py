@@ -26,7 +26,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from shared import defaults
 from shared.errors import MustWait
@@ -40,6 +40,8 @@ PROVIDER = "singleflight"
 class FlightTimeout(MustWait):
     """The leader of ``key`` is alive but gave no outcome within the wait bound: try again later."""
 
+    wait_code: ClassVar[str] = "shared_fetch"  # a waiting job's label (shared.wait_reasons)
+
     def __init__(self, key: str, waited: float, retry_after: float) -> None:
         super().__init__(
             PROVIDER, retry_after, f"another lookup of {key} is still fetching after {waited:.1f} s"
@@ -50,6 +52,8 @@ class FlightTimeout(MustWait):
 
 class LeaderFailed(MustWait):
     """The leader's fetch of ``key`` raised ``error_type`` (``message``); try again after ``retry_after``."""
+
+    wait_code: ClassVar[str] = "shared_fetch"  # a waiting job's label (shared.wait_reasons)
 
     def __init__(
         self, key: str, error_type: str, message: str, retry_after: float, provider: str = ""

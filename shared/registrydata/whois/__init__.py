@@ -8,9 +8,11 @@ Public interface::
                                                     # ProtocolError (ResponseTooLarge), OutboundRefused
         .registry_for(apex: str) -> Target | None   # which registry server (override or IANA referral)
         .iana_referral(tld: str) -> str | None
+        .complete(apex: str, answer: DomainAnswer) -> DomainAnswer
+                                                    # a thin answer's missing registrar part, asked alone
     parse_whois(text: str, server: str, domain: str | None = None) -> DomainAnswer
                                                     # raises RateLimited (throttling text), ProtocolError
-    find_throttle(text: str) -> ThrottleText | None # a rate-limit text and its wait
+    find_throttle(text: str) -> ThrottleText | None # a rate-limit refusal standing on its own, its wait
 
 Modules: ``client`` (the lookup: referral, registry, thin registrar hop, merge, call policy), ``servers``
 (referrals, per-server query syntax, ``REGQ_WHOIS_SERVERS`` overrides, thin registries), ``transport``
@@ -33,7 +35,8 @@ Parser library evaluation (each run over every sample in ``tests/data/whois/`` a
   ``whois`` binary by default. whois-parser (weppos, Ruby): not Python; its fixtures served as samples.
 
 So the parser here is our own, table-driven (key names per registry in :mod:`.parse`, layouts in
-:mod:`.records`), with the rate-limit check first and "not found" only for answers without data.
+:mod:`.records`), with the rate-limit check first (before any record or "not found" line) and "not
+found" only for answers without data.
 """
 
 from shared.registrydata.whois.client import WhoisClient, merge

@@ -6,8 +6,11 @@ One lookup, ``domain(apex)``:
    (``REGQ_WHOIS_IANA_SERVER``; the answer is kept ``WHOIS_REFERRAL_TTL_SECONDS`` in this process);
 2. the registry's answer, in that server's query syntax, parsed (:mod:`.parse`);
 3. for a thin registry (.com/.net) the ``Registrar WHOIS Server`` it names is asked too and its answer
-   fills what the registry's lacks (the registrant). When that hop fails (throttled, refused, down,
-   unreadable, "not found") the registry answer stands.
+   fills what the registry's lacks (the registrant). When that hop is throttled (a throttling text, or
+   our limiter's block window for that host) the answer is the registry's with ``missing`` naming the
+   registrar part, its server and the wait: the lookup is partial, and :meth:`WhoisClient.complete`
+   later sends only that one query. When the hop fails otherwise (refused, down, unreadable, "not
+   found") the registry answer stands.
 
 Every TCP query, IANA's included, goes through the lookups' :class:`~shared.upstream.policy.CallPolicy`
 at the same fixed points as an HTTP request: the host is resolved and vetted first (private addresses
@@ -32,7 +35,7 @@ from typing import TypeVar
 from shared import defaults
 from shared.errors import OutboundRefused, RateLimited, Throttled, UpstreamError
 from shared.http.policy import OutboundPolicy, Resolver
-from shared.registrydata.model import DomainAnswer, Registration, host_name
+from shared.registrydata.model import DomainAnswer, MissingPart, Registration, host_name
 from shared.registrydata.whois import transport
 from shared.registrydata.whois.parse import WhoisRecord, read_record
 from shared.registrydata.whois.servers import (
@@ -53,6 +56,16 @@ T = TypeVar("T")
 log = logging.getLogger("regq.whois")
 RATE_CLASS = "whois"
 _ANSWERED, _THROTTLED = 200, 429
+
+
+def _missing(server: str, exc: RateLimited | Throttled) -> MissingPart:
+    """The registrar part, missing because ``server`` (or our limiter for it) said wait."""
+    if isinstance(exc, RateLimited):
+        wait = exc.retry_after if exc.retry_after is not None else float(defaults.WHOIS_THROTTLE_SECONDS)
+        return MissingPart("registrar", server, f"registrar WHOIS {server} rate limited: {exc.message}", wait)
+    return MissingPart(
+        "registrar", server, f"registrar WHOIS {server} not asked: {exc.reason}", exc.retry_after
+    )
 
 
 def merge(registry: Registration, registrar: Registration) -> Registration:
@@ -116,19 +129,36 @@ class WhoisClient:
         answer = record.answer
         if not (answer.registered and answer.registration and record.referral and is_thin(registry, apex)):
             return answer
-        registrar = host_target(record.referral, self.overrides)
-        if registrar.name == registry.name:
+        if host_target(record.referral, self.overrides).name == registry.name:
             return answer
+        return self._registrar_hop(apex, answer.registration, record.referral)
+
+    def complete(self, apex: str, answer: DomainAnswer) -> DomainAnswer:
+        """``answer`` (a thin registry's, its registrar part missing) completed by asking only the
+        registrar's WHOIS server it names; partial again when that server still throttles us."""
+        if answer.missing is None or answer.registration is None:
+            return answer
+        return self._registrar_hop(host_name(apex), answer.registration, answer.missing.server)
+
+    def _registrar_hop(self, apex: str, registry: Registration, server: str) -> DomainAnswer:
+        """The registry's view completed by registrar ``server``'s. Throttled (a throttling text, or our
+        limiter holding the query back): the registry's view with the registrar part missing, to ask
+        again after the wait. Any other failure, or a registrar that does not know the name: the registry
+        answer stands (it is complete for what a registry holds)."""
+        registrar = host_target(server, self.overrides)
         try:
             extra = self._exchange(
                 registrar, query_text(registrar, apex), lambda t: read_record(t, self._key(registrar), apex)
             )
-        except (UpstreamError, OutboundRefused, Throttled) as exc:
+        except (RateLimited, Throttled) as exc:
+            log.info("registrar WHOIS %s for %s: %s; the registrar part waits", registrar.name, apex, exc)
+            return DomainAnswer(True, registry, missing=_missing(server, exc))
+        except (UpstreamError, OutboundRefused) as exc:
             log.info("registrar WHOIS %s for %s: %s; the registry answer stands", registrar.name, apex, exc)
-            return answer
+            return DomainAnswer(True, registry)
         if not extra.answer.registered or extra.answer.registration is None:
-            return answer
-        return DomainAnswer(True, merge(answer.registration, extra.answer.registration))
+            return DomainAnswer(True, registry)
+        return DomainAnswer(True, merge(registry, extra.answer.registration))
 
     def registry_for(self, apex: str) -> Target | None:
         """The registry WHOIS server for ``apex``: a TLD override, else IANA's referral (None: no WHOIS)."""

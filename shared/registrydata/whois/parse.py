@@ -2,14 +2,17 @@
 
 In this order, so that a throttling text can never read as "not found" or as a record:
 
-1. a known rate-limit text (:mod:`.throttle`) raises RateLimited with its wait;
+1. a rate-limit refusal (a short paragraph holding a throttle wording: the rule and the real texts are in
+   :mod:`.throttle`) raises RateLimited with its wait, whatever else the answer holds: a "No entries
+   found" footer or record lines beside it never win (the words inside a long legal notice are no
+   refusal: Nominet's and Donuts' terms speak of query limits in every record and "not found");
 2. the text is split into entries (:mod:`.records`) and, when ``domain`` is given, read from the line
    that names that domain (an answer may carry other objects first: IANA's part, Verisign's old
    "Server Name" lookalikes);
 3. the fields are taken from the entries by the key names each registry uses (tables below);
 4. a record with data (registrar, a date, a name server or the registrant) is ``registered: True``;
-   else a known "not found" text gives ``registered: False``; else a generic rate-limit wording raises
-   RateLimited; else the answer is unreadable: ProtocolError (never a guess either way).
+   else a known "not found" text gives ``registered: False``; else the answer is unreadable:
+   ProtocolError (never a guess either way: SWITCH's "Requests of this client are not permitted" is one).
 
 Only top-level entries (and Nominet's "Relevant dates" section) give dates and statuses: the ``Created``
 of an .it contact section or of a .fr/.br contact object is the contact's.
@@ -228,9 +231,9 @@ def _from_domain(entries: list[Entry], domain: str | None) -> list[Entry]:
 
 def read_record(text: str, server: str, domain: str | None = None) -> WhoisRecord:
     """Parse ``text`` (see the module doc); raises RateLimited or ProtocolError."""
-    known = find_throttle(text)
-    if known is not None:
-        raise rate_limited(server, known)
+    refusal = find_throttle(text)  # first: before any record or "not found" line is read
+    if refusal is not None:
+        raise rate_limited(server, refusal)
     entries = _from_domain(tokenize(text), domain)
     top = _top(entries)
     registrar = _first(top, REGISTRAR_KEYS) or _named_section(entries, "registrar")
@@ -259,9 +262,6 @@ def read_record(text: str, server: str, domain: str | None = None) -> WhoisRecor
         return WhoisRecord(DomainAnswer(True, registration), whois_host(referral))
     if any(p.search(text) for p in NOT_FOUND):
         return WhoisRecord(DomainAnswer(False))
-    generic = find_throttle(text, generic=True)
-    if generic is not None:
-        raise rate_limited(server, generic)
     raise ProtocolError(
         f"unreadable WHOIS answer ({len(text)} characters): no record, no 'not found' text", provider=server
     )

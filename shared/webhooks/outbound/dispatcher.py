@@ -7,10 +7,19 @@ and that task makes the attempt (:meth:`Dispatcher.deliver`); beat's ``regq.webh
 whose worker died (their lease lapsed). Two dispatchers never attempt the same delivery at once: each
 attempt starts with the guarded claim (:meth:`WebhookDeliveries.claim`).
 
+A failed attempt stores its retry time (``next_attempt_at``: REGQ_WEBHOOK_RETRY_BASE_SECONDS, doubling,
+jittered: :func:`~shared.webhooks.outbound.sender.next_attempt_at`) and then hands it to ``schedule_retry``:
+the tasks layer publishes ``regq.webhook_deliver`` with that ETA, so the retry leaves on its schedule (10,
+20, 40 s ...), not on the next sweep tick. The message only wakes a dispatcher: the row's
+``next_attempt_at`` and the claim still decide, so a retry never goes early (the claim refuses a row not
+yet due) or twice (the sweep and the message race for one claim). A lost message costs at most a sweep
+interval: the sweep is the backstop.
+
 The body is the stored payload as compact JSON with sorted keys (:func:`encode`), built again for every
 attempt, so every attempt sends the same bytes; a fresh ``t`` is signed each time.
 
-The signing secret: the one of the API token that submitted the job; for a job submitted without a token
+The signing secret: the one of the API token that submitted the job (both, while it is rotated:
+:meth:`~shared.store.api_tokens.ApiTokens.signing_secrets`); for a job submitted without a token
 (the CLI, ``tasks.publish.submit``) or one whose token has none, REGQ_WEBHOOK_SECRET (comma-separated
 while rotating: each signs). With no secret at all the attempt fails ("no signing secret") and is retried
 like any failure: nothing is ever sent unsigned.
@@ -23,7 +32,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared import defaults
@@ -50,14 +59,17 @@ class Dispatcher:
         settings: Settings,
         sender: WebhookSender | None = None,
         clock: Callable[[], float] = time.monotonic,
+        schedule_retry: Callable[[int, datetime], object] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.sender = sender or WebhookSender(webhook_policy(settings))
         self.clock = clock
+        #: told (delivery id, when) after a failed attempt is recorded with its retry time
+        self.schedule_retry = schedule_retry
         fleet = settings.webhook_secret.get_secret_value() if settings.webhook_secret is not None else ""
         self._fleet_keys = [k.strip() for k in fleet.split(",") if k.strip()]
-        self._token_secrets: dict[str, str | None] = {}  # a sweep signs many deliveries of few tokens
+        self._token_secrets: dict[str, list[str]] = {}  # a sweep signs many deliveries of few tokens
 
     def close(self) -> None:
         self.sender.close()
@@ -65,10 +77,10 @@ class Dispatcher:
     def signing_keys(self, token_name: str | None) -> list[str]:
         if token_name is not None:
             if token_name not in self._token_secrets:
-                self._token_secrets[token_name] = self.store.api_tokens.webhook_secret(token_name)
+                self._token_secrets[token_name] = self.store.api_tokens.signing_secrets(token_name)
             own = self._token_secrets[token_name]
             if own:
-                return [own]
+                return list(own)
         return list(self._fleet_keys)
 
     def deliver(self, delivery_id: int) -> DeliveryStatus | None:
@@ -114,6 +126,13 @@ class Dispatcher:
             result.status_code if result.error is None else result.error, outcome.value,
             "" if kept else " (claimed again meanwhile: not recorded on the delivery)",
         )  # fmt: skip
+        if kept and retry_at is not None and self.schedule_retry is not None:
+            try:
+                self.schedule_retry(claimed.id, retry_at)
+            except Exception:  # the row is due at retry_at all the same: the sweep sends it
+                log.warning(
+                    "webhook %d: could not schedule its retry; the sweep will", claimed.id, exc_info=True
+                )
         return outcome
 
     def sweep(
