@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import delete_prefixed, progress
-from shared.store import Store
-from testkit.chaos_scenario import stack_env, worker_groups
+from bench.common import progress
+from testkit.chaos_scenario.bench import report_outcome, run_bounded
 from testkit.chaos_scenario.day2_check import Day2Report
 from testkit.chaos_scenario.day2_plan import Day2Config
 from testkit.chaos_scenario.day2_run import run_day2
@@ -75,9 +72,6 @@ def as_json(report: Day2Report, wall: float, limit: float) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from testkit import services  # the same service discovery as the test suite
-    from testkit.stacks import running_stack
-
     began = time.monotonic()
     var_dir = args.var_dir or Path(tempfile.mkdtemp(prefix="regq-chaos-day2-"))
     config = Day2Config(
@@ -95,37 +89,22 @@ def main(argv: list[str] | None = None) -> int:
         rotld_workers=args.rotld_workers,
     )
     progress(f"day-2 chaos bench: seed {config.seed}, logs in {var_dir / 'logs'}")
-    env = {**stack_env(), "REGQ_TRANSFER_FOLLOW_SECONDS": "1"}
-    with services.redis_service() as redis_url, services.postgres_database() as database_url:
-        store = Store(database_url)
-        store.upgrade()
-        groups = worker_groups(config.chaos())
-        try:
-            with running_stack(redis_url, database_url, var_dir, groups, beat=True, extra_env=env) as stack:
-                prefix = stack.env["REGQ_REDIS_PREFIX"]
-                left = args.time_limit - (time.monotonic() - began) - config.submit_seconds - 10
-                config = dataclasses.replace(config, deadline_seconds=max(10.0, left))
-                run = run_day2(stack, store, config, say=progress)
-        finally:
-            store.dispose()
-        delete_prefixed(redis_url, prefix)
+    env = {"REGQ_TRANSFER_FOLLOW_SECONDS": "1"}
+    run = run_bounded(
+        config,
+        config.chaos(),
+        var_dir,
+        args.time_limit,
+        began,
+        lambda s, db, c: run_day2(s, db, c, say=progress),
+        extra_env=env,
+    )
     report = run.report
     wall = time.monotonic() - began
-    if args.json:
-        print(json.dumps(as_json(report, wall, args.time_limit), indent=2))
-    else:
-        print(report.table())
-        print(f"total wall time {wall:.1f} s (limit {args.time_limit:g} s)")
-        if report.problems:
-            print(f"\n{len(report.problems)} problems:")
-            for line in report.problems[:50]:
-                print(f"  {line}")
+    document = as_json(report, wall, args.time_limit) if args.json else None
     failed = bool(report.problems or report.lost or report.extra_effects)
-    if args.var_dir is None and not failed:
-        shutil.rmtree(var_dir, ignore_errors=True)
-    elif failed:
-        progress(f"worker logs kept in {var_dir / 'logs'}")
-    return 1 if failed else 0
+    keep = args.var_dir is not None
+    return report_outcome(report, document, wall, args.time_limit, failed, var_dir, keep, progress)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,24 @@
-"""Valid jobs and contacts for tests."""
+"""Valid jobs and contacts for tests, and :func:`refusals`: what validation says of an invalid one."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from stdnum.ro import cnp, cui
+
+from shared.errors import JobValidationError
+from shared.jobs import parse_job
+
+
+def refusals(data: dict[str, Any], secret: str | None = None) -> dict[str, str]:
+    """The reasons :func:`~shared.jobs.parse_job` refuses ``data`` with, by field (it must refuse it);
+    ``secret`` (an auth code) must not show in the error."""
+    try:
+        parse_job(data)
+    except JobValidationError as exc:
+        assert secret is None or secret not in str(exc), "the secret shows in the error"
+        return {p.field: p.reason for p in exc.problems}
+    raise AssertionError(f"a {data.get('kind')} job parsed: a refusal was expected")
 
 
 def person(country: str = "FR", **overrides: Any) -> dict[str, Any]:

@@ -11,10 +11,12 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
+from sandbox.stack import Sandbox
 from shared.store import Store
 from testkit import clock, services, tiers
 from testkit.stacks import delete_prefixed
 from workers.cli import app as cli_app
+from workers.embedded.stack import Stack
 
 # A stack someone runs from this checkout (make up: var/stack.env) is no test's settings: each test (and
 # every process it starts) reads its environment only; tests/test_stack_file.py sets its own.
@@ -86,6 +88,39 @@ def store(store_url: str) -> Iterator[Store]:
     s.upgrade()
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated SQLite store in ``tmp_path``, for tests where one backend is enough (the gateways')."""
+    s = Store("sqlite:///" + str(tmp_path / "t.db"))
+    s.upgrade()
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def stack_store(stack: Stack) -> Iterator[Store]:
+    """A store on the database of the module's running ``stack``."""
+    s = Store(stack.settings().database_url)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    """A module's sandbox upstreams with their default config (a module that needs another defines its
+    own ``sandbox``)."""
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def sb(sandbox: Sandbox) -> Sandbox:
+    """The module's own ``sandbox`` (each module starts one with the config it needs), reset before
+    the test."""
+    sandbox.reset()
+    return sandbox
 
 
 @pytest.fixture

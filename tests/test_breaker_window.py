@@ -211,12 +211,6 @@ def test_a_non_probe_permit_reports_plain_calls() -> None:
     assert breaker.state("gandi").calls == 0
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
 def test_the_runner_reports_every_request_not_every_job(sandbox: Sandbox, tmp_path: Path) -> None:
     """Renewals whose `info` answers 500 three times (retried inside the delivery, or in the next one):
     a per-job verdict would have heard a success per renewal; per call, the breaker hears exactly the

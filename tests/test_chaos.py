@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.store import Store
-from testkit.chaos_scenario import ChaosConfig, run_chaos, stack_env, worker_groups
-from testkit.stacks import running_stack
+from testkit.chaos_scenario import ChaosConfig, run_chaos
+from testkit.chaos_scenario.run import problems_text, run_on_stack, running_chaos_stack
 from workers.embedded.stack import Stack
 
 CONFIG = ChaosConfig(seed=int(os.environ.get("REGQ_CHAOS_SEED", "1729")), registers=200, renews=60)
@@ -30,29 +29,16 @@ CONFIG = ChaosConfig(seed=int(os.environ.get("REGQ_CHAOS_SEED", "1729")), regist
 def chaos_stack(
     redis_url: str, own_postgres_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    store = Store(own_postgres_url)
-    store.upgrade()
-    store.dispose()
     var_dir = Path(tmp_path_factory.mktemp("chaos"))
-    with running_stack(
-        redis_url, own_postgres_url, var_dir, worker_groups(CONFIG), beat=True, extra_env=stack_env()
-    ) as stack:
+    with running_chaos_stack(redis_url, own_postgres_url, var_dir, CONFIG) as stack:
         yield stack
 
 
 def test_exactly_once_under_faults_duplicates_and_killed_workers(chaos_stack: Stack) -> None:
-    store = Store(chaos_stack.settings().database_url)
-    try:
-        run = run_chaos(chaos_stack, store, CONFIG)
-    finally:
-        store.dispose()
+    run = run_on_stack(chaos_stack, run_chaos, CONFIG)
     report = run.report
     print(report.table())
-    logs = chaos_stack.var_dir / "logs"
-    shown = "\n".join(report.problems[:40])
-    assert not report.problems, (
-        f"seed {CONFIG.seed}: {len(report.problems)} problems (worker logs in {logs}):\n{shown}"
-    )
+    assert not report.problems, problems_text(report, CONFIG.seed, chaos_stack)
     assert report.lost == 0 and report.duplicate_effects == 0
     taken = sum(1 for j in run.plan.registers if j.taken)
     assert report.failed == taken and report.succeeded == report.submitted - taken

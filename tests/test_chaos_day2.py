@@ -42,45 +42,31 @@ from pathlib import Path
 
 import pytest
 
-from shared.store import Store
-from testkit.chaos_scenario import stack_env, worker_groups
 from testkit.chaos_scenario.day2_check import Day2Report, effect_problems
 from testkit.chaos_scenario.day2_plan import Day2Config, Day2Job
 from testkit.chaos_scenario.day2_run import run_day2
-from testkit.stacks import running_stack
+from testkit.chaos_scenario.run import problems_text, run_on_stack, running_chaos_stack
 from workers.embedded.stack import Stack
 
 CONFIG = Day2Config(seed=int(os.environ.get("REGQ_CHAOS_SEED", "2020")))
-ENV = {**stack_env(), "REGQ_TRANSFER_FOLLOW_SECONDS": "1"}
+ENV = {"REGQ_TRANSFER_FOLLOW_SECONDS": "1"}
 
 
 @pytest.fixture
 def chaos_stack(
     redis_url: str, own_postgres_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    store = Store(own_postgres_url)
-    store.upgrade()
-    store.dispose()
     var_dir = Path(tmp_path_factory.mktemp("chaos-day2"))
-    groups = worker_groups(CONFIG.chaos())
-    with running_stack(redis_url, own_postgres_url, var_dir, groups, beat=True, extra_env=ENV) as stack:
+    with running_chaos_stack(redis_url, own_postgres_url, var_dir, CONFIG.chaos(), ENV) as stack:
         yield stack
 
 
 @pytest.mark.e2e
 def test_day2_effects_happen_once_under_duplicates_and_killed_workers(chaos_stack: Stack) -> None:
-    store = Store(chaos_stack.settings().database_url)
-    try:
-        run = run_day2(chaos_stack, store, CONFIG)
-    finally:
-        store.dispose()
+    run = run_on_stack(chaos_stack, run_day2, CONFIG)
     report = run.report
     print(report.table())
-    logs = chaos_stack.var_dir / "logs"
-    shown = "\n".join(report.problems[:40])
-    assert not report.problems, (
-        f"seed {CONFIG.seed}: {len(report.problems)} problems (logs in {logs}):\n{shown}"
-    )
+    assert not report.problems, problems_text(report, CONFIG.seed, chaos_stack)
     assert report.lost == 0 and report.extra_effects == 0
     planned = run.plan.jobs
     keys = run.submitted.keys

@@ -21,12 +21,6 @@ from tests.test_runner import Rig, build_rig
 PUBLIC_A, PUBLIC_B, PUBLIC_V6 = "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
 @pytest.fixture
 def rig(sandbox: Sandbox, tmp_path: Path) -> Iterator[Rig]:
     with build_rig(sandbox, tmp_path) as built:

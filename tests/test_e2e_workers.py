@@ -33,61 +33,54 @@ def stack(redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFa
         yield s
 
 
-@pytest.fixture
-def store(stack: Stack) -> Iterator[Store]:
-    s = Store(stack.settings().database_url)
-    yield s
-    s.dispose()
-
-
-def test_register_and_renew_a_com_through_real_workers(stack: Stack, store: Store) -> None:
+def test_register_and_renew_a_com_through_real_workers(stack: Stack, stack_store: Store) -> None:
     producer = stack.producer()
     job = parse_job(register("e2e-first.com", years=2))
-    outcome = submit(job, store=store, app=producer)
+    outcome = submit(job, store=stack_store, app=producer)
     assert outcome.status is JobStatus.QUEUED and not outcome.duplicate
-    done = wait_final(store, outcome.key)
+    done = wait_final(stack_store, outcome.key)
     assert done.status is JobStatus.SUCCEEDED, done
     expires = date.fromisoformat(done.result["expires_at"])
     assert expires >= date.today() + timedelta(days=2 * 365 - 2)
-    assert store.inventory.get("e2e-first.com").expires_at == expires
+    assert stack_store.inventory.get("e2e-first.com").expires_at == expires
     # Published twice: answered with the recorded outcome, no second create at the registrar.
-    again = submit(job, store=store, app=producer)
+    again = submit(job, store=stack_store, app=producer)
     assert again.duplicate and again.status is JobStatus.SUCCEEDED
     assert stack.sandbox.stats("gandi")["effects"]["e2e-first.com"]["create"] == 1
-    renew = submit(parse_job({"kind": "renew", "domain": "e2e-first.com"}), store=store, app=producer)
+    renew = submit(parse_job({"kind": "renew", "domain": "e2e-first.com"}), store=stack_store, app=producer)
     assert renew.key == f"renew:e2e-first.com:{expires.isoformat()}"
-    renewed = wait_final(store, renew.key)
+    renewed = wait_final(stack_store, renew.key)
     assert renewed.status is JobStatus.SUCCEEDED, renewed
     assert date.fromisoformat(renewed.result["expires_at"]) >= expires + timedelta(days=364)
-    calls = store.audit.calls(job_key=outcome.key)
+    calls = stack_store.audit.calls(job_key=outcome.key)
     assert calls and all(c.provider == "gandi" for c in calls)
     producer.close()
 
 
-def test_register_and_renew_a_ro_through_real_workers(stack: Stack, store: Store) -> None:
+def test_register_and_renew_a_ro_through_real_workers(stack: Stack, stack_store: Store) -> None:
     producer = stack.producer()
-    outcome = submit(parse_job(register("e2e-first.ro")), store=store, app=producer)
-    done = wait_final(store, outcome.key)
+    outcome = submit(parse_job(register("e2e-first.ro")), store=stack_store, app=producer)
+    done = wait_final(stack_store, outcome.key)
     assert done.status is JobStatus.SUCCEEDED, done
-    renew = submit(parse_job({"kind": "renew", "domain": "e2e-first.ro"}), store=store, app=producer)
-    renewed = wait_final(store, renew.key)
+    renew = submit(parse_job({"kind": "renew", "domain": "e2e-first.ro"}), store=stack_store, app=producer)
+    renewed = wait_final(stack_store, renew.key)
     assert renewed.status is JobStatus.SUCCEEDED, renewed
     assert renewed.result["expires_at"] > done.result["expires_at"]
     producer.close()
 
 
-def test_domain_taken_by_someone_else_fails_as_unavailable(stack: Stack, store: Store) -> None:
+def test_domain_taken_by_someone_else_fails_as_unavailable(stack: Stack, stack_store: Store) -> None:
     stack.sandbox.seed_domains(
         "gandi", [{"fqdn": "e2e-taken.com", "owner": "other", "expires": "2030-01-01"}]
     )
     producer = stack.producer()
-    outcome = submit(parse_job(register("e2e-taken.com")), store=store, app=producer)
-    done = wait_final(store, outcome.key)
+    outcome = submit(parse_job(register("e2e-taken.com")), store=stack_store, app=producer)
+    done = wait_final(stack_store, outcome.key)
     assert done.status is JobStatus.FAILED and done.error_code == "domain_unavailable", done
     producer.close()
 
 
-def test_no_secret_or_personal_data_reaches_logs_audit_or_outcomes(stack: Stack, store: Store) -> None:
+def test_no_secret_or_personal_data_reaches_logs_audit_or_outcomes(stack: Stack, stack_store: Store) -> None:
     import requests
     import sqlalchemy as sa
 
@@ -102,9 +95,11 @@ def test_no_secret_or_personal_data_reaches_logs_audit_or_outcomes(stack: Stack,
             {"operation": "info", "kind": "non_json", "count": 1},
         ],
     )
-    keys = [submit(parse_job({k: v for k, v in j.items()}), store=store, app=producer).key for j in jobs]
+    keys = [
+        submit(parse_job({k: v for k, v in j.items()}), store=stack_store, app=producer).key for j in jobs
+    ]
     for key in keys:
-        assert wait_final(store, key).status is JobStatus.SUCCEEDED
+        assert wait_final(stack_store, key).status is JobStatus.SUCCEEDED
     stack.sandbox.clear_faults("gandi")
     settings = stack.settings()
     info = requests.get(
@@ -122,7 +117,7 @@ def test_no_secret_or_personal_data_reaches_logs_audit_or_outcomes(stack: Stack,
         "phone digits": owner["phone"].split(".")[1],
     }
     produced = {p.name: p.read_text(errors="replace") for p in (stack.var_dir / "logs").glob("*.log")}
-    with store.db.engine.connect() as conn:
+    with stack_store.db.engine.connect() as conn:
         produced["api_calls"] = str(conn.execute(sa.text("select * from api_calls")).all())
         produced["breaker_events"] = str(conn.execute(sa.text("select * from breaker_events")).all())
         produced["outcomes"] = str(
@@ -136,15 +131,15 @@ def test_no_secret_or_personal_data_reaches_logs_audit_or_outcomes(stack: Stack,
     producer.close()
 
 
-def test_flower_needs_credentials_and_shows_no_personal_data(stack: Stack, store: Store) -> None:
+def test_flower_needs_credentials_and_shows_no_personal_data(stack: Stack, stack_store: Store) -> None:
     import requests
 
     from testkit.stacks import wait_for
 
     producer = stack.producer()
     owner = person(email="flower.watcher@example.org", phone="+33.699887766")
-    key = submit(parse_job(register("e2e-flower.com", owner=owner)), store=store, app=producer).key
-    assert wait_final(store, key).status is JobStatus.SUCCEEDED
+    key = submit(parse_job(register("e2e-flower.com", owner=owner)), store=stack_store, app=producer).key
+    assert wait_final(stack_store, key).status is JobStatus.SUCCEEDED
     producer.close()
     assert requests.get(f"{stack.flower_url}/api/workers", timeout=5).status_code == 401
 

@@ -46,13 +46,6 @@ def stack(redis_url: str, own_postgres_url: str, tmp_path_factory: pytest.TempPa
         yield s
 
 
-@pytest.fixture
-def store(stack: Stack) -> Iterator[Store]:
-    s = Store(stack.settings().database_url)
-    yield s
-    s.dispose()
-
-
 class Events:
     """Every event on the stack's broker, captured by Celery's EventReceiver in a thread."""
 
@@ -105,11 +98,11 @@ def _flower_state(stack: Stack, key: str, state: str) -> list[dict[str, Any]] | 
     return tasks if tasks and all(t["state"] == state for t in tasks) else None
 
 
-def test_sweeps_send_no_events_while_a_jobs_events_arrive(stack: Stack, store: Store) -> None:
+def test_sweeps_send_no_events_while_a_jobs_events_arrive(stack: Stack, stack_store: Store) -> None:
     with Events(stack) as events:
         before = _sweeps_done(stack)
-        key = submit(parse_job(register("flower-events.com")), store=store, app=events.app).key
-        assert wait_final(store, key).status is JobStatus.SUCCEEDED
+        key = submit(parse_job(register("flower-events.com")), store=stack_store, app=events.app).key
+        assert wait_final(stack_store, key).status is JobStatus.SUCCEEDED
         wait_for(lambda: _sweeps_done(stack) >= before + 4, 30, "beat's sweeps to run meanwhile")
 
         def job_done() -> bool:
@@ -126,19 +119,23 @@ def test_sweeps_send_no_events_while_a_jobs_events_arrive(stack: Stack, store: S
     assert not anonymous, anonymous[:3]
 
 
-def test_a_failed_register_is_a_failure_once_and_a_success_a_success(stack: Stack, store: Store) -> None:
+def test_a_failed_register_is_a_failure_once_and_a_success_a_success(
+    stack: Stack, stack_store: Store
+) -> None:
     stack.sandbox.seed_domains(
         "gandi", [{"fqdn": "flower-taken.com", "owner": "other", "expires": "2030-01-01"}]
     )
     owner = person(email="flower.failure@example.org", phone="+33.612340000")
     producer = stack.producer()
-    failed_key = submit(parse_job(register("flower-taken.com", owner=owner)), store=store, app=producer).key
-    ok_key = submit(parse_job(register("flower-ok.com")), store=store, app=producer).key
+    failed_key = submit(
+        parse_job(register("flower-taken.com", owner=owner)), store=stack_store, app=producer
+    ).key
+    ok_key = submit(parse_job(register("flower-ok.com")), store=stack_store, app=producer).key
     producer.close()
-    failed = wait_final(store, failed_key)
+    failed = wait_final(stack_store, failed_key)
     assert failed.status is JobStatus.FAILED and failed.error_code == "domain_unavailable", failed
     assert failed.attempts == 1
-    assert wait_final(store, ok_key).status is JobStatus.SUCCEEDED
+    assert wait_final(stack_store, ok_key).status is JobStatus.SUCCEEDED
 
     [task] = wait_for(lambda: _flower_state(stack, failed_key, "FAILURE"), 30, "Flower's FAILURE")  # type: ignore[misc]
     assert task["retries"] == 0
@@ -147,7 +144,7 @@ def test_a_failed_register_is_a_failure_once_and_a_success_a_success(stack: Stac
     assert "'status': 'succeeded'" in str(success["result"])
     # no second attempt: still one task in Flower, one attempt on the row, no create at the registrar
     assert len(_flower_tasks(stack, failed_key)) == 1
-    assert store.jobs.require(failed_key).attempts == 1
+    assert stack_store.jobs.require(failed_key).attempts == 1
     assert "create" not in stack.sandbox.stats("gandi")["effects"].get("flower-taken.com", {})
     log = (stack.var_dir / "logs" / "all.log").read_text(errors="replace")
     lines = [line for line in log.splitlines() if failed_key in line]
@@ -157,15 +154,15 @@ def test_a_failed_register_is_a_failure_once_and_a_success_a_success(stack: Stac
         assert personal not in log and personal not in str(task)
 
 
-def test_a_waiting_job_shows_why_in_flower(stack: Stack, store: Store) -> None:
+def test_a_waiting_job_shows_why_in_flower(stack: Stack, stack_store: Store) -> None:
     # one 429 with Retry-After on the create: a wait (not an attempt), then the job succeeds
     rule = {"operation": "create", "kind": "status", "status": 429, "retry_after": 2, "count": 1}
     stack.sandbox.set_faults("gandi", [rule])
     producer = stack.producer()
-    key = submit(parse_job(register("flower-wait.com")), store=store, app=producer).key
+    key = submit(parse_job(register("flower-wait.com")), store=stack_store, app=producer).key
     producer.close()
     try:
-        assert wait_final(store, key).status is JobStatus.SUCCEEDED
+        assert wait_final(stack_store, key).status is JobStatus.SUCCEEDED
     finally:
         stack.sandbox.clear_faults("gandi")
     [task] = wait_for(lambda: _flower_state(stack, key, "SUCCESS"), 30, "Flower's SUCCESS")  # type: ignore[misc]

@@ -52,12 +52,6 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
-@pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    return sandbox
-
-
 def settings_for(sb: Sandbox, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "gandi_api_url": sb.gandi_url,

@@ -46,12 +46,6 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
-@pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    return sandbox
-
-
 class Env:
     def __init__(self, sb: Sandbox, wait: float = 3.0) -> None:
         self.audit = MemoryAudit()

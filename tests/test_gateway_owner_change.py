@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -52,12 +51,6 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    return sandbox
-
-
-@pytest.fixture
 def gandi(sb: Sandbox) -> Iterator[tuple[GandiGateway, MemoryAudit]]:
     audit = MemoryAudit()
     settings = load_settings(
@@ -70,16 +63,8 @@ def gandi(sb: Sandbox) -> Iterator[tuple[GandiGateway, MemoryAudit]]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store("sqlite:///" + str(tmp_path / "t.db"))
-    s.upgrade()
-    yield s
-    s.dispose()
-
-
-@pytest.fixture
-def rotld(sb: Sandbox, store: Store) -> Iterator[RotldEnv]:
-    e = RotldEnv(sb, store)
+def rotld(sb: Sandbox, sqlite_store: Store) -> Iterator[RotldEnv]:
+    e = RotldEnv(sb, sqlite_store)
     yield e
     e.gw.close()
 

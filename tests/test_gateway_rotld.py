@@ -6,7 +6,6 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,26 +58,6 @@ COMPANY = {
 CTX = CallPolicy(job_key="job-1", attempt=1)
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    return sandbox
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store("sqlite:///" + str(tmp_path / "t.db"))
-    s.upgrade()
-    yield s
-    s.dispose()
-
-
 def settings_for(sb: Sandbox, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "rotld_api_url": sb.rotld_url,
@@ -107,8 +86,8 @@ class Env:
 
 
 @pytest.fixture
-def env(sb: Sandbox, store: Store) -> Iterator[Env]:
-    e = Env(sb, store)
+def env(sb: Sandbox, sqlite_store: Store) -> Iterator[Env]:
+    e = Env(sb, sqlite_store)
     yield e
     e.gw.close()
 
@@ -155,7 +134,7 @@ def test_info_and_not_found(sb: Sandbox, env: Env) -> None:
 
 
 # -- register and contacts ----------------------------------------------------------------------------
-def test_register_creates_the_contact_once_per_registrant(sb: Sandbox, env: Env, store: Store) -> None:
+def test_register_creates_the_contact_once_per_registrant(sb: Sandbox, env: Env, sqlite_store: Store) -> None:
     first = env.gw.register(job("primul.ro", years=2), CTX)
     assert first.created_at is not None and first.expires_at.year == first.created_at.year + 2
     second = env.gw.register(job("al-doilea.ro"), CallPolicy(job_key="job-2", attempt=1))
@@ -165,7 +144,7 @@ def test_register_creates_the_contact_once_per_registrant(sb: Sandbox, env: Env,
     assert (
         owners["primul.ro"]
         == owners["al-doilea.ro"]
-        == store.contacts.get("rotld", Contact(**PERSON).fingerprint())
+        == sqlite_store.contacts.get("rotld", Contact(**PERSON).fingerprint())
     )
 
 
@@ -183,9 +162,9 @@ def test_contact_form_uses_the_cnp_for_a_person() -> None:
     assert form["state_province"] == "Bucuresti" and "registration_number" not in form
 
 
-def test_a_contact_claimed_by_another_job_is_pending(sb: Sandbox, env: Env, store: Store) -> None:
+def test_a_contact_claimed_by_another_job_is_pending(sb: Sandbox, env: Env, sqlite_store: Store) -> None:
     fingerprint = Contact(**PERSON).fingerprint()
-    assert store.contacts.claim("rotld", fingerprint, "other-job").claimed
+    assert sqlite_store.contacts.claim("rotld", fingerprint, "other-job").claimed
     with pytest.raises(ContactPending) as caught:
         env.gw.register(job("asteapta.ro"), CTX)
     assert isinstance(caught.value, Throttled) and caught.value.retry_after == 5.0
@@ -193,20 +172,20 @@ def test_a_contact_claimed_by_another_job_is_pending(sb: Sandbox, env: Env, stor
     assert set(ops(sb)) == {"check-availability"}  # no contact-create, no domain-register
 
 
-def test_a_failed_contact_create_releases_the_claim(sb: Sandbox, env: Env, store: Store) -> None:
+def test_a_failed_contact_create_releases_the_claim(sb: Sandbox, env: Env, sqlite_store: Store) -> None:
     sb.set_faults("rotld", [{"operation": "contact-create", "kind": "status", "status": 500, "count": 1}])
     with pytest.raises(TransientError):
         env.gw.register(job("esec.ro"), CTX)
-    claim = store.contacts.claim("rotld", Contact(**PERSON).fingerprint(), "another-job")
+    claim = sqlite_store.contacts.claim("rotld", Contact(**PERSON).fingerprint(), "another-job")
     assert claim.claimed and claim.contact_id is None
 
 
-def test_registry_validation_of_a_contact_names_the_field(sb: Sandbox, env: Env, store: Store) -> None:
+def test_registry_validation_of_a_contact_names_the_field(sb: Sandbox, env: Env, sqlite_store: Store) -> None:
     no_cnp = Contact(**{k: v for k, v in PERSON.items() if k != "cnp"})  # a job would refuse it earlier
     with pytest.raises(ValidationRejected) as caught:
         env.gw.registrant_id(no_cnp, CTX)
     assert caught.value.upstream_code == "50137" and caught.value.fields == ["cnp_fiscal_code"]
-    assert store.contacts.claim("rotld", no_cnp.fingerprint(), "x").claimed  # released
+    assert sqlite_store.contacts.claim("rotld", no_cnp.fingerprint(), "x").claimed  # released
 
 
 def test_register_a_taken_domain_is_unavailable(sb: Sandbox, env: Env) -> None:
@@ -363,9 +342,9 @@ def test_reset_before_on_register_is_not_sent_and_retried(sb: Sandbox, env: Env)
     assert [c.error_code for c in env.audit.calls if c.operation == "domain-register"] == ["not_sent", None]
 
 
-def test_a_timeout_on_renew_is_ambiguous(sb: Sandbox, store: Store) -> None:
+def test_a_timeout_on_renew_is_ambiguous(sb: Sandbox, sqlite_store: Store) -> None:
     sb.seed_domains("rotld", [{"fqdn": "lent.ro"}])
-    e = Env(sb, store, read_timeout_seconds=0.3)
+    e = Env(sb, sqlite_store, read_timeout_seconds=0.3)
     sb.set_faults("rotld", [{"operation": "domain-renew", "kind": "timeout", "seconds": 5}])
     with pytest.raises(AmbiguousError):
         e.gw.renew(RenewJob(domain="lent.ro"), CTX)

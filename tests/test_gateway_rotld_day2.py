@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,29 +32,9 @@ KEY = "BPKerUnZM7vhy2A"  # the shape of the key in alinchican/rotld-rest-client'
 CTX = CallPolicy(job_key="job-d2", attempt=1)
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
 @pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    return sandbox
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store("sqlite:///" + str(tmp_path / "t.db"))
-    s.upgrade()
-    yield s
-    s.dispose()
-
-
-@pytest.fixture
-def env(sb: Sandbox, store: Store) -> Iterator[Env]:
-    e = Env(sb, store)
+def env(sb: Sandbox, sqlite_store: Store) -> Iterator[Env]:
+    e = Env(sb, sqlite_store)
     yield e
     e.gw.close()
 

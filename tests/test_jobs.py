@@ -8,13 +8,7 @@ import pytest
 
 from shared.errors import JobValidationError
 from shared.jobs import LookupJob, RegisterJob, derive_key, job_schema, parse_job
-from testkit.factories import company_ro, person, register
-
-
-def problems(data: dict) -> dict[str, str]:
-    with pytest.raises(JobValidationError) as info:
-        parse_job(data)
-    return {p.field: p.reason for p in info.value.problems}
+from testkit.factories import company_ro, person, refusals, register
 
 
 def test_idn_is_stored_as_lowercase_a_label_and_registrar_inferred() -> None:
@@ -65,7 +59,7 @@ def test_idn_is_stored_as_lowercase_a_label_and_registrar_inferred() -> None:
     ],
 )
 def test_bad_input_names_field_and_reason(data: dict, field: str, fragment: str) -> None:
-    found = problems(data)
+    found = refusals(data)
     assert field in found, found
     assert fragment in found[field]
 
@@ -127,5 +121,5 @@ def test_a_state_in_either_form_is_accepted_and_resolved() -> None:
 
 
 def test_a_refused_phone_is_not_echoed() -> None:
-    found = problems(register("example.com", owner=person(phone="+999.612345678")))
+    found = refusals(register("example.com", owner=person(phone="+999.612345678")))
     assert "612345678" not in found["owner.phone"] and "+999" not in found["owner.phone"]

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from shared.errors import IdempotencyConflict, JobValidationError
+from shared.errors import IdempotencyConflict
 from shared.jobs import (
     SCRUBBED,
     ContactsJob,
@@ -27,7 +25,7 @@ from shared.jobs import (
 )
 from shared.store import Store
 from tasks.routing import queue_for
-from testkit.factories import company_ro, person
+from testkit.factories import company_ro, person, refusals
 
 CODE = "Xq7#pL2!vR9$zK4w"
 
@@ -37,21 +35,6 @@ def transfer(domain: str = "example.com", **overrides: Any) -> dict[str, Any]:
     if domain.endswith(".com"):
         data["owner"] = person()
     return {**data, **overrides}
-
-
-def problems(data: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(JobValidationError) as info:
-        parse_job(data)
-    assert CODE not in str(info.value)
-    return {p.field: p.reason for p in info.value.problems}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'regq.db'}")
-    s.upgrade()
-    yield s
-    s.dispose()
 
 
 # --- valid jobs ------------------------------------------------------------------------------------------
@@ -158,7 +141,7 @@ THREE = ["8.8.8.8", "8.8.4.4", "1.1.1.1"]
     ],
 )  # fmt: skip
 def test_bad_input_is_refused_naming_the_field(data: dict[str, Any], field: str, fragment: str) -> None:
-    found = problems(data)
+    found = refusals(data, CODE)
     assert field in found, found
     assert fragment in found[field], found
 
@@ -216,10 +199,10 @@ def test_the_params_hash_covers_the_code_by_its_digest() -> None:
     assert "auth_code_sha256" in same[0].params()
 
 
-def test_the_stored_params_carry_the_code_and_parse_back(store: Store) -> None:
+def test_the_stored_params_carry_the_code_and_parse_back(sqlite_store: Store) -> None:
     job = parse_job(transfer())
     key = derive_key(job)
-    record, created = store.jobs.create(key, job)
+    record, created = sqlite_store.jobs.create(key, job)
     assert created and record.params["auth_code"] == CODE
     assert "auth_code_sha256" not in record.params
     # the runner's re-parse (shared/execution/runner.py) and TransferJob.from_stored give the same job
@@ -228,27 +211,28 @@ def test_the_stored_params_carry_the_code_and_parse_back(store: Store) -> None:
     assert back.params_hash() == job.params_hash()
     assert TransferJob.from_stored(record.params, key).idempotency_key == key
     # the same code again is the same job; another code under the same key is a conflict
-    assert store.jobs.create(key, parse_job(transfer()))[1] is False
+    assert sqlite_store.jobs.create(key, parse_job(transfer()))[1] is False
     with pytest.raises(IdempotencyConflict) as info:
-        store.jobs.create(key, parse_job(transfer(auth_code="another-code")))
+        sqlite_store.jobs.create(key, parse_job(transfer(auth_code="another-code")))
     assert "another-code" not in str(info.value)
 
 
-def test_a_scrubbed_code_still_parses_and_a_resubmission_stays_a_duplicate(store: Store) -> None:
+def test_a_scrubbed_code_still_parses_and_a_resubmission_stays_a_duplicate(sqlite_store: Store) -> None:
     job = parse_job(transfer())
     key = derive_key(job)
-    store.jobs.create(key, job)
-    assert store.jobs.scrub_params(key, ["auth_code"])
-    record = store.jobs.get(key)
+    sqlite_store.jobs.create(key, job)
+    assert sqlite_store.jobs.scrub_params(key, ["auth_code"])
+    record = sqlite_store.jobs.get(key)
     assert record is not None and record.params["auth_code"] == SCRUBBED
     back = parse_job({**record.params, "idempotency_key": record.key})
     assert isinstance(back, TransferJob) and back.scrubbed
-    assert store.jobs.create(key, parse_job(transfer()))[1] is False  # the hash kept the real code's digest
+    # the hash kept the real code's digest
+    assert sqlite_store.jobs.create(key, parse_job(transfer()))[1] is False
 
 
-def test_the_bulk_path_stores_the_code_too(store: Store) -> None:
+def test_the_bulk_path_stores_the_code_too(sqlite_store: Store) -> None:
     jobs = [parse_job(transfer()), parse_job(transfer("exemplu.ro"))]
-    answers = store.jobs.create_many([(derive_key(j), j) for j in jobs])
+    answers = sqlite_store.jobs.create_many([(derive_key(j), j) for j in jobs])
     for answer in answers:
         assert isinstance(answer, tuple)
         assert answer[0].params["auth_code"] == CODE

@@ -44,13 +44,6 @@ def stack(redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFa
         yield s
 
 
-@pytest.fixture
-def store(stack: Stack) -> Iterator[Store]:
-    s = Store(stack.settings().database_url)
-    yield s
-    s.dispose()
-
-
 def rdap_ops(stack: Stack) -> dict[str, int]:
     assert stack.sandbox is not None
     return dict(stack.sandbox.stats("rdap")["by_operation"])
@@ -58,7 +51,7 @@ def rdap_ops(stack: Stack) -> dict[str, int]:
 
 # Runs first: the stampede below caches the addresses this one needs to ask for.
 def test_a_throttled_sub_step_is_partial_then_completes_with_only_what_was_missing(
-    stack: Stack, store: Store
+    stack: Stack, stack_store: Store
 ) -> None:
     assert stack.sandbox is not None
     stack.sandbox.set_faults(
@@ -67,18 +60,20 @@ def test_a_throttled_sub_step_is_partial_then_completes_with_only_what_was_missi
     before = rdap_ops(stack)
     producer = stack.producer()
     try:
-        key = submit(parse_job({"kind": "lookup", "domain": "google.com"}), store=store, app=producer).key
+        key = submit(
+            parse_job({"kind": "lookup", "domain": "google.com"}), store=stack_store, app=producer
+        ).key
     finally:
         producer.close()
 
     def partial() -> object:
-        record = store.jobs.get(key)
+        record = stack_store.jobs.get(key)
         return record if record and record.status is JobStatus.PARTIAL else None
 
     record = wait_for(partial, 60, "the lookup to be stored as partial")
     result = record.result  # type: ignore[attr-defined]
     assert result["partial"] is True and result["registered"] is True and result["retry_after"] >= 2
-    done = wait_final(store, key, timeout=60)
+    done = wait_final(stack_store, key, timeout=60)
     assert done.status is JobStatus.SUCCEEDED and done.result["partial"] is False
     assert done.attempts <= 1  # the partial run did not use an attempt
     after = rdap_ops(stack)
@@ -90,7 +85,7 @@ def test_a_throttled_sub_step_is_partial_then_completes_with_only_what_was_missi
     stack.sandbox.clear_faults("rdap")
 
 
-def test_a_stampede_of_one_cold_domain_makes_one_registry_request(stack: Stack, store: Store) -> None:
+def test_a_stampede_of_one_cold_domain_makes_one_registry_request(stack: Stack, stack_store: Store) -> None:
     producer = stack.producer()
     before = rdap_ops(stack)
     try:
@@ -99,10 +94,10 @@ def test_a_stampede_of_one_cold_domain_makes_one_registry_request(stack: Stack, 
             {"kind": "lookup", "domain": "norway.no", "idempotency_key": f"stampede-{tag}-{n}"}
             for n in range(100)
         ]
-        keys = [submit(parse_job(job), store=store, app=producer).key for job in jobs]
+        keys = [submit(parse_job(job), store=stack_store, app=producer).key for job in jobs]
     finally:
         producer.close()
-    outcomes = [wait_final(store, key, timeout=120) for key in keys]
+    outcomes = [wait_final(stack_store, key, timeout=120) for key in keys]
     assert {o.status for o in outcomes} == {JobStatus.SUCCEEDED}
     assert {o.result["registration"]["registrar"] for o in outcomes} == {"Domeneshop AS"}
     after = rdap_ops(stack)
@@ -113,31 +108,35 @@ def test_a_stampede_of_one_cold_domain_makes_one_registry_request(stack: Stack, 
     assert after["ip"] == len(addresses) + 1
 
 
-def test_status_shows_the_stored_lookup(stack: Stack, store: Store) -> None:
+def test_status_shows_the_stored_lookup(stack: Stack, stack_store: Store) -> None:
     producer = stack.producer()
     try:
-        key = submit(parse_job({"kind": "lookup", "domain": "google.ro"}), store=store, app=producer).key
+        key = submit(
+            parse_job({"kind": "lookup", "domain": "google.ro"}), store=stack_store, app=producer
+        ).key
     finally:
         producer.close()
     deadline = time.monotonic() + 60
-    while (record := store.jobs.require(key)).status not in FINAL_STATUSES:
+    while (record := stack_store.jobs.require(key)).status not in FINAL_STATUSES:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert record.status is JobStatus.SUCCEEDED and record.result["registration"]["source"] == "whois"
 
 
-def test_a_throttled_registrar_hop_is_partial_then_completes(stack: Stack, store: Store) -> None:
+def test_a_throttled_registrar_hop_is_partial_then_completes(stack: Stack, stack_store: Store) -> None:
     """The thin registry's answer is kept, the lookup is partial naming the registrar part, and the rerun
     after the wait fills the registrant (that only the registrar query is sent again is counted over TCP
     in tests/test_whois_client.py and tests/test_lookup_pipeline.py)."""
     producer = stack.producer()
     try:
-        key = submit(parse_job({"kind": "lookup", "domain": "shazow.net"}), store=store, app=producer).key
+        key = submit(
+            parse_job({"kind": "lookup", "domain": "shazow.net"}), store=stack_store, app=producer
+        ).key
     finally:
         producer.close()
 
     def partial() -> object:
-        record = store.jobs.get(key)
+        record = stack_store.jobs.get(key)
         return record if record and record.status is JobStatus.PARTIAL else None
 
     record = wait_for(partial, 60, "the lookup to be stored as partial")
@@ -146,7 +145,7 @@ def test_a_throttled_registrar_hop_is_partial_then_completes(stack: Stack, store
     assert "registrar WHOIS whois.dreamhost.com" in result["reason"]
     assert result["registration"]["registrar"] == "NEW DREAM NETWORK, LLC"
     assert result["registration"]["registrant"] is None
-    done = wait_final(store, key, timeout=60)
+    done = wait_final(stack_store, key, timeout=60)
     assert done.status is JobStatus.SUCCEEDED and done.result["partial"] is False
     assert done.result["registration"]["registrant"] == "shazow.net Private Registrant"
     assert done.attempts <= 1  # the partial run did not use an attempt

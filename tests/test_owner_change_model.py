@@ -6,18 +6,13 @@ the worker until scrubbed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from shared.errors import JobValidationError
 from shared.jobs import SCRUBBED, JobKind, OwnerChangeJob, derive_key, job_schema, parse_job
 from shared.store import Store
 from tasks.registrar import owner_change as owner_change_task
 from tasks.routing import queue_for
-from testkit.factories import person
+from testkit.factories import person, refusals
 
 CODE = "Xq7pL2vR9zK4w"
 
@@ -30,21 +25,6 @@ def change(domain: str = "example.ro", **overrides: Any) -> dict[str, Any]:
     return {**data, **overrides}
 
 
-def problems(data: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(JobValidationError) as info:
-        parse_job(data)
-    assert CODE not in str(info.value)
-    return {p.field: p.reason for p in info.value.problems}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'regq.db'}")
-    s.upgrade()
-    yield s
-    s.dispose()
-
-
 def test_both_registrars_parse_with_their_own_rules() -> None:
     ro = parse_job(change(years=3))
     assert isinstance(ro, OwnerChangeJob) and ro.registrar == "rotld" and ro.years == 3
@@ -54,15 +34,16 @@ def test_both_registrars_parse_with_their_own_rules() -> None:
 
 
 def test_refusals_name_the_field_and_the_reason() -> None:
-    assert "required for a rotld owner change" in problems(change(auth_code=None))["auth_code"]
-    assert "takes no auth code" in problems(change("example.com", auth_code=CODE))["auth_code"]
-    assert "takes no period" in problems(change("example.com", years=2))["years"]
+    assert "required for a rotld owner change" in refusals(change(auth_code=None), CODE)["auth_code"]
+    assert "takes no auth code" in refusals(change("example.com", auth_code=CODE), CODE)["auth_code"]
+    assert "takes no period" in refusals(change("example.com", years=2), CODE)["years"]
     assert (
-        problems(change(auth_code="has space"))["auth_code"] == "must be printable characters without spaces"
+        refusals(change(auth_code="has space"), CODE)["auth_code"]
+        == "must be printable characters without spaces"
     )
     no_cnp = {k: v for k, v in person("RO").items() if k != "cnp"}  # checked like a register's owner
-    assert "required for a Romanian person" in problems(change(owner=no_cnp))["owner.cnp"]
-    assert "owner" in problems({"kind": "owner_change", "domain": "example.com"})
+    assert "required for a Romanian person" in refusals(change(owner=no_cnp), CODE)["owner.cnp"]
+    assert "owner" in refusals({"kind": "owner_change", "domain": "example.com"}, CODE)
 
 
 def test_the_key_covers_domain_and_new_owner_and_the_hash_never_the_code() -> None:
@@ -79,13 +60,13 @@ def test_the_key_covers_domain_and_new_owner_and_the_hash_never_the_code() -> No
     assert "auth_code_sha256" not in gandi.params() and gandi.stored_params()["auth_code"] is None
 
 
-def test_a_scrubbed_job_still_parses_and_says_so(store: Store) -> None:
+def test_a_scrubbed_job_still_parses_and_says_so(sqlite_store: Store) -> None:
     job = parse_job(change())
     key = derive_key(job)
-    store.jobs.create(key, job)
-    assert store.jobs.require(key).params["auth_code"] == CODE
-    assert store.jobs.scrub_params(key, ("auth_code",), SCRUBBED)
-    again = parse_job({**store.jobs.require(key).params, "idempotency_key": key})
+    sqlite_store.jobs.create(key, job)
+    assert sqlite_store.jobs.require(key).params["auth_code"] == CODE
+    assert sqlite_store.jobs.scrub_params(key, ("auth_code",), SCRUBBED)
+    again = parse_job({**sqlite_store.jobs.require(key).params, "idempotency_key": key})
     assert isinstance(again, OwnerChangeJob) and again.scrubbed
 
 

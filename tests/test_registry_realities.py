@@ -20,7 +20,8 @@ from shared.errors import AwaitingRegistry, NeedsOperator, ProtocolError, Thrott
 from shared.execution import Defer, Done
 from shared.gateways import gateway_for
 from shared.gateways.dates import add_years
-from shared.gateways.rotld import envelope_data, registry_day
+from shared.gateways.rotld import registry_day
+from shared.gateways.rotld_commands import envelope_data
 from shared.http import HttpResponse
 from shared.http.digest import DigestState
 from shared.jobs import JobStatus, RenewJob
@@ -52,12 +53,6 @@ class ScriptedGuard:
 
     def after_response(self, provider: str, status: int | None, retry_after: float | None) -> None:
         self.inner.after_response(provider, status, retry_after)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
 
 
 @pytest.fixture

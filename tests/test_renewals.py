@@ -145,12 +145,6 @@ def test_the_scan_cron_is_a_crontab_and_a_bad_one_names_the_variable(monkeypatch
 
 
 # --- the scan through the runtime, against the sandbox --------------------------------------------------
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """SQLite unless a test asks for ``postgres`` (``indirect`` parametrization)."""

@@ -42,12 +42,6 @@ from workers.cli import app
 cli = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
 @dataclass
 class Rig:
     sandbox: Sandbox

@@ -62,12 +62,6 @@ class Rig:
         return self.sandbox.stats(provider)["requests"]
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
 @contextmanager
 def build_rig(
     sandbox: Sandbox,

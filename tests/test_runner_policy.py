@@ -23,12 +23,6 @@ from testkit.factories import register
 from tests.test_runner import Rig, build_rig
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
 @pytest.fixture
 def rig(sandbox: Sandbox, tmp_path: Path) -> Iterator[Rig]:
     with build_rig(sandbox, tmp_path) as built:

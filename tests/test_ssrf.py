@@ -88,12 +88,6 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    return sandbox
-
-
-@pytest.fixture
 def connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every address the pinned HTTP connections open (urllib3's create_connection, which
     :mod:`shared.http.pinning` calls with the vetted address); each is carried to 127.0.0.1."""

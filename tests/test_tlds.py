@@ -287,12 +287,6 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset()
-    return sandbox
-
-
-@pytest.fixture
 def gateway(sb: Sandbox) -> Iterator[GandiGateway]:
     settings = load_settings(gandi_api_url=sb.gandi_url, gandi_token=TOKEN, outbound_allow_private=True)
     gw = gateway_for("gandi", settings, MemoryAudit())

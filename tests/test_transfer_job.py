@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from sandbox.stack import Sandbox
 from shared.execution import Defer, Done
-from shared.execution.transfer import age_text
+from shared.execution.follow import age_text
 from shared.jobs import JobOutcome, JobStatus
 from shared.store import Store
 from shared.store.schema import JobRow

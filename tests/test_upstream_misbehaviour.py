@@ -21,6 +21,7 @@ import contextlib
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,13 +64,6 @@ def stack(redis_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFa
     var = Path(tmp_path_factory.mktemp("misbehaviour"))
     with running_stack(redis_url, postgres_url, var, GROUPS, extra_env=ENV) as s:
         yield s
-
-
-@pytest.fixture
-def store(stack: Stack) -> Iterator[Store]:
-    s = Store(stack.settings().database_url)
-    yield s
-    s.dispose()
 
 
 @pytest.fixture
@@ -116,110 +110,117 @@ def assert_created_once(stack: Stack, outcomes: list[JobOutcome]) -> None:
 
 
 # --- Gandi: rate limits -------------------------------------------------------------------------------
-def test_a_429_burst_with_delta_seconds_is_waited_out(stack: Stack, store: Store, sandbox: Any) -> None:
+def test_a_429_burst_with_delta_seconds_is_waited_out(stack: Stack, stack_store: Store, sandbox: Any) -> None:
     sandbox.set_faults(
         "gandi", [{"operation": "create", "kind": "status", "status": 429, "retry_after": 1, "count": 2}]
     )
-    outcomes = run(stack, store, registers("429s"))
+    outcomes = run(stack, stack_store, registers("429s"))
     assert_created_once(stack, outcomes)
     assert fired(sandbox, "gandi")[0]["fired"] == 2
-    limited = [c for o in outcomes for c in calls(store, o, "create") if c.status == 429]
+    limited = [c for o in outcomes for c in calls(stack_store, o, "create") if c.status == 429]
     assert len(limited) == 2 and {c.error_code for c in limited} == {"rate_limited"}
     assert all(o.attempts <= 1 for o in outcomes)  # a rate limit is a wait, never an attempt
 
 
 def test_a_429_storm_from_the_upstream_bucket_with_http_dates(
-    stack: Stack, store: Store, sandbox: Any
+    stack: Stack, stack_store: Store, sandbox: Any
 ) -> None:
     rule = {"operation": "*", "kind": "rate_limit", "rate": 4, "burst": 2, "retry_after_form": "date"}
     sandbox.set_faults("gandi", [rule])
-    outcomes = run(stack, store, registers("429d"))
+    outcomes = run(stack, stack_store, registers("429d"))
     assert_created_once(stack, outcomes)
     assert fired(sandbox, "gandi")[0]["fired"] >= 1  # the storm did hit
     assert all(o.attempts <= 1 for o in outcomes)
 
 
 # --- Gandi: failures around the create ------------------------------------------------------------------
-def test_a_5xx_burst_is_retried_and_the_create_happens_once(stack: Stack, store: Store, sandbox: Any) -> None:
+def test_a_5xx_burst_is_retried_and_the_create_happens_once(
+    stack: Stack, stack_store: Store, sandbox: Any
+) -> None:
     sandbox.set_faults("gandi", [{"operation": "*", "kind": "status", "status": 503, "count": 3}])
-    outcomes = run(stack, store, registers("5xx"))
+    outcomes = run(stack, stack_store, registers("5xx"))
     assert_created_once(stack, outcomes)
     assert fired(sandbox, "gandi")[0]["fired"] == 3
 
 
-def test_a_read_timeout_on_the_create_is_reconciled(stack: Stack, store: Store, sandbox: Any) -> None:
+def test_a_read_timeout_on_the_create_is_reconciled(stack: Stack, stack_store: Store, sandbox: Any) -> None:
     sandbox.set_faults("gandi", [{"operation": "create", "kind": "timeout", "seconds": 3, "count": 2}])
-    outcomes = run(stack, store, registers("timeout"))
+    outcomes = run(stack, stack_store, registers("timeout"))
     assert_created_once(stack, outcomes)  # the timeout applied nothing: reconciled, sent again, once
-    timed_out = [c for o in outcomes for c in calls(store, o, "create") if c.error_code == "ambiguous"]
+    timed_out = [c for o in outcomes for c in calls(stack_store, o, "create") if c.error_code == "ambiguous"]
     assert len(timed_out) == 2 and all(c.status is None for c in timed_out)
 
 
 def test_an_answer_trickling_past_the_read_deadline_after_the_effect(
-    stack: Stack, store: Store, sandbox: Any
+    stack: Stack, stack_store: Store, sandbox: Any
 ) -> None:
     """The create happened; its answer comes 4 bytes every 0.5 s (each read well inside the 1 s read
     timeout, the whole far past the 1.5 s deadline): DeadlineExceeded, then the next attempt finds the
     domain in the account and never creates it again."""
     rule = {"operation": "create", "kind": "trickle", "bytes": 4, "interval": 0.5, "count": 2}
     sandbox.set_faults("gandi", [rule])
-    outcomes = run(stack, store, registers("trickle"))
+    outcomes = run(stack, stack_store, registers("trickle"))
     assert_created_once(stack, outcomes)
-    cut = [c for o in outcomes for c in calls(store, o, "create") if c.error_code == "ambiguous"]
+    cut = [c for o in outcomes for c in calls(stack_store, o, "create") if c.error_code == "ambiguous"]
     assert len(cut) == 2 and all(1.4 <= c.latency_ms / 1000 < 3.0 for c in cut), cut
     assert fired(sandbox, "gandi")[0]["bytes_streamed"] < 64  # the client stopped listening
 
 
 @pytest.mark.parametrize("kind", ["non_json", "truncated"])
 def test_a_malformed_answer_after_the_effect_is_reconciled(
-    stack: Stack, store: Store, sandbox: Any, kind: str
+    stack: Stack, stack_store: Store, sandbox: Any, kind: str
 ) -> None:
     sandbox.set_faults("gandi", [{"operation": "create", "kind": kind, "apply": True, "count": 2}])
-    outcomes = run(stack, store, registers(kind))
+    outcomes = run(stack, stack_store, registers(kind))
     assert_created_once(stack, outcomes)
-    bad = [c for o in outcomes for c in calls(store, o, "create") if c.error_code == "protocol"]
+    bad = [c for o in outcomes for c in calls(stack_store, o, "create") if c.error_code == "protocol"]
     assert len(bad) == 2
 
 
-def test_a_50_mb_answer_is_capped_and_never_read_whole(stack: Stack, store: Store, sandbox: Any) -> None:
+def test_a_50_mb_answer_is_capped_and_never_read_whole(
+    stack: Stack, stack_store: Store, sandbox: Any
+) -> None:
     # a 50 MB answer to the create (nothing applied): ResponseTooLarge, reconciled, created once
     sandbox.set_faults("gandi", [{"operation": "create", "kind": "huge", "count": 2}])
-    outcomes = run(stack, store, registers("huge"))
+    outcomes = run(stack, stack_store, registers("huge"))
     assert_created_once(stack, outcomes)
     rule = fired(sandbox, "gandi")[0]
     assert rule["fired"] == 2 and rule["bytes"] == 50 * MB
     assert rule["bytes_streamed"] < 2 * 8 * MB  # 2 MiB cap + socket buffers, per answer: not 100 MB
-    capped = [c for o in outcomes for c in calls(store, o, "create") if c.error_code == "protocol"]
+    capped = [c for o in outcomes for c in calls(stack_store, o, "create") if c.error_code == "protocol"]
     assert len(capped) == 2
 
 
 # --- RDAP (lookup jobs) -------------------------------------------------------------------------------------
 def test_a_50_mb_rdap_answer_is_capped_and_the_lookup_retried(
-    stack: Stack, store: Store, sandbox: Any
+    stack: Stack, stack_store: Store, sandbox: Any
 ) -> None:
     sandbox.set_faults("rdap", [{"operation": "ip", "kind": "huge", "count": 1}])
-    before = len(store.audit.calls(limit=100_000))
-    (outcome,) = run(stack, store, [{"kind": "lookup", "domain": "google.com"}])
+    before = len(stack_store.audit.calls(limit=100_000))
+    # its own key: a lookup's derived key is domain + parameters + day, and the session's database may
+    # hold another module's lookup of google.com from today
+    job = {"kind": "lookup", "domain": "google.com", "idempotency_key": f"rdap-huge-{uuid.uuid4().hex}"}
+    (outcome,) = run(stack, stack_store, [job])
     assert outcome.status is JobStatus.SUCCEEDED and outcome.result is not None, outcome
     assert outcome.result["registered"] is True and outcome.result["partial"] is False
     assert outcome.attempts == 2  # ResponseTooLarge is a ProtocolError: retried as an attempt
     rule = fired(sandbox, "rdap")[0]
     assert rule["fired"] == 1 and rule["bytes_streamed"] < 8 * MB  # 1 MiB RDAP cap + socket buffers
-    new = store.audit.calls(limit=100_000)[before:]
+    new = stack_store.audit.calls(limit=100_000)[before:]
     capped = [c for c in new if c.operation == "ip" and c.error_code == "protocol"]
     assert len(capped) == 1  # ResponseTooLarge (code "protocol"); the row has no status: see the report
 
 
 def test_a_related_rdap_answer_trickling_past_the_deadline_is_asked_again(
-    stack: Stack, store: Store, sandbox: Any
+    stack: Stack, stack_store: Store, sandbox: Any
 ) -> None:
     rule = {"operation": "registrar_domain", "kind": "trickle", "bytes": 8, "interval": 0.5, "count": 1}
     sandbox.set_faults("rdap", [rule])
-    before = len(store.audit.calls(limit=100_000))
-    (outcome,) = run(stack, store, [{"kind": "lookup", "domain": "themarquetry.com"}])
+    before = len(stack_store.audit.calls(limit=100_000))
+    (outcome,) = run(stack, stack_store, [{"kind": "lookup", "domain": "themarquetry.com"}])
     assert outcome.status is JobStatus.SUCCEEDED and outcome.result is not None, outcome
     assert outcome.result["registration"]["registrant"]  # the second try of the hop was answered
-    new = store.audit.calls(limit=100_000)[before:]
+    new = stack_store.audit.calls(limit=100_000)[before:]
     related = [c.error_code for c in new if c.operation == "related"]
     assert related == ["ambiguous", None]  # DeadlineExceeded (an AmbiguousError), then the answer
 

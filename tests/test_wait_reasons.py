@@ -56,12 +56,6 @@ def test_the_labels_a_human_and_a_machine_tell_apart() -> None:
     assert label(None) == label("renamed-in-a-later-version") == "other"
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sb:
-        yield sb
-
-
 @pytest.fixture
 def rig(sandbox: Sandbox, tmp_path: Path) -> Iterator[Rig]:
     with build_rig(sandbox, tmp_path, max_attempts=4) as built:

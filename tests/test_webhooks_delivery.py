@@ -32,14 +32,6 @@ FLEET_OLD = "whsec_fleet_previous"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'regq.db'}")
-    s.upgrade()
-    yield s
-    s.dispose()
-
-
-@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with running_receiver() as r:
         yield r
@@ -70,15 +62,15 @@ def _finished(
 
 
 def test_a_signed_event_is_delivered_with_the_token_secret_else_the_fleet_one(
-    store: Store, receiver: Receiver
+    sqlite_store: Store, receiver: Receiver
 ) -> None:
-    store.api_tokens.create("panel", ["submit"])
-    own = store.api_tokens.webhook_secret("panel")
+    sqlite_store.api_tokens.create("panel", ["submit"])
+    own = sqlite_store.api_tokens.webhook_secret("panel")
     assert own is not None
-    dispatcher = Dispatcher(store, _settings())
+    dispatcher = Dispatcher(sqlite_store, _settings())
     try:
-        by_token = _finished(store, receiver.url, token="panel")
-        by_cli = _finished(store, receiver.url)
+        by_token = _finished(sqlite_store, receiver.url, token="panel")
+        by_cli = _finished(sqlite_store, receiver.url)
         assert dispatcher.sweep() == {"delivered": 2}
     finally:
         dispatcher.close()
@@ -92,22 +84,22 @@ def test_a_signed_event_is_delivered_with_the_token_secret_else_the_fleet_one(
     assert fleet_hit.headers["Regq-Signature"].count("v1=") == 2  # rotation: both fleet secrets sign
     assert verify(fleet_hit.body, fleet_hit.headers["Regq-Signature"], FLEET)
     assert verify(fleet_hit.body, fleet_hit.headers["Regq-Signature"], FLEET_OLD)
-    done = store.webhooks.get(by_token.id)
+    done = sqlite_store.webhooks.get(by_token.id)
     assert done is not None and done.status is DeliveryStatus.DELIVERED and done.last_status_code == 200
-    [attempt] = store.webhooks.attempts(by_token.id)
+    [attempt] = sqlite_store.webhooks.attempts(by_token.id)
     assert attempt.status_code == 200 and attempt.error is None and attempt.latency_ms > 0
 
 
 def test_failures_are_retried_with_backoff_until_the_horizon_then_dead(
-    store: Store, receiver: Receiver
+    sqlite_store: Store, receiver: Receiver
 ) -> None:
     settings = _settings(webhook_retry_horizon_seconds=3600)
-    delivery = _finished(store, receiver.url, status=JobStatus.FAILED)
+    delivery = _finished(sqlite_store, receiver.url, status=JobStatus.FAILED)
     receiver.fail_next(2, status=500)
-    dispatcher = Dispatcher(store, settings)
+    dispatcher = Dispatcher(sqlite_store, settings)
     try:
         assert dispatcher.deliver(delivery.id) is DeliveryStatus.PENDING
-        after_one = store.webhooks.get(delivery.id)
+        after_one = sqlite_store.webhooks.get(delivery.id)
         assert (
             after_one is not None and after_one.last_status_code == 500 and after_one.last_error == "HTTP 500"
         )
@@ -117,17 +109,17 @@ def test_failures_are_retried_with_backoff_until_the_horizon_then_dead(
         assert dispatcher.deliver(delivery.id) is None  # not due yet: nothing sent
         assert len(receiver.attempts_for(delivery.job_key)) == 1
         receiver.fail_next(1, status=302)  # a redirect is never followed: a failure
-        store.webhooks.replay(timedelta(hours=1), delivery_id=delivery.id)
+        sqlite_store.webhooks.replay(timedelta(hours=1), delivery_id=delivery.id)
         assert dispatcher.deliver(delivery.id) is DeliveryStatus.PENDING
-        redirected = store.webhooks.get(delivery.id)
+        redirected = sqlite_store.webhooks.get(delivery.id)
         assert redirected is not None and "redirects are not followed" in (redirected.last_error or "")
         # past the horizon: the next failure is the last
         receiver.fail_next(1, status=503)
-        store.webhooks.replay(timedelta(seconds=1), delivery_id=delivery.id)
+        sqlite_store.webhooks.replay(timedelta(seconds=1), delivery_id=delivery.id)
         assert dispatcher.deliver(delivery.id) is DeliveryStatus.DEAD
     finally:
         dispatcher.close()
-    assert [a.status_code for a in store.webhooks.attempts(delivery.id)] == [500, 302, 503]
+    assert [a.status_code for a in sqlite_store.webhooks.attempts(delivery.id)] == [500, 302, 503]
     assert receiver.for_key(delivery.job_key) == []  # it never got a 200 from us: all three failed
 
 
@@ -144,22 +136,24 @@ def test_the_backoff_doubles_up_to_its_cap_and_stops_at_the_deadline() -> None:
     assert next_attempt_at(12, now, now + timedelta(seconds=3599), settings) is None
 
 
-def test_a_webhook_to_127_0_0_1_is_refused_without_the_allow_flag(store: Store, receiver: Receiver) -> None:
-    delivery = _finished(store, receiver.url)
-    dispatcher = Dispatcher(store, _settings(webhook_allow_private=False))
+def test_a_webhook_to_127_0_0_1_is_refused_without_the_allow_flag(
+    sqlite_store: Store, receiver: Receiver
+) -> None:
+    delivery = _finished(sqlite_store, receiver.url)
+    dispatcher = Dispatcher(sqlite_store, _settings(webhook_allow_private=False))
     try:
         assert dispatcher.deliver(delivery.id) is DeliveryStatus.DEAD  # no retry makes it allowed
     finally:
         dispatcher.close()
     assert receiver.received == []  # nothing left this process
-    dead = store.webhooks.get(delivery.id)
+    dead = sqlite_store.webhooks.get(delivery.id)
     assert dead is not None and dead.status is DeliveryStatus.DEAD and dead.last_status_code is None
     assert dead.last_error is not None and "loopback" in dead.last_error and "refused" in dead.last_error
-    [attempt] = store.webhooks.attempts(delivery.id)
+    [attempt] = sqlite_store.webhooks.attempts(delivery.id)
     assert attempt.status_code is None and attempt.error == dead.last_error
     # the same with a name that resolves to loopback, and http:// is refused too without the flag
-    named = _finished(store, receiver.url.replace("127.0.0.1", "localhost"))
-    dispatcher = Dispatcher(store, _settings(webhook_allow_private=False))
+    named = _finished(sqlite_store, receiver.url.replace("127.0.0.1", "localhost"))
+    dispatcher = Dispatcher(sqlite_store, _settings(webhook_allow_private=False))
     try:
         assert dispatcher.deliver(named.id) is DeliveryStatus.DEAD
     finally:
@@ -167,33 +161,33 @@ def test_a_webhook_to_127_0_0_1_is_refused_without_the_allow_flag(store: Store, 
     assert receiver.received == []
 
 
-def test_nothing_is_sent_unsigned(store: Store, receiver: Receiver) -> None:
-    delivery = _finished(store, receiver.url)
-    dispatcher = Dispatcher(store, _settings(webhook_secret=None))
+def test_nothing_is_sent_unsigned(sqlite_store: Store, receiver: Receiver) -> None:
+    delivery = _finished(sqlite_store, receiver.url)
+    dispatcher = Dispatcher(sqlite_store, _settings(webhook_secret=None))
     try:
         assert dispatcher.deliver(delivery.id) is DeliveryStatus.PENDING  # retried: a secret may be set
     finally:
         dispatcher.close()
     assert receiver.received == []
-    kept = store.webhooks.get(delivery.id)
+    kept = sqlite_store.webhooks.get(delivery.id)
     assert kept is not None and "no signing secret" in (kept.last_error or "")
 
 
 def test_the_operator_commands_list_and_replay(
-    store: Store, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: Store, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 
     from tasks import runtime
     from workers.cli import app
 
-    delivery = _finished(store, receiver.url + "?secret=receivers-own")
-    monkeypatch.setenv("REGQ_DATABASE_URL", store.db.url)
+    delivery = _finished(sqlite_store, receiver.url + "?secret=receivers-own")
+    monkeypatch.setenv("REGQ_DATABASE_URL", sqlite_store.db.url)
     monkeypatch.setenv("REGQ_REDIS_URL", "memory://")  # kombu's in-memory broker: the message stays here
     monkeypatch.setenv("REGQ_WEBHOOK_ALLOW_PRIVATE", "false")
     cli = CliRunner()
     try:
-        dispatcher = Dispatcher(store, _settings(webhook_allow_private=False))
+        dispatcher = Dispatcher(sqlite_store, _settings(webhook_allow_private=False))
         dispatcher.deliver(delivery.id)  # refused: dead
         dispatcher.close()
         listed = cli.invoke(app, ["webhooks", "list", "--status", "dead", "--json"])
@@ -213,10 +207,10 @@ def test_the_operator_commands_list_and_replay(
         assert replayed.exit_code == 0, replayed.output
     finally:
         runtime.get().close()
-    again = store.webhooks.get(delivery.id)
+    again = sqlite_store.webhooks.get(delivery.id)
     assert again is not None and again.status is DeliveryStatus.PENDING
     assert again.give_up_at is not None and again.give_up_at > utcnow() + timedelta(hours=23)
-    assert store.webhooks.due() == [delivery.id]
+    assert sqlite_store.webhooks.due() == [delivery.id]
 
 
 def test_a_receiver_trickling_its_answer_is_cut_at_the_read_deadline() -> None:

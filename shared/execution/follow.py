@@ -13,6 +13,8 @@ This module holds what both do the same way::
     start_failed  a start without a clear answer (a timeout, a 5xx, a 429 that may have hit the read-back
                   after it) is a wait: the next delivery reconciles first
     deadline      past REGQ_TRANSFER_MAX_DAYS since the start: failed with the operation's timeout code
+    pending       still running: TransferPending (a wait, not an attempt) naming the step and the age
+    reconciled    an unanswered start the registrar knows: ``started``, followed from then on
 
 The follow-up period and the deadline are the transfer's settings (REGQ_TRANSFER_FOLLOW_SECONDS,
 REGQ_TRANSFER_MAX_DAYS) for both: both wait on the same kind of confirmations.
@@ -24,10 +26,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from shared import defaults
-from shared.errors import AwaitingRegistry, NeedsOperator, RegqError, TransferFailed
+from shared.errors import AwaitingRegistry, NeedsOperator, RegqError, TransferFailed, TransferPending
 from shared.execution.context import Execution, LeaseLost
 from shared.jobs import SCRUBBED
 from shared.store.schema import utcnow
@@ -55,6 +57,11 @@ class Followed:
 
     def __str__(self) -> str:
         return f"the {self.noun} of {self.domain}"
+
+    @property
+    def one(self) -> str:
+        """``a transfer``, ``an owner change``."""
+        return f"{'an' if self.noun[:1] in 'aeiou' else 'a'} {self.noun}"
 
 
 def age_text(seconds: float) -> str:
@@ -135,14 +142,12 @@ def _unseen(ex: Execution, followed: Followed, data: dict[str, Any]) -> None:
         name,
         float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
         f"the start of {followed} went unanswered and {name} shows no {followed.noun} {age_text(waited)} "
-        f"later: it may never have reached {name}; regq never starts {followed} twice (check at the "
+        f"later: it may never have reached {name}; regq never starts {followed.one} twice (check at the "
         "registrar, then resubmit under a new key if nothing started)",
     )
 
 
-def read_again(
-    ex: Execution, followed: Followed, data: dict[str, Any], read: Callable[[], S | None]
-) -> S:
+def read_again(ex: Execution, followed: Followed, data: dict[str, Any], read: Callable[[], S | None]) -> S:
     """A follow-up delivery's read (phase ``sending`` or later): what the registrar shows, or a wait /
     NeedsOperator when it shows nothing (see the module)."""
     status = read_status(ex, followed, data, read)
@@ -164,6 +169,13 @@ def reconciled(ex: Execution, followed: Followed, data: dict[str, Any]) -> dict[
     data = {**data, "reconciled": True}
     ex.set_phase(STARTED, data)
     return data
+
+
+def pending(ex: Execution, followed: Followed, data: dict[str, Any], step: str | None) -> NoReturn:
+    """Still running at the registrar: a wait of REGQ_TRANSFER_FOLLOW_SECONDS (not an attempt)."""
+    name, started = ex.registrar.name, age_text(since(data, "sent_at"))
+    reason = f"{followed.noun} pending at {name}: step {step or 'unknown'}, started {started} ago"
+    raise TransferPending(name, float(ex.settings.transfer_follow_seconds), reason)
 
 
 def start_failed(ex: Execution, followed: Followed, exc: RegqError) -> None:

@@ -22,6 +22,7 @@ A read that fails after ``sending`` (5xx, garbage, a refusal we cannot read) nev
 transfer may be running; the job waits and reads again (a refusal: NeedsOperator). An unclear start
 (a timeout, a 5xx, a 429 that may have hit the read-back after it) is a wait too: the next delivery
 reconciles before anything is sent, so running out of attempts never leaves a started transfer failed.
+The reads, waits and deadline it shares with the owner change: :mod:`shared.execution.follow`.
 """
 
 from __future__ import annotations
@@ -31,23 +32,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from shared.contact import Contact
-from shared.errors import Inconsistent, NotTransferable, RegqError, TransferFailed, TransferPending
+from shared.errors import Inconsistent, NotTransferable, RegqError, TransferFailed
+from shared.execution import follow
 from shared.execution.autorenew import autorenew_off
 from shared.execution.context import Execution, LeaseLost
 from shared.execution.day2_ops import day2
-from shared.execution.follow import (
-    COMPLETED,
-    SENDING,
-    STARTED,
-    Followed,
-    age_text,
-    deadline,
-    read_again,
-    reconciled,
-    scrub_code,
-    since,
-    start_failed,
-)
+from shared.execution.follow import age_text  # noqa: F401 - `regq transfers list` reads it from here
 from shared.gateways.day2 import Day2Operations, Secret, TransferState, TransferStatus
 from shared.jobs import TransferJob
 from shared.store.schema import utcnow
@@ -55,8 +45,8 @@ from shared.store.schema import utcnow
 log = logging.getLogger(__name__)
 
 
-def _followed(job: TransferJob) -> Followed:
-    return Followed("transfer", job.domain, "transfer_timeout", "nor the domain in our account")
+def _followed(job: TransferJob) -> follow.Followed:
+    return follow.Followed("transfer", job.domain, "transfer_timeout", "nor the domain in our account")
 
 
 def _follow(ex: Execution, job: TransferJob, data: dict[str, Any], status: TransferStatus) -> dict[str, Any]:
@@ -68,15 +58,13 @@ def _follow(ex: Execution, job: TransferJob, data: dict[str, Any], status: Trans
     if status.state is TransferState.COMPLETED:
         if status.expires_at is None:
             raise Inconsistent(f"{name} shows the transfer of {job.domain} completed without an expiry")
-        ex.set_phase(COMPLETED, {**data, "expires_at": status.expires_at.isoformat()})
+        ex.set_phase(follow.COMPLETED, {**data, "expires_at": status.expires_at.isoformat()})
         log.info("transfer of %s completed at %s; expires %s", job.domain, name, status.expires_at)
         return _finish(ex, job, status.expires_at.isoformat())
-    deadline(ex, _followed(job), data, f"pending (step {status.step or 'unknown'})")
+    follow.deadline(ex, _followed(job), data, f"pending (step {status.step or 'unknown'})")
     if status.step != data.get("step"):
-        ex.set_phase(STARTED, {**data, "step": status.step})
-    step = status.step or "unknown"
-    reason = f"transfer pending at {name}: step {step}, started {age_text(since(data, 'sent_at'))} ago"
-    raise TransferPending(name, float(ex.settings.transfer_follow_seconds), reason)
+        ex.set_phase(follow.STARTED, {**data, "step": status.step})
+    follow.pending(ex, _followed(job), data, status.step)
 
 
 def _nameservers(ex: Execution, job: TransferJob) -> list[str]:
@@ -116,7 +104,7 @@ def _start(ex: Execution, gw: Day2Operations, job: TransferJob) -> dict[str, Any
     if not verdict.available:
         raise NotTransferable(job.domain, verdict.reason or f"{ex.registrar.name} gives no reason")
     data: dict[str, Any] = {"sent_at": utcnow().isoformat(), "fingerprint": job.params_hash()[:16]}
-    ex.record_before_effect(SENDING, data)
+    ex.record_before_effect(follow.SENDING, data)
     owner = cast(Contact, job.owner)  # required for gandi by the job; rotld's domain-transfer ignores it
     try:
         status = gw.transfer_start(job.domain, code, owner, job.years, ex.policy, contacts=job.other_contacts)
@@ -124,12 +112,12 @@ def _start(ex: Execution, gw: Day2Operations, job: TransferJob) -> dict[str, Any
         raise
     except RegqError as exc:
         if exc.disposition == "final":
-            scrub_code(ex)  # refused: the registrar had the code; the job ends here
-        start_failed(ex, _followed(job), exc)
+            follow.scrub_code(ex)  # refused: the registrar had the code; the job ends here
+        follow.start_failed(ex, _followed(job), exc)
         raise
-    scrub_code(ex)
+    follow.scrub_code(ex)
     data = {**data, "step": status.step}
-    ex.set_phase(STARTED, data)
+    ex.set_phase(follow.STARTED, data)
     log.info("transfer of %s started at %s: %s", job.domain, ex.registrar.name, status.state.value)
     return _follow(ex, job, data, status)
 
@@ -140,12 +128,12 @@ def run_transfer(ex: Execution) -> dict[str, Any]:
     assert isinstance(job, TransferJob)
     gw = day2(ex.registrar, "transfer_start", "transfer-in")
     data = dict(ex.record.phase_data or {})
-    if ex.record.phase == COMPLETED:  # read completed; only the steps after it (or the outcome) were not
+    if ex.record.phase == follow.COMPLETED:  # read completed; the steps after it (or the outcome) were not
         return _finish(ex, job, data["expires_at"])
-    if ex.record.phase not in (SENDING, STARTED):
+    if ex.record.phase not in (follow.SENDING, follow.STARTED):
         return _start(ex, gw, job)
-    scrub_code(ex)  # the registry has the code, or may have it: either way it is never sent again
-    status = read_again(ex, _followed(job), data, lambda: gw.transfer_status(job.domain, ex.policy))
-    if ex.record.phase == SENDING:
-        data = reconciled(ex, _followed(job), {**data, "step": status.step})
+    follow.scrub_code(ex)  # the registry has the code, or may have it: either way it is never sent again
+    status = follow.read_again(ex, _followed(job), data, lambda: gw.transfer_status(job.domain, ex.policy))
+    if ex.record.phase == follow.SENDING:
+        data = follow.reconciled(ex, _followed(job), {**data, "step": status.step})
     return _follow(ex, job, data, status)

@@ -2,7 +2,9 @@
 
 Auth: ``Authorization: Bearer <REGQ_GANDI_TOKEN>``. A token written ``Apikey:<key>`` is sent with the
 deprecated ``Authorization: Apikey <key>`` scheme instead (for accounts that still use API keys).
-JSON bodies; ``sharing_id`` (REGQ_GANDI_SHARING_ID) is added to every request's query when set.
+JSON bodies; ``sharing_id`` (REGQ_GANDI_SHARING_ID) is added to every request's query when set. Every
+request goes through :class:`~shared.gateways.gandi_calls.GandiCalls`, the base this gateway and its
+day-2 and owner-change mixins share.
 
 * check: ``GET /domain/check?name=`` -> the product's ``status``; only ``available`` is available;
   ``pending`` and ``error_timeout`` are ``retriable`` (ask again), never "unavailable". Price: the
@@ -31,7 +33,6 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote
 
 from shared import defaults
 from shared.audit import AuditSink
@@ -258,46 +259,6 @@ class GandiGateway(GandiDay2, Gateway):
 
     def close(self) -> None:
         self.client.close()
-
-    # -- plumbing
-    def _call(
-        self,
-        method: str,
-        path: str,
-        policy: CallPolicy,
-        operation: str,
-        interpret: Callable[[HttpResponse], Any],
-        *,
-        idempotent: bool,
-        body: Any = None,
-        query: dict[str, str] | None = None,
-        dry_run: bool = False,
-        effect: bool = False,
-    ) -> Any:
-        """One request under the delivery's ``policy``. ``effect``: it makes the job's effect (the create,
-        the renew POST): the policy records the job's ``sending`` phase right before it leaves."""
-        headers = {"Authorization": self._authorization, "Accept": "application/json"}
-        if dry_run:
-            headers["Dry-Run"] = "1"
-        params = dict(query or {})
-        if self.sharing_id:
-            params["sharing_id"] = self.sharing_id
-        return self.client.call(
-            method,
-            self.base_url + path,
-            operation=operation,
-            interpret=interpret,
-            idempotent=idempotent,
-            policy=policy,
-            effect=effect,
-            headers=headers,
-            params=params or None,
-            json=body,
-        )
-
-    @staticmethod
-    def _domain_path(fqdn: str, suffix: str = "") -> str:
-        return f"/domain/domains/{quote(fqdn, safe='')}{suffix}"
 
     def _create_body(self, job: RegisterJob) -> dict[str, Any]:
         body: dict[str, Any] = {"fqdn": job.domain, "owner": gandi_contact(job.owner), "duration": job.years}

@@ -84,28 +84,10 @@ GLUE_FIRST, GLUE_MAX = 0.2, 2.0
 class GandiDay2(GandiOwnerChange, Day2Operations):
     """The day-2 operations for :class:`~shared.gateways.gandi.GandiGateway` (see the module)."""
 
-    if TYPE_CHECKING:  # provided by GandiGateway
+    if TYPE_CHECKING:  # provided by GandiGateway (``_call``, ``_domain_path``: GandiCalls)
         visibility_wait: float
         sleep: Callable[[float], None]
         clock: Callable[[], float]
-
-        def _call(
-            self,
-            method: str,
-            path: str,
-            policy: CallPolicy,
-            operation: str,
-            interpret: Callable[[HttpResponse], Any],
-            *,
-            idempotent: bool,
-            body: Any = None,
-            query: dict[str, str] | None = None,
-            dry_run: bool = False,
-            effect: bool = False,
-        ) -> Any: ...
-
-        @staticmethod
-        def _domain_path(fqdn: str, suffix: str = "") -> str: ...
 
     # -- plumbing
     @staticmethod

@@ -18,8 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from shared.contact import Contact
@@ -27,8 +26,8 @@ from shared.errors import NotFound
 from shared.gateways.base import ascii_domain
 from shared.gateways.day2 import Secret, TransferState
 from shared.gateways.gandi_answers import PROVIDER, contact_body, failed, json_object, upstream_text
+from shared.gateways.gandi_calls import GandiCalls
 from shared.gateways.owner_change import OwnerChangeOperations, OwnerChangeStatus, OwnerChangeTicket
-from shared.http import HttpResponse
 from shared.upstream.policy import CallPolicy
 
 #: The owner fields that say who the registrant is (the address may be rewritten by the registrar).
@@ -46,28 +45,8 @@ def same_owner(shown: Any, wanted: dict[str, Any]) -> bool:
     return all(norm(shown.get(field)) == norm(wanted.get(field)) for field in IDENTITY)
 
 
-class GandiOwnerChange(OwnerChangeOperations):
-    """The owner change over :class:`~shared.gateways.gandi.GandiGateway`'s ``_call`` (see the module)."""
-
-    if TYPE_CHECKING:  # provided by GandiGateway
-
-        def _call(
-            self,
-            method: str,
-            path: str,
-            policy: CallPolicy,
-            operation: str,
-            interpret: Callable[[HttpResponse], Any],
-            *,
-            idempotent: bool,
-            body: Any = None,
-            query: dict[str, str] | None = None,
-            dry_run: bool = False,
-            effect: bool = False,
-        ) -> Any: ...
-
-        @staticmethod
-        def _domain_path(fqdn: str, suffix: str = "") -> str: ...
+class GandiOwnerChange(GandiCalls, OwnerChangeOperations):
+    """The owner change over :class:`~shared.gateways.gandi_calls.GandiCalls` (see the module)."""
 
     @staticmethod
     def _changeowner_path(fqdn: str, suffix: str = "") -> str:

@@ -37,7 +37,8 @@ Answers -> errors: HTTP 401 AuthError; other non-200 TransientError (``retry_aft
 RateLimited); non-JSON or no envelope ProtocolError; result codes (a string or a number alike) per
 :data:`~shared.gateways.rotld_codes.RESULT_CODES`; an unknown code RegistryRefused (final, not a breaker
 failure). ``expiration_date`` is read as an ISO date or date-time; anything else is a ProtocolError.
-TLS is always verified; ``REGQ_ROTLD_CA_BUNDLE`` names a PEM file for a private CA.
+TLS is always verified; ``REGQ_ROTLD_CA_BUNDLE`` names a PEM file for a private CA. The command path and
+the envelope read: :mod:`shared.gateways.rotld_commands` (shared with the day-2 and trade mixins).
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ from shared import defaults
 from shared.audit import AuditSink
 from shared.contact import ROTLD_PERSON_TYPE, Contact, ContactType
 from shared.errors import (
-    AuthError,
     AwaitingRegistry,
     ConfigError,
     ContactPending,
@@ -64,7 +64,6 @@ from shared.errors import (
     NotFound,
     ProtocolError,
     RegistryRefused,
-    TransientError,
     ValidationRejected,
 )
 from shared.gateways.base import (
@@ -80,23 +79,20 @@ from shared.gateways.base import (
     read_back,
 )
 from shared.gateways.dates import TOLERANCE
-from shared.gateways.rotld_codes import AMBIGUOUS_CODE, NOT_FOUND_ON_INFO, RESULT_CODES, SUCCESS
+from shared.gateways.rotld_commands import PROVIDER
 from shared.gateways.rotld_day2 import RotldDay2, nameserver_hosts
-from shared.http import HttpResponse, OutboundClient, policy_for, register_secret
+from shared.http import OutboundClient, policy_for, register_secret
 from shared.http.digest import DigestState, MeteredDigestAuth, state_for
 from shared.http.redact import get_logger, scrub_upstream_text
 from shared.jobs import RegisterJob, RenewJob
 from shared.settings import Settings
 from shared.upstream.policy import CallPolicy
 
-PROVIDER = "rotld"
 PASSWORD_LENGTH = 16
 CLAIM_SECONDS = 60.0
 CONTACT_PENDING_RETRY_SECONDS = 5.0
 POLL_FIRST, POLL_MAX = 0.5, 2.0
-#: Commands about a domain already in our account: the registry's not-found answers mean NotFound.
 CONTACT_NOT_FOUND = "50006"  # [ref] rotld_codes: contact not found
-ON_OUR_DOMAIN = frozenset({"domain-info", "domain-renew", "domain-reset-ns", "check-renewal-availability"})
 log = get_logger("regq.gateways.rotld")
 
 
@@ -134,41 +130,6 @@ def contact_form(contact: Contact) -> dict[str, str]:
     }
     form.update({k: v for k, v in optional.items() if v})
     return form
-
-
-def envelope_data(response: HttpResponse) -> dict[str, Any]:
-    """The ``data`` of a successful envelope, else the typed error."""
-    status = response.status
-    if status == 401:
-        raise AuthError("credentials refused (HTTP 401)", provider=PROVIDER, status=status)
-    if status != 200:
-        raise TransientError(
-            f"service unavailable (HTTP {status})",
-            provider=PROVIDER,
-            status=status,
-            retry_after=response.retry_after,
-        )
-    body = response.json()
-    code = body.get("result_code") if isinstance(body, dict) else None
-    if not isinstance(code, str | int) or "error" not in body:
-        raise ProtocolError("answer is not a ROTLD envelope", provider=PROVIDER, status=status)
-    code = str(code).strip()
-    if code.isdigit():  # "00200" and 200 alike: some answers carry the code as a JSON number
-        code = code.zfill(5)
-    data = body.get("data")
-    if code == SUCCESS and str(body.get("error")) in ("0", "False"):
-        return data if isinstance(data, dict) else {}
-    message = scrub_upstream_text(body.get("result_message")) or "no message"
-    known = RESULT_CODES.get(code)
-    kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "upstream_code": code}
-    if known is None:
-        raise RegistryRefused(f"registry error {code}: {message}", **kw)
-    cls, field = known
-    if cls is ValidationRejected:
-        named = data.get("parameter") if isinstance(data, dict) else None
-        fields = [f for f in (field, scrub_upstream_text(named, 60) if named else None) if f]
-        raise ValidationRejected(f"rejected ({code}): {message}", fields=fields, **kw)
-    raise cls(f"{code}: {message}", **kw)
 
 
 def registry_day(data: dict[str, Any], field: str) -> Any:
@@ -241,53 +202,6 @@ class RotldGateway(RotldDay2, Gateway):  # day-2 operations: shared/gateways/rot
 
     def close(self) -> None:
         self.client.close()
-
-    def _command(
-        self,
-        command: str,
-        params: dict[str, str],
-        policy: CallPolicy,
-        *,
-        idempotent: bool,
-        effect: bool = False,
-    ) -> dict[str, Any]:
-        """One command under the delivery's ``policy``. ``effect``: this request makes the job's effect
-        (domain-register, domain-renew): the policy records the job's ``sending`` phase right before it
-        leaves with credentials."""
-        form = {"command": command, "lang": "en", "format": "json", **params}
-        try:
-            return self._send(command, form, policy, idempotent=idempotent, effect=effect)
-        except (ValidationRejected, RegistryRefused) as exc:
-            code = exc.upstream_code or ""
-            if command in ON_OUR_DOMAIN and code == AMBIGUOUS_CODE:
-                reason = f"{command} answered {code} ({exc.message}), which public clients read two ways"
-                recheck = float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS)
-                raise NeedsOperator(PROVIDER, recheck, reason) from None
-            # A command on a domain of ours answered "no such domain": NotFound, not a rejection.
-            if command in ON_OUR_DOMAIN and code in NOT_FOUND_ON_INFO:
-                raise NotFound(
-                    f"{params.get('domain', '')} is not in our account ({exc.upstream_code}: {exc.message})",
-                    provider=PROVIDER,
-                    status=exc.status,
-                    upstream_code=exc.upstream_code,
-                ) from None
-            raise
-
-    def _send(
-        self, command: str, form: dict[str, str], policy: CallPolicy, *, idempotent: bool, effect: bool
-    ) -> dict[str, Any]:
-        return self.client.call(
-            "POST",
-            self.url,
-            operation=command,
-            interpret=envelope_data,
-            idempotent=idempotent,
-            policy=policy,
-            effect=effect,
-            data=form,
-            auth=self._auth,
-            headers={"Accept": "application/json"},
-        )
 
     def _read(self, domain: str, policy: CallPolicy) -> tuple[DomainInfo, Any]:
         return _info(domain, self._command("domain-info", {"domain": domain}, policy, idempotent=True))

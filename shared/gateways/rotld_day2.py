@@ -42,8 +42,7 @@ it is :class:`~shared.errors.NeedsOperator`, never proof either way.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from shared import defaults
@@ -55,7 +54,6 @@ from shared.errors import (
     ProtocolError,
     RegistryRefused,
     Unsupported,
-    UpstreamError,
     ValidationRejected,
 )
 from shared.gateways.base import DomainInfo, ascii_domain, read_back
@@ -69,12 +67,11 @@ from shared.gateways.day2 import (
     TransferState,
     TransferStatus,
 )
+from shared.gateways.rotld_commands import PROVIDER, ambiguous_10002
 from shared.gateways.rotld_trade import RotldOwnerChange
 from shared.http.redact import get_logger, register_secret
 from shared.upstream.policy import CallPolicy
 
-PROVIDER = "rotld"
-AMBIGUOUS_CODE = "10002"
 MAX_NAMESERVERS = 6  # [ref] domain-reset-ns: "Maximum allowed number of nameservers is 6"
 MAX_IPS = 2  # [ref] nameserver-create/update: "Maximum allowed number of IPs is 2"
 POLL_FIRST, POLL_MAX = 0.5, 2.0
@@ -150,22 +147,6 @@ def _ips(data: dict[str, Any]) -> list[str]:
     return [str(a).strip() for a in raw if str(a).strip()] if isinstance(raw, list) else []
 
 
-@contextmanager
-def ambiguous_10002(what: str) -> Iterator[None]:
-    """10002 from any command: NeedsOperator (public code reads it as "unknown command" and as "no longer
-    ours"; neither is proof)."""
-    try:
-        yield
-    except UpstreamError as exc:
-        if (exc.upstream_code or "") != AMBIGUOUS_CODE:
-            raise
-        raise NeedsOperator(
-            PROVIDER,
-            float(defaults.NEEDS_OPERATOR_RECHECK_SECONDS),
-            f"{what} answered {AMBIGUOUS_CODE} ({exc.message}), which public clients read two ways",
-        ) from None
-
-
 class RotldDay2(RotldOwnerChange, Day2Operations):
     """The day-2 operations over the gateway's command path (see the module)."""
 
@@ -173,34 +154,12 @@ class RotldDay2(RotldOwnerChange, Day2Operations):
         {"set_lock", "set_autorenew", "auth_code", "transfer_replace_auth_code"}
     )
 
-    if TYPE_CHECKING:  # provided by RotldGateway
+    if TYPE_CHECKING:  # provided by RotldGateway (``_command``, ``_day2``: RotldCommands)
         sleep: Callable[[float], None]
         clock: Callable[[], float]
         readback_seconds: float
 
-        def _command(
-            self,
-            command: str,
-            params: dict[str, str],
-            policy: CallPolicy,
-            *,
-            idempotent: bool,
-            effect: bool = False,
-        ) -> dict[str, Any]: ...
-
         def _read(self, domain: str, policy: CallPolicy) -> tuple[DomainInfo, Any]: ...
-
-    def _day2(
-        self,
-        command: str,
-        params: dict[str, str],
-        policy: CallPolicy,
-        *,
-        idempotent: bool,
-        effect: bool = False,
-    ) -> dict[str, Any]:
-        with ambiguous_10002(command):
-            return self._command(command, params, policy, idempotent=idempotent, effect=effect)
 
     def _domain_info(self, domain: str, policy: CallPolicy) -> DomainInfo:
         with ambiguous_10002("domain-info"):

@@ -23,7 +23,8 @@ id) and ``schema/__tests__/command-trade-info.schema.test.js`` (``tid``).
 * owner_change_confirm: ``trade-confirm`` ``tid`` (the command is in the registrar's API, so the registrar
   is the one who confirms [reading of the command list]; the handler sends it at most once per job).
 
-Code 10002 from any of these is :class:`~shared.errors.NeedsOperator` (see :mod:`shared.gateways.rotld_day2`).
+Code 10002 from any of these is :class:`~shared.errors.NeedsOperator`
+(:func:`~shared.gateways.rotld_commands.ambiguous_10002`).
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ from shared.errors import NotFound, ValidationRejected
 from shared.gateways.base import ascii_domain
 from shared.gateways.day2 import Secret, TransferState
 from shared.gateways.owner_change import OwnerChangeOperations, OwnerChangeStatus, OwnerChangeTicket
+from shared.gateways.rotld_commands import PROVIDER, RotldCommands
 from shared.http.redact import get_logger, register_secret
 from shared.upstream.policy import CallPolicy
 
-PROVIDER = "rotld"
 FAILURE_WORDS = ("error", "fail", "cancel", "refus", "reject", "abort", "expire", "denied")
 CONFIRM_WORDS = ("pending", "new", "unconfirmed", "waiting confirmation")
 log = get_logger("regq.gateways.rotld")
@@ -52,20 +53,10 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-class RotldOwnerChange(OwnerChangeOperations):
+class RotldOwnerChange(RotldCommands, OwnerChangeOperations):
     """The trade over the ROTLD gateway's command path (see the module)."""
 
-    if TYPE_CHECKING:  # provided by RotldDay2 / RotldGateway
-
-        def _day2(
-            self,
-            command: str,
-            params: dict[str, str],
-            policy: CallPolicy,
-            *,
-            idempotent: bool,
-            effect: bool = False,
-        ) -> dict[str, Any]: ...
+    if TYPE_CHECKING:  # provided by RotldGateway
 
         def registrant_id(self, owner: Contact, policy: CallPolicy) -> str: ...
 

@@ -32,7 +32,8 @@ The day-2 variant (``tests/test_chaos_day2.py``, ``bench/chaos_day2.py``: transf
 contacts, glue, owner changes, each effect counted once at the sandbox) reuses the config, the killer and
 the store reads: :mod:`~testkit.chaos_scenario.day2_plan` (:class:`Day2Config`, the jobs, seeding),
 :mod:`~testkit.chaos_scenario.day2_run` (:func:`run_day2`) and :mod:`~testkit.chaos_scenario.day2_check`
-(:class:`Day2Report` and the checks). They are imported from their modules, not from here.
+(:class:`Day2Report` and the checks). They are imported from their modules, not from here, as is
+:mod:`~testkit.chaos_scenario.bench` (what both benches share: the run on fresh services, the outcome).
 """
 
 from testkit.chaos_scenario.config import ChaosConfig, stack_env, worker_groups

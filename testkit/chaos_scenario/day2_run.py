@@ -34,7 +34,7 @@ from testkit.chaos_scenario.day2_check import (
 )
 from testkit.chaos_scenario.day2_plan import Day2Config, Day2Job, Day2Plan, plan_day2, prepare
 from testkit.chaos_scenario.killer import Killer, busy_first, killable, leases_held
-from testkit.chaos_scenario.run import load_records
+from testkit.chaos_scenario.run import load_records, progress_every, wait_all_final
 from workers.embedded.stack import Stack
 
 
@@ -81,18 +81,9 @@ def submit_twice(stack: Stack, store: Store, plan: Day2Plan, config: Day2Config)
     return out
 
 
-def wait_settled(
-    store: Store, keys: list[str], deadline: float, progress: Callable[[int, int], None]
-) -> dict[str, JobRecord]:
-    """Poll until every key is final or parked for an operator (:func:`~.day2_check.parked`: it would
-    wait for a human), or ``deadline`` (``time.monotonic()``) passes."""
-    while True:
-        records = load_records(store, keys)
-        done = sum(1 for r in records.values() if r.status in FINAL_STATUSES or parked(r))
-        progress(done, len(keys))
-        if done == len(keys) or time.monotonic() >= deadline:
-            return records
-        time.sleep(0.5)
+def settled(record: JobRecord) -> bool:
+    """Final, or parked for an operator (:func:`~.day2_check.parked`: it would wait for a human)."""
+    return record.status in FINAL_STATUSES or parked(record)
 
 
 @dataclass
@@ -130,15 +121,9 @@ def run_day2(
     try:
         submitted = submit_twice(stack, store, plan, config)
         say(f"submitted {submitted.submissions} times in {time.monotonic() - started:.1f} s")
-        last = [0.0]
-
-        def progress(done: int, total: int) -> None:
-            if time.monotonic() - last[0] >= 10:
-                last[0] = time.monotonic()
-                took = time.monotonic() - started
-                say(f"  {done}/{total} final after {took:.0f} s, {len(killer.kills)} kills")
-
-        wait_settled(store, submitted.all_keys(), time.monotonic() + config.deadline_seconds, progress)
+        deadline = time.monotonic() + config.deadline_seconds
+        progress = progress_every(say, started, killer)
+        wait_all_final(store, submitted.all_keys(), deadline, progress, settled)
     finally:
         report.kills = killer.stop()
     report.elapsed = time.monotonic() - started
