@@ -19,7 +19,6 @@ from shared.store.schema import utcnow
 from tasks.routing import MAINTENANCE_QUEUE, queue_for, route_task
 from testkit.clock import utc_today
 from tests.test_runner import Rig, build_rig
-from tests.test_runner import sandbox as sandbox  # the module-scoped sandbox fixture
 
 
 @pytest.fixture

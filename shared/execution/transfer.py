@@ -37,7 +37,6 @@ from shared.execution import follow
 from shared.execution.autorenew import autorenew_off
 from shared.execution.context import Execution, LeaseLost
 from shared.execution.day2_ops import day2
-from shared.execution.follow import age_text  # noqa: F401 - `regq transfers list` reads it from here
 from shared.gateways.day2 import Day2Operations, Secret, TransferState, TransferStatus
 from shared.jobs import TransferJob
 from shared.store.schema import utcnow

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from shared.execution.transfer import age_text
+from shared.execution.follow import age_text
 from shared.execution.transfer_admin import (
     TransferAction,
     pending_transfers,
